@@ -1,0 +1,1 @@
+"""pedbot: the bot process (configuration, app factory, CLI, locales)."""

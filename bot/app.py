@@ -1,0 +1,105 @@
+"""The app factory: Bot, Dispatcher, storage, middlewares, routers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.session.base import BaseSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.exceptions import TelegramAPIError
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
+from aiogram.fsm.storage.memory import SimpleEventIsolation
+from aiogram.types import BotCommand
+from aiogram.utils.callback_answer import CallbackAnswerMiddleware
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.config import Settings
+from bot.i18n import Translator
+from bot.middlewares import ContextMiddleware, DbSessionMiddleware
+from bot.storage import SqlStorage
+from handlers import setup_routers
+from models import utcnow
+from models.db import make_engine, make_sessionmaker
+from services.instruments import InstrumentRegistry, sync_instruments
+from surveys.loader import load_instruments
+
+log = logging.getLogger("pedbot")
+
+
+def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
+    """A Bot talking to ``TELEGRAM_API_URL`` (the official server unless configured)."""
+    if session is None:
+        session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    token = settings.bot_token or "0:" + "x" * 35
+    return Bot(
+        token,
+        session=session,
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
+    )
+
+
+def create_storage(
+    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
+) -> tuple[BaseStorage, BaseEventIsolation]:
+    """FSM state in Redis when ``REDIS_URL`` is set, otherwise in our database."""
+    if settings.redis_url:
+        from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
+
+        redis_storage = RedisStorage.from_url(settings.redis_url)
+        return redis_storage, RedisEventIsolation(redis=redis_storage.redis)
+    return SqlStorage(sessionmaker), SimpleEventIsolation()
+
+
+@dataclass
+class App:
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    registry: InstrumentRegistry
+    dispatcher: Dispatcher
+
+    async def close(self) -> None:
+        await self.dispatcher.storage.close()
+        await self.dispatcher.fsm.events_isolation.close()
+        await self.engine.dispose()
+
+
+async def create_app(
+    settings: Settings,
+    *,
+    engine: AsyncEngine | None = None,
+    clock: Callable[[], datetime] = utcnow,
+) -> App:
+    """Everything but the Bot: the database must already be migrated."""
+    engine = engine or make_engine(settings.database_url)
+    sessionmaker = make_sessionmaker(engine)
+    async with sessionmaker.begin() as session:
+        registry = await sync_instruments(session, load_instruments())
+    storage, isolation = create_storage(settings, sessionmaker)
+    dp = Dispatcher(storage=storage, events_isolation=isolation)
+    dp["registry"] = registry
+    dp["settings"] = settings
+    dp.update.outer_middleware(DbSessionMiddleware(sessionmaker))
+    dp.update.outer_middleware(ContextMiddleware(settings.admin_ids, clock))
+    dp.callback_query.middleware(CallbackAnswerMiddleware())
+    dp.include_router(setup_routers())
+    return App(settings, engine, sessionmaker, registry, dp)
+
+
+async def set_commands(bot: Bot) -> None:
+    """Non-essential: a failure is logged and the bot goes on."""
+    t = Translator()
+    commands = [
+        BotCommand(command=c, description=t(f"commands.{c}")) for c in ("start", "menu", "help")
+    ]
+    try:
+        await bot.set_my_commands(commands)
+    except (TelegramAPIError, OSError, TimeoutError) as exc:
+        log.warning("setMyCommands failed, continuing: %s", type(exc).__name__)

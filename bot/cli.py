@@ -1,0 +1,248 @@
+"""``pedbot`` command line: run, migrate, check, demo, schools, roles."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.config import ConfigError, Settings, load_settings, settings_or_exit
+from models import RoleName
+from models.db import is_sqlite, make_engine, make_sessionmaker
+
+T = TypeVar("T")
+
+
+def _print(text: str) -> None:
+    print(text, flush=True)
+
+
+def _fail(text: str, code: int = 1) -> None:
+    print(text, file=sys.stderr, flush=True)
+    raise SystemExit(code)
+
+
+def setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level, logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def prepare_database(settings: Settings) -> None:
+    """SQLite migrates itself; PostgreSQL must be migrated explicitly by ``pedbot migrate``."""
+    from bot.migrate import is_up_to_date, upgrade
+
+    if is_sqlite(settings.database_url):
+        upgrade(settings.database_url)
+        return
+
+    async def _check() -> bool:
+        engine = make_engine(settings.database_url)
+        try:
+            return await is_up_to_date(engine)
+        finally:
+            await engine.dispose()
+
+    try:
+        ok = asyncio.run(_check())
+    except (OSError, ConnectionError) as exc:
+        _fail(
+            f"Не удаётся подключиться к базе данных ({type(exc).__name__}). Проверьте DATABASE_URL.",
+            2,
+        )
+        return
+    if not ok:
+        _fail(
+            "База данных PostgreSQL не подготовлена или устарела. Выполните: pedbot migrate",
+            2,
+        )
+
+
+def with_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    async def _main() -> T:
+        engine = make_engine(settings.database_url)
+        try:
+            async with make_sessionmaker(engine).begin() as session:
+                return await work(session)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(_main())
+
+
+# ---------- commands ----------
+
+
+def cmd_run(args: argparse.Namespace) -> None:
+    settings = settings_or_exit(require_token=True)
+    setup_logging(settings.log_level)
+    prepare_database(settings)
+    from bot.runner import run_polling
+
+    asyncio.run(run_polling(settings))
+
+
+def cmd_migrate(args: argparse.Namespace) -> None:
+    settings = settings_or_exit()
+    setup_logging(settings.log_level)
+    from bot.migrate import upgrade
+
+    upgrade(settings.database_url)
+    _print("Миграции применены.")
+
+
+def cmd_check(args: argparse.Namespace) -> None:
+    from surveys.loader import INSTRUMENTS_DIR, InstrumentError, load_instruments
+
+    errors = 0
+    try:
+        load_settings()
+        _print("Настройки: в порядке.")
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        errors += 1
+    directory = Path(args.instruments) if args.instruments else INSTRUMENTS_DIR
+    try:
+        found = load_instruments(directory)
+    except InstrumentError as exc:
+        for problem in exc.problems:
+            print(f"Ошибка в анкете {problem}", file=sys.stderr)
+        errors += len(exc.problems)
+    else:
+        for inst in found.values():
+            _print(
+                f"Анкета {inst.id} (версия {inst.version}, вопросов: {len(inst.questions)}): в порядке."
+            )
+        if not found:
+            print(f"В папке {directory} нет файлов анкет (*.yaml).", file=sys.stderr)
+            errors += 1
+    if errors:
+        raise SystemExit(1)
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    settings = settings_or_exit()
+    setup_logging(settings.log_level)
+    prepare_database(settings)
+    from services.demo import DemoError, fill_demo
+    from services.instruments import sync_instruments
+    from surveys.loader import load_instruments
+
+    async def work(session: AsyncSession) -> object:
+        registry = await sync_instruments(session, load_instruments())
+        return await fill_demo(session, registry, seed=args.seed, teachers=args.teachers)
+
+    try:
+        report = with_session(settings, work)
+    except DemoError as exc:
+        _fail(str(exc))
+        return
+    _print(f"Демо-данные созданы: {report}")
+
+
+def cmd_schools_import(args: argparse.Namespace) -> None:
+    settings = settings_or_exit()
+    prepare_database(settings)
+    from services.schools import import_schools
+
+    path = Path(args.file)
+    if not path.is_file():
+        _fail(f"Файл не найден: {path}")
+
+    report = with_session(settings, lambda s: import_schools(s, path))
+    for err in report.errors:
+        print(f"Строка {err.row}, столбец «{err.column}»: {err.message}", file=sys.stderr)
+    _print(
+        f"Школ добавлено: {report.created}, обновлено: {report.updated}, строк с ошибками: {len(report.errors)}."
+    )
+    if report.errors:
+        raise SystemExit(1)
+
+
+def _scope_kwargs(args: argparse.Namespace) -> dict[str, object]:
+    return {
+        "school_code": args.school,
+        "municipality_code": args.municipality,
+        "region": args.region,
+    }
+
+
+def cmd_roles(args: argparse.Namespace) -> None:
+    settings = settings_or_exit()
+    prepare_database(settings)
+    from services import roles
+
+    if args.roles_command == "list":
+        lines = with_session(settings, roles.list_roles)
+        for line in lines:
+            target = f" {line.target}" if line.target else ""
+            _print(f"{line.telegram_id}\t{line.role}\t{line.scope}{target}")
+        for admin in sorted(settings.admin_ids):
+            _print(f"{admin}\tadmin\t(ADMIN_IDS)")
+        if not lines and not settings.admin_ids:
+            _print("Ролей пока нет.")
+        return
+    role = RoleName(args.role)
+    try:
+        if args.roles_command == "grant":
+            with_session(
+                settings, lambda s: roles.grant(s, args.telegram_id, role, **_scope_kwargs(args))
+            )  # type: ignore[arg-type]
+            _print(f"Роль {role.value} выдана пользователю {args.telegram_id}.")
+        else:
+            n = with_session(
+                settings, lambda s: roles.revoke(s, args.telegram_id, role, **_scope_kwargs(args))
+            )  # type: ignore[arg-type]
+            _print(f"Снято ролей: {n}.")
+    except roles.RoleError as exc:
+        _fail(f"Ошибка: {exc}", 2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pedbot", description="Бот методической службы")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="запустить бота (long polling)").set_defaults(func=cmd_run)
+    sub.add_parser("migrate", help="применить миграции базы данных").set_defaults(func=cmd_migrate)
+    check = sub.add_parser("check", help="проверить настройки и файлы анкет")
+    check.add_argument("--instruments", help="папка с файлами анкет (по умолчанию встроенная)")
+    check.set_defaults(func=cmd_check)
+    demo = sub.add_parser("demo", help="заполнить пустую базу демонстрационными данными")
+    demo.add_argument("--seed", type=int, default=2026)
+    demo.add_argument("--teachers", type=int, default=400)
+    demo.set_defaults(func=cmd_demo)
+
+    schools = sub.add_parser("schools", help="справочник организаций")
+    schools_sub = schools.add_subparsers(dest="schools_command", required=True)
+    imp = schools_sub.add_parser("import", help="загрузить организации из CSV или XLSX")
+    imp.add_argument("file")
+    imp.set_defaults(func=cmd_schools_import)
+
+    roles = sub.add_parser("roles", help="роли методистов и администраторов")
+    roles_sub = roles.add_subparsers(dest="roles_command", required=True)
+    for name in ("grant", "revoke"):
+        p = roles_sub.add_parser(name)
+        p.add_argument("telegram_id", type=int)
+        p.add_argument("role", choices=[r.value for r in RoleName])
+        scope = p.add_mutually_exclusive_group()
+        scope.add_argument("--school", metavar="CODE")
+        scope.add_argument("--municipality", metavar="CODE")
+        scope.add_argument("--region", action="store_true")
+        p.set_defaults(func=cmd_roles)
+    roles_sub.add_parser("list").set_defaults(func=cmd_roles)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,64 @@
+"""Texts from locale files (``bot/locales/<lang>.yaml``); Russian is the default.
+
+Keys are dotted paths (``survey.error.not_number``); values are ``str.format`` templates.
+Adding a language means adding a file with the same keys: no handler changes.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+LOCALES_DIR = Path(__file__).parent / "locales"
+DEFAULT_LANGUAGE = "ru"
+
+
+def _flatten(prefix: str, node: Any, out: dict[str, str]) -> None:
+    if isinstance(node, dict):
+        for k, v in node.items():
+            _flatten(f"{prefix}.{k}" if prefix else str(k), v, out)
+    else:
+        out[prefix] = str(node)
+
+
+@cache
+def catalogs() -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = {}
+    for path in sorted(LOCALES_DIR.glob("*.yaml")):
+        flat: dict[str, str] = {}
+        _flatten("", yaml.safe_load(path.read_text(encoding="utf-8")), flat)
+        out[path.stem] = flat
+    return out
+
+
+def languages() -> list[str]:
+    return sorted(catalogs())
+
+
+class Translator:
+    def __init__(self, language: str = DEFAULT_LANGUAGE) -> None:
+        cats = catalogs()
+        self.language = language if language in cats else DEFAULT_LANGUAGE
+        self._own = cats[self.language]
+        self._default = cats[DEFAULT_LANGUAGE]
+
+    def has(self, key: str) -> bool:
+        return key in self._own or key in self._default
+
+    def __call__(self, key: str, /, **params: Any) -> str:
+        template = self._own.get(key) or self._default.get(key)
+        if template is None:
+            raise KeyError(f"no text for key {key!r}")
+        return template.format(**params) if params else template
+
+
+def pick_language(code: str | None) -> str:
+    """The user's Telegram language if we have it, otherwise Russian."""
+    if code:
+        short = code.split("-")[0].lower()
+        if short in catalogs():
+            return short
+    return DEFAULT_LANGUAGE

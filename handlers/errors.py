@@ -1,0 +1,42 @@
+"""The one error handler: log without personal data, tell the person plainly."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+from aiogram import Router
+from aiogram.exceptions import TelegramAPIError
+from aiogram.types import ErrorEvent
+
+from bot.i18n import DEFAULT_LANGUAGE, Translator
+
+router = Router(name="errors")
+log = logging.getLogger("pedbot.errors")
+
+
+@router.errors()
+async def on_error(event: ErrorEvent) -> bool:
+    update = event.update
+    kind = update.event_type
+    # The update id and the exception type only: no text, names or answers in the log.
+    log.error(
+        "update %s (%s) failed: %s",
+        update.update_id,
+        kind,
+        type(event.exception).__name__,
+        exc_info=(type(event.exception), event.exception, event.exception.__traceback__),
+    )
+    t = Translator(DEFAULT_LANGUAGE)
+    bot = update.bot if hasattr(update, "bot") else None
+    chat_id: int | None = None
+    if update.message is not None:
+        chat_id = update.message.chat.id
+    elif update.callback_query is not None:
+        chat_id = update.callback_query.from_user.id
+        with contextlib.suppress(TelegramAPIError):
+            await update.callback_query.answer()
+    if bot is not None and chat_id is not None:
+        with contextlib.suppress(TelegramAPIError):
+            await bot.send_message(chat_id, t("errors.generic"))
+    return True

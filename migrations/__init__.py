@@ -1,0 +1,1 @@
+"""Alembic migrations (the script location used by ``bot.migrate``)."""

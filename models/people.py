@@ -1,0 +1,120 @@
+"""Municipalities, schools, teachers and their roles."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base, utcnow
+
+
+class SchoolKind(StrEnum):
+    SCHOOL = "school"
+    KINDERGARTEN = "kindergarten"
+    EXTRA = "extra"
+
+
+class RoleName(StrEnum):
+    METHODIST = "methodist"
+    ADMIN = "admin"
+
+
+class ScopeKind(StrEnum):
+    SCHOOL = "school"
+    MUNICIPALITY = "municipality"
+    REGION = "region"
+
+
+class Municipality(Base):
+    __tablename__ = "municipalities"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+    schools: Mapped[list[School]] = relationship(back_populates="municipality")
+
+
+class School(Base):
+    __tablename__ = "schools"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    municipality_id: Mapped[int] = mapped_column(
+        ForeignKey("municipalities.id", ondelete="RESTRICT")
+    )
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(300))
+    short_name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(20), default=SchoolKind.SCHOOL.value)
+
+    municipality: Mapped[Municipality] = relationship(back_populates="schools")
+
+    __table_args__ = (Index("ix_schools_municipality", "municipality_id"),)
+
+
+class User(Base):
+    """A registered person. The row exists only after consent to data processing."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    telegram_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    language: Mapped[str] = mapped_column(String(8), default="ru")
+    consent_at: Mapped[datetime] = mapped_column(default=utcnow)
+    registered_at: Mapped[datetime | None] = mapped_column(default=None)
+    full_name: Mapped[str | None] = mapped_column(String(100), default=None)
+    school_id: Mapped[int | None] = mapped_column(
+        ForeignKey("schools.id", ondelete="SET NULL"), default=None
+    )
+    position: Mapped[str | None] = mapped_column(String(40), default=None)
+    birth_year: Mapped[int | None] = mapped_column(default=None)
+    teaching_since: Mapped[int | None] = mapped_column(default=None)
+    category: Mapped[str | None] = mapped_column(String(20), default=None)
+    category_year: Mapped[int | None] = mapped_column(default=None)
+    blocked_bot: Mapped[bool] = mapped_column(default=False)
+
+    school: Mapped[School | None] = relationship()
+    subjects: Mapped[list[UserSubject]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, order_by="UserSubject.subject"
+    )
+
+    __table_args__ = (Index("ix_users_school", "school_id"),)
+
+    @property
+    def subject_codes(self) -> list[str]:
+        return [s.subject for s in self.subjects]
+
+
+class UserSubject(Base):
+    __tablename__ = "user_subjects"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    subject: Mapped[str] = mapped_column(String(32), primary_key=True)
+
+
+class Role(Base):
+    """A privileged role, keyed by Telegram id so it can be granted before registration."""
+
+    __tablename__ = "roles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    telegram_id: Mapped[int] = mapped_column(BigInteger)
+    role: Mapped[str] = mapped_column(String(20))
+    scope: Mapped[str] = mapped_column(String(20), default=ScopeKind.REGION.value)
+    school_id: Mapped[int | None] = mapped_column(
+        ForeignKey("schools.id", ondelete="CASCADE"), default=None
+    )
+    municipality_id: Mapped[int | None] = mapped_column(
+        ForeignKey("municipalities.id", ondelete="CASCADE"), default=None
+    )
+    granted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("telegram_id", "role", "scope", "school_id", "municipality_id"),
+        Index("ix_roles_telegram", "telegram_id"),
+    )

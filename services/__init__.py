@@ -1,0 +1,1 @@
+"""Domain logic without aiogram: people, schools, roles, questionnaires, exports."""

@@ -1,0 +1,162 @@
+"""Registered teachers: the «молодой педагог» rule, profile fields, export and deletion."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from models import Answer, Attempt, FsmRecord, Role, ScaleResult, School, User, UserSubject
+from services.reference import SUBJECT_POSITIONS, YOUNG_MAX_AGE, YOUNG_MAX_YEARS
+
+
+def is_young(user: User, today: date) -> bool:
+    """Derived, never asked: under 35 and at most 3 years of teaching (by calendar years)."""
+    if user.birth_year is None or user.teaching_since is None:
+        return False
+    age = today.year - user.birth_year
+    years = today.year - user.teaching_since
+    return age < YOUNG_MAX_AGE and years <= YOUNG_MAX_YEARS
+
+
+def asks_subjects(position: str | None) -> bool:
+    return position in SUBJECT_POSITIONS
+
+
+async def get_user(session: AsyncSession, telegram_id: int) -> User | None:
+    return await session.scalar(
+        select(User)
+        .where(User.telegram_id == telegram_id)
+        .options(
+            selectinload(User.subjects), selectinload(User.school).selectinload(School.municipality)
+        )
+    )
+
+
+async def create_on_consent(session: AsyncSession, telegram_id: int, language: str) -> User:
+    """The first row about a person, written only when they agree to data processing."""
+    user = await get_user(session, telegram_id)
+    if user is None:
+        user = User(telegram_id=telegram_id, language=language)
+        session.add(user)
+        await session.flush()
+        await session.refresh(user, ["subjects", "school"])
+    return user
+
+
+async def set_subjects(session: AsyncSession, user: User, codes: list[str]) -> None:
+    await session.execute(delete(UserSubject).where(UserSubject.user_id == user.id))
+    session.add_all(UserSubject(user_id=user.id, subject=c) for c in sorted(set(codes)))
+    await session.flush()
+    await session.refresh(user, ["subjects"])
+
+
+async def export_data(session: AsyncSession, user: User) -> dict[str, Any]:
+    """Everything stored about one person, for «Мои данные»."""
+    attempts = (
+        await session.execute(
+            select(Attempt).where(Attempt.user_id == user.id).order_by(Attempt.started_at)
+        )
+    ).scalars()
+    out_attempts: list[dict[str, Any]] = []
+    for a in attempts:
+        answers = (
+            await session.execute(
+                select(Answer)
+                .where(Answer.attempt_id == a.id)
+                .order_by(Answer.answered_at, Answer.id)
+            )
+        ).scalars()
+        results = (
+            await session.execute(select(ScaleResult).where(ScaleResult.attempt_id == a.id))
+        ).scalars()
+        out_attempts.append(
+            {
+                "instrument": a.instrument_id,
+                "status": a.status,
+                "started_at": a.started_at.isoformat(),
+                "completed_at": a.completed_at.isoformat() if a.completed_at else None,
+                "answers": {x.question_id: x.value for x in answers},
+                "results": [
+                    {"scale": r.scale_id, "score": r.score, "band": r.band, "answered": r.answered}
+                    for r in results
+                ],
+            }
+        )
+    roles = (
+        await session.execute(select(Role).where(Role.telegram_id == user.telegram_id))
+    ).scalars()
+    return {
+        "telegram_id": user.telegram_id,
+        "consent_at": user.consent_at.isoformat(),
+        "registered_at": user.registered_at.isoformat() if user.registered_at else None,
+        "full_name": user.full_name,
+        "school": user.school.name if user.school else None,
+        "position": user.position,
+        "subjects": user.subject_codes,
+        "birth_year": user.birth_year,
+        "teaching_since": user.teaching_since,
+        "category": user.category,
+        "category_year": user.category_year,
+        "roles": [{"role": r.role, "scope": r.scope} for r in roles],
+        "questionnaires": out_attempts,
+    }
+
+
+async def delete_user(session: AsyncSession, user: User) -> None:
+    """Delete the person and everything about them (answers, results, conversation state).
+
+    Scale results are per-person rows, so indicators computed later simply no longer count
+    this person: nothing aggregated depends on the deleted rows.
+    """
+    telegram_id = user.telegram_id
+    await session.execute(delete(User).where(User.id == user.id))
+    await session.execute(delete(FsmRecord).where(FsmRecord.user_id == telegram_id))
+    await session.flush()
+    session.expunge(user)
+
+
+NAME_MAX = 100
+
+
+def normalize_full_name(text: str) -> str | None:
+    """«Фамилия Имя [Отчество]»: 2–3 words of letters and hyphens, at most 100 characters.
+
+    Returns the name with single spaces (and capital first letters where the whole word was
+    typed in one case), or ``None`` if it does not look like a full name.
+    """
+    words = text.split()
+    if not 2 <= len(words) <= 3:
+        return None
+    out: list[str] = []
+    for word in words:
+        parts = word.split("-")
+        if any(not p or not p.isalpha() for p in parts):
+            return None
+        if word.islower() or word.isupper():
+            word = "-".join(p[:1].upper() + p[1:].lower() for p in parts)
+        out.append(word)
+    name = " ".join(out)
+    return name if len(name) <= NAME_MAX else None
+
+
+def parse_year(text: str, lo: int, hi: int) -> int | None:
+    text = text.strip()
+    if not (len(text) == 4 and text.isdigit()):
+        return None
+    year = int(text)
+    return year if lo <= year <= hi else None
+
+
+def year_bounds(field: str, user: User, today: date) -> tuple[int, int]:
+    """Plausible years for a profile field, given what is already known."""
+    if field == "birth":
+        return today.year - 80, today.year - 18
+    if field == "teaching":
+        lo = (user.birth_year + 16) if user.birth_year else today.year - 65
+        return lo, today.year
+    lo = user.teaching_since if user.teaching_since else today.year - 50
+    return max(lo, today.year - 50), today.year

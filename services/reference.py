@@ -1,0 +1,47 @@
+"""Fixed reference lists. Codes are stored; labels live in the locale files
+(``position.<code>``, ``subject.<code>``, ``category.<code>``, ``school_kind.<code>``)."""
+
+from __future__ import annotations
+
+POSITIONS: tuple[str, ...] = (
+    "teacher",
+    "preschool",
+    "extra",
+    "psychologist",
+    "social",
+    "deputy",
+    "other",
+)
+
+# positions that teach school subjects and are asked which
+SUBJECT_POSITIONS: frozenset[str] = frozenset({"teacher"})
+
+SUBJECTS: tuple[str, ...] = (
+    "primary",
+    "russian",
+    "literature",
+    "native",
+    "math",
+    "informatics",
+    "physics",
+    "chemistry",
+    "biology",
+    "geography",
+    "history",
+    "social",
+    "english",
+    "foreign",
+    "music",
+    "art",
+    "technology",
+    "pe",
+    "obzr",
+    "defect",
+)
+
+CATEGORIES: tuple[str, ...] = ("none", "conformity", "first", "highest")
+
+SCHOOL_KINDS: tuple[str, ...] = ("school", "kindergarten", "extra")
+
+YOUNG_MAX_AGE = 35  # «молодой педагог»: younger than 35 ...
+YOUNG_MAX_YEARS = 3  # ... and at most 3 years of teaching

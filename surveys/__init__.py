@@ -1,0 +1,1 @@
+"""Questionnaires as data: the schema, the engine and the scoring (pure functions)."""

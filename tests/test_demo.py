@@ -1,0 +1,274 @@
+"""The synthetic municipality: plausible counts and profiles, real scores, determinism."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter, defaultdict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from statistics import mean
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from models import Answer, Attempt, AttemptStatus, Base, ScaleResult, School, User
+from models.db import make_engine, make_sessionmaker
+from services.demo import DEMO_TELEGRAM_ID_BASE, DemoError, female_surname, fill_demo
+from services.instruments import InstrumentRegistry, sync_instruments
+from services.people import is_young
+from services.schools import SAMPLE_SCHOOLS_CSV, import_schools
+from services.surveys import in_audience
+from surveys import engine
+from surveys.loader import load_instruments
+
+TODAY = date(2026, 10, 12)
+
+
+@asynccontextmanager
+async def open_db(path: Path) -> AsyncIterator[AsyncSession]:
+    engine = make_engine(f"sqlite+aiosqlite:///{path}")
+    async with engine.begin() as conn:
+        await conn.run_sync(Base.metadata.create_all)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            yield session
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+async def _session(tmp_path: Path) -> AsyncIterator[AsyncSession]:
+    async with open_db(tmp_path / "t.db") as session:
+        yield session
+
+
+async def registry_for(session: AsyncSession) -> InstrumentRegistry:
+    return await sync_instruments(session, load_instruments())
+
+
+async def all_users(session: AsyncSession) -> list[User]:
+    stmt = select(User).options(selectinload(User.subjects), selectinload(User.school))
+    return list((await session.execute(stmt.order_by(User.telegram_id))).scalars())
+
+
+def test_female_surnames() -> None:
+    assert female_surname("Иванов") == "Иванова"
+    assert female_surname("Соловьёв") == "Соловьёва"
+    assert female_surname("Ильин") == "Ильина"
+    assert female_surname("Вишневский") == "Вишневская"
+    assert female_surname("Заречный") == "Заречная"
+    assert female_surname("Шевченко") == "Шевченко"
+    assert female_surname("Черных") == "Черных"
+
+
+async def test_fill_demo_makes_a_plausible_municipality(_session: AsyncSession) -> None:
+    registry = await registry_for(_session)
+    started = time.perf_counter()
+    report = await fill_demo(_session, registry, today=TODAY)
+    await _session.commit()
+    elapsed = time.perf_counter() - started
+    assert elapsed < 20, f"fill_demo took {elapsed:.1f} s"
+
+    assert report.schools == 12
+    assert report.teachers == 400
+    users = await all_users(_session)
+    assert len(users) == 400
+    assert 0.10 <= report.young / 400 <= 0.17
+    assert report.young == sum(is_young(u, TODAY) for u in users)
+
+    now = datetime.combine(TODAY, datetime.min.time(), UTC)
+    male_endings = ("ова", "ева", "ёва", "ина", "ская")
+    female_endings = ("ов", "ев", "ёв", "ин", "ский", "ный")
+    for u in users:
+        assert u.telegram_id > DEMO_TELEGRAM_ID_BASE
+        assert u.full_name is not None
+        surname, _, patronymic = u.full_name.split(" ")
+        if patronymic.endswith("ич"):
+            assert not surname.endswith(male_endings), u.full_name
+        else:
+            assert patronymic.endswith("на"), u.full_name
+            assert not surname.endswith(female_endings), u.full_name
+        assert u.birth_year is not None and 1960 <= u.birth_year <= 2003
+        assert u.teaching_since is not None
+        assert u.teaching_since - u.birth_year >= 20
+        assert u.teaching_since <= TODAY.year
+        assert u.category in ("none", "conformity", "first", "highest")
+        if u.category == "none":
+            assert u.category_year is None
+        else:
+            assert u.category_year is not None
+            assert u.teaching_since < u.category_year <= TODAY.year
+        assert u.registered_at is not None
+        assert u.consent_at <= u.registered_at < now
+        assert u.school is not None
+        if u.position == "teacher":
+            assert u.subject_codes, u.full_name
+            assert u.school.kind == "school"
+        else:
+            assert u.subject_codes == []
+        if u.school.kind == "kindergarten":
+            assert u.position in ("preschool", "deputy", "psychologist", "other")
+    assert len({u.full_name for u in users}) == 400
+    by_kind = Counter(u.position for u in users)
+    assert by_kind["teacher"] > 250 and by_kind["preschool"] > 15
+    women = sum(1 for u in users if u.full_name and u.full_name.endswith("на"))
+    assert 0.7 <= women / 400 <= 0.92
+
+    # questionnaires
+    attempts = list((await _session.execute(select(Attempt))).scalars())
+    completed = [a for a in attempts if a.status == AttemptStatus.COMPLETED.value]
+    in_progress = [a for a in attempts if a.status == AttemptStatus.IN_PROGRESS.value]
+    assert len(completed) == report.attempts_completed
+    assert len(in_progress) == report.attempts_in_progress >= 1
+    takers: dict[str, set[int]] = defaultdict(set)
+    for a in completed:
+        takers[a.instrument_id].add(a.user_id)
+        assert a.completed_at is not None
+        assert now - timedelta(days=57) <= a.completed_at < now
+        assert a.started_at < a.completed_at
+    assert 0.6 <= len(takers["deficits"]) / 400 <= 0.8
+    assert 0.3 <= len(takers["burnout"]) / 400 <= 0.5
+    young_ids = {u.id for u in users if is_young(u, TODAY)}
+    assert takers["young"] <= young_ids
+    assert len(takers["young"]) >= 0.6 * len(young_ids)
+
+    by_id = {u.id: u for u in users}
+    open_pairs = Counter((a.user_id, a.instrument_id) for a in in_progress)
+    assert max(open_pairs.values()) == 1
+    for a in attempts:
+        inst = registry.get(a.instrument_id)
+        assert inst is not None and a.instrument_version_id == inst.version_id
+        assert in_audience(inst.instrument, by_id[a.user_id], TODAY)
+    for a in in_progress:
+        assert a.current_question is not None and a.completed_at is None
+
+    # every completed attempt has one result per scale, from the real scoring
+    results = list((await _session.execute(select(ScaleResult))).scalars())
+    assert len(results) == report.scale_results
+    per_attempt = Counter(r.attempt_id for r in results)
+    for a in completed:
+        inst = registry.get(a.instrument_id)
+        assert inst is not None
+        assert per_attempt[a.id] == len(inst.instrument.scales)
+    assert not {a.id for a in in_progress} & set(per_attempt)
+    scored = [(r, r.score) for r in results if r.score is not None]
+    assert len(scored) >= 0.95 * len(results)
+    assert all(0 <= score <= 100 for _, score in scored)
+    assert all(r.band is not None for r, _ in scored)
+    burnout = [score for r, score in scored if r.instrument_id == "burnout"]
+    assert burnout and any(s > 50 for s in burnout) and any(s < 50 for s in burnout)
+    bands = {r.band for r, _ in scored if r.instrument_id == "deficits"}
+    assert len(bands) >= 3  # high, medium and minimal deficits all occur
+
+    # young teachers report more methodical and psychological difficulties
+    deficits = registry.get("deficits")
+    assert deficits is not None
+    hard = [s.id for s in deficits.instrument.scales if s.block in ("methodical", "psychological")]
+    if hard:
+        young_scores = [x for r, x in scored if r.scale_id in hard and r.user_id in young_ids]
+        other_scores = [x for r, x in scored if r.scale_id in hard and r.user_id not in young_ids]
+        assert mean(young_scores) < mean(other_scores) - 5
+
+    # answers follow the questionnaire: only shown questions, complete when completed
+    rows = (await _session.execute(select(Answer).order_by(Answer.id))).scalars().all()
+    assert len(rows) == report.answers
+    given: dict[int, dict[str, Any]] = defaultdict(dict)
+    for row in rows:
+        assert row.final
+        given[row.attempt_id][row.question_id] = row.value
+    for a in attempts:
+        inst = registry.get(a.instrument_id)
+        assert inst is not None
+        answers = given[a.id]
+        assert engine.effective_answers(inst.instrument, answers) == answers
+        if a.status == AttemptStatus.COMPLETED.value:
+            assert engine.is_complete(inst.instrument, answers)
+        else:
+            nxt = engine.next_question(inst.instrument, answers)
+            assert nxt is not None and nxt.id == a.current_question
+
+
+async def _snapshot(session: AsyncSession) -> dict[str, Any]:
+    users = [
+        (
+            u.telegram_id,
+            u.full_name,
+            u.school.code if u.school else None,
+            u.position,
+            u.birth_year,
+            u.teaching_since,
+            u.category,
+            u.category_year,
+            tuple(u.subject_codes),
+            u.registered_at,
+        )
+        for u in await all_users(session)
+    ]
+    answers = (
+        await session.execute(
+            select(
+                User.telegram_id,
+                Attempt.instrument_id,
+                Attempt.status,
+                Attempt.started_at,
+                Answer.question_id,
+                Answer.value,
+                Answer.answered_at,
+            )
+            .join(Attempt, Attempt.user_id == User.id)
+            .join(Answer, Answer.attempt_id == Attempt.id)
+            .order_by(User.telegram_id, Attempt.started_at, Answer.question_id)
+        )
+    ).all()
+    results = (
+        await session.execute(
+            select(
+                User.telegram_id,
+                ScaleResult.instrument_id,
+                ScaleResult.scale_id,
+                ScaleResult.score,
+                ScaleResult.band,
+                ScaleResult.completed_at,
+            )
+            .join(User, User.id == ScaleResult.user_id)
+            .order_by(User.telegram_id, ScaleResult.completed_at, ScaleResult.scale_id)
+        )
+    ).all()
+    schools = (await session.execute(select(School.code, School.name).order_by(School.id))).all()
+    return {"users": users, "answers": answers, "results": results, "schools": schools}
+
+
+async def test_same_seed_same_data(tmp_path: Path) -> None:
+    snapshots = []
+    for name, seed in (("a", 7), ("b", 7), ("c", 8)):
+        async with open_db(tmp_path / f"{name}.db") as session:
+            registry = await registry_for(session)
+            await fill_demo(session, registry, seed=seed, teachers=90, today=TODAY)
+            await session.commit()
+            snapshots.append(await _snapshot(session))
+    a, b, c = snapshots
+    assert len(a["users"]) == 90 and a["answers"] and a["results"]
+    assert a == b
+    assert [u[1] for u in a["users"]] != [u[1] for u in c["users"]]
+    assert a["answers"] != c["answers"]
+
+
+async def test_refuses_a_database_with_schools(_session: AsyncSession) -> None:
+    registry = await registry_for(_session)
+    await import_schools(_session, SAMPLE_SCHOOLS_CSV)
+    with pytest.raises(DemoError, match=r"^База не пуста"):
+        await fill_demo(_session, registry, today=TODAY)
+
+
+async def test_refuses_a_database_with_users(_session: AsyncSession) -> None:
+    registry = await registry_for(_session)
+    _session.add(User(telegram_id=12345, language="ru"))
+    await _session.flush()
+    with pytest.raises(DemoError, match=r"^База не пуста"):
+        await fill_demo(_session, registry, today=TODAY)
+    assert int(await _session.scalar(select(func.count()).select_from(School)) or 0) == 0

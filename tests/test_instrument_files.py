@@ -1,0 +1,411 @@
+"""The shipped questionnaire files load, say what they should, and a broken file is reported
+with its file name and the id of the question or scale at fault."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from surveys.loader import INSTRUMENTS_DIR, InstrumentError, load_instruments, parse_file
+from surveys.schema import Instrument, QuestionType
+
+SHIPPED = sorted(INSTRUMENTS_DIR.glob("*.yaml"))
+INSTRUMENTS = load_instruments()
+
+
+# ---------------------------------------------------------------- the shipped files
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
+def test_every_file_loads(path: Path) -> None:
+    instrument = parse_file(path)
+    assert instrument.id == path.stem
+    assert instrument.kind == path.stem
+    assert instrument.version == 1
+
+
+def test_the_three_instruments_are_shipped() -> None:
+    assert {"deficits", "burnout", "young"} <= set(INSTRUMENTS)
+
+
+def test_every_question_type_is_used() -> None:
+    used = {q.type for inst in INSTRUMENTS.values() for q in inst.questions}
+    assert used == set(QuestionType)
+
+
+@pytest.mark.parametrize("instrument", INSTRUMENTS.values(), ids=lambda i: i.id)
+def test_texts_fit_telegram(instrument: Instrument) -> None:
+    assert len(instrument.button) <= 40
+    for question in instrument.questions:
+        assert len(question.text) <= 1000
+        for option in instrument.options(question):
+            assert len(option.label) <= 40, (question.id, option.label)
+
+
+@pytest.mark.parametrize("instrument", INSTRUMENTS.values(), ids=lambda i: i.id)
+def test_every_band_explains_itself(instrument: Instrument) -> None:
+    for scale in instrument.scales:
+        for band in scale.bands:
+            assert band.interpretation.strip()
+
+
+def test_digest_is_stable() -> None:
+    again = load_instruments()
+    for key, instrument in INSTRUMENTS.items():
+        assert again[key].digest() == instrument.digest()
+
+
+# ---------------------------------------------------------------- deficits
+
+
+def test_deficits_structure() -> None:
+    inst = INSTRUMENTS["deficits"]
+    assert not inst.private
+    assert inst.audience.kind == "all"
+    assert inst.min_interval_days == 30
+    assert len(inst.questions) == 28
+    assert [(o.value, o.label) for o in inst.option_sets["difficulty"]] == [
+        (0, "Не испытываю затруднений"),
+        (1, "Испытываю незначительные затруднения"),
+        (2, "Испытываю заметные затруднения"),
+        (3, "Испытываю серьёзные затруднения"),
+    ]
+    blocks = ["subject", "methodical", "psychological", "communicative"]
+    assert [s.id for s in inst.sections] == blocks
+    assert [s.id for s in inst.scales] == blocks
+    for section, scale in zip(inst.sections, inst.scales, strict=True):
+        assert scale.block == section.id
+        assert scale.items == [q.id for q in section.questions]
+        assert len(scale.items) == 7
+        assert scale.aggregation == "percent"
+        assert scale.invert
+        assert scale.min_answered == 4
+        assert [(b.code, b.upper, b.upper_inclusive) for b in scale.bands] == [
+            ("high", 60, False),
+            ("medium", 80, True),
+            ("minimal", 100, True),
+        ]
+        for band in scale.bands:
+            assert band.recommendation.strip()
+    for question in inst.questions:
+        assert question.option_set == "difficulty"
+        assert not question.required  # a skip is allowed: min_answered decides
+
+
+def test_deficits_texts_and_sources() -> None:
+    inst = INSTRUMENTS["deficits"]
+    sources = " ".join(inst.sources)
+    for needle in ("544н", "Р-201", "TALIS"):
+        assert needle in sources
+    assert "самооценка" in inst.result_note.lower()
+    assert "60" in inst.result_note and "61" in inst.result_note
+    assert "61" in inst.intro
+    raw = (INSTRUMENTS_DIR / "deficits.yaml").read_text(encoding="utf-8")
+    comments = "\n".join(line for line in raw.splitlines() if line.lstrip().startswith("#"))
+    assert "60" in comments and "61" in comments
+
+
+# ---------------------------------------------------------------- burnout
+
+DEGREE_ITEMS = {"w1", "w2", "w3", "s1", "s2", "s3", "s4"}
+
+
+def test_burnout_structure() -> None:
+    inst = INSTRUMENTS["burnout"]
+    assert inst.private
+    assert inst.min_interval_days == 90
+    assert [q.id for q in inst.questions] == [
+        *(f"p{i}" for i in range(1, 7)),
+        *(f"w{i}" for i in range(1, 8)),
+        *(f"s{i}" for i in range(1, 7)),
+    ]
+    for question in inst.questions:
+        expected = "degree" if question.id in DEGREE_ITEMS else "frequency"
+        assert question.option_set == expected, question.id
+    points = {
+        name: [(o.label, o.score) for o in options] for name, options in inst.option_sets.items()
+    }
+    assert points["frequency"] == [
+        ("Всегда", 100),
+        ("Часто", 75),
+        ("Иногда", 50),
+        ("Редко", 25),
+        ("Никогда или почти никогда", 0),
+    ]
+    assert points["degree"] == [
+        ("В очень большой степени", 100),
+        ("В большой степени", 75),
+        ("В некоторой степени", 50),
+        ("В малой степени", 25),
+        ("В очень малой степени", 0),
+    ]
+
+
+def test_burnout_scales() -> None:
+    inst = INSTRUMENTS["burnout"]
+    scales = {s.id: s for s in inst.scales}
+    assert list(scales) == ["personal", "work", "student"]  # no total score
+    assert scales["work"].reverse == ["w7"]
+    assert scales["personal"].reverse == scales["student"].reverse == []
+    assert [scales[k].min_answered for k in scales] == [3, 4, 4]
+    for scale in scales.values():
+        assert scale.aggregation == "mean"
+        assert [(b.code, b.upper, b.upper_inclusive, b.signal) for b in scale.bands] == [
+            ("normal", 50, False, False),
+            ("elevated", 100, True, True),
+        ]
+        assert scale.bands[1].label == "Повышенный уровень"
+
+
+def test_burnout_texts() -> None:
+    inst = INSTRUMENTS["burnout"]
+    assert "только вы" in inst.intro
+    assert "только вы" in inst.result_note
+    assert "не диагноз" in inst.result_note
+    assert "педагогу-психологу" in inst.result_note
+    assert any("Kristensen" in s for s in inst.sources)
+    for scale in inst.scales:
+        assert "не диагноз" in scale.bands[1].interpretation
+
+
+# ---------------------------------------------------------------- young
+
+
+def test_young_structure() -> None:
+    inst = INSTRUMENTS["young"]
+    assert inst.audience.kind == "young"
+    assert inst.min_interval_days == 180
+    need = inst.question("need_mentor")
+    assert need.type == QuestionType.YESNO
+    areas = inst.question("mentor_areas")
+    assert areas.type == QuestionType.MULTI
+    assert [(c.question, c.equals) for c in areas.show_if] == [("need_mentor", "yes")]
+    assert (areas.min_choices, areas.max_choices) == (1, 3)
+    assert inst.index_of("mentor_areas") == inst.index_of("need_mentor") + 1
+    number = next(q for q in inst.questions if q.type == QuestionType.NUMBER)
+    assert (number.min, number.max) == (0, 40)
+    text = inst.question("help_request")
+    assert text.type == QuestionType.TEXT
+    assert not text.required
+    assert text.max_length == 1000
+    assert any(q.type == QuestionType.SCALE for q in inst.questions)
+
+
+# ---------------------------------------------------------------- broken files
+
+VALID: dict[str, Any] = {
+    "id": "broken",
+    "version": 1,
+    "title": "Анкета для проверки",
+    "button": "Проверка",
+    "intro": "Вступление.",
+    "sources": ["тест"],
+    "option_sets": {
+        "agree": [
+            {"value": 0, "label": "Нет"},
+            {"value": 1, "label": "Отчасти"},
+            {"value": 2, "label": "Да"},
+        ]
+    },
+    "sections": [
+        {
+            "id": "main",
+            "title": "Раздел",
+            "questions": [
+                {"id": "q1", "type": "yesno", "text": "Первый вопрос"},
+                {"id": "q2", "type": "single", "text": "Второй вопрос", "option_set": "agree"},
+                {
+                    "id": "q3",
+                    "type": "single",
+                    "text": "Третий вопрос",
+                    "option_set": "agree",
+                    "show_if": {"question": "q1", "equals": "yes"},
+                },
+            ],
+        }
+    ],
+    "scales": [
+        {
+            "id": "total",
+            "title": "Итог",
+            "items": ["q2", "q3"],
+            "aggregation": "sum",
+            "bands": [
+                {"code": "low", "upper": 2, "label": "Мало", "interpretation": "."},
+                {"code": "high", "upper": 4, "label": "Много", "interpretation": "."},
+            ],
+        }
+    ],
+}
+
+
+def write(tmp_path: Path, data: dict[str, Any], name: str = "broken.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def problems_of(tmp_path: Path) -> str:
+    with pytest.raises(InstrumentError) as exc:
+        load_instruments(tmp_path)
+    return str(exc.value)
+
+
+def mutated() -> dict[str, Any]:
+    return copy.deepcopy(VALID)
+
+
+def test_the_fixture_is_valid(tmp_path: Path) -> None:
+    write(tmp_path, VALID)
+    assert set(load_instruments(tmp_path)) == {"broken"}
+
+
+def test_show_if_to_unknown_question(tmp_path: Path) -> None:
+    data = mutated()
+    data["sections"][0]["questions"][2]["show_if"] = {"question": "nope", "equals": "yes"}
+    write(tmp_path, data)
+    message = problems_of(tmp_path)
+    assert "broken.yaml" in message
+    assert "q3" in message
+    assert "nope" in message
+
+
+def test_show_if_to_a_later_question(tmp_path: Path) -> None:
+    data = mutated()
+    data["sections"][0]["questions"][0]["show_if"] = {"question": "q2", "answered": True}
+    write(tmp_path, data)
+    message = problems_of(tmp_path)
+    assert "q1" in message and "q2" in message
+
+
+def test_show_if_to_unknown_option(tmp_path: Path) -> None:
+    data = mutated()
+    data["sections"][0]["questions"][2]["show_if"] = {"question": "q1", "equals": "maybe"}
+    write(tmp_path, data)
+    message = problems_of(tmp_path)
+    assert "q3" in message and "maybe" in message
+
+
+def test_duplicate_question_ids(tmp_path: Path) -> None:
+    data = mutated()
+    data["sections"][0]["questions"][2]["id"] = "q2"
+    data["scales"][0]["items"] = ["q2"]
+    write(tmp_path, data)
+    message = problems_of(tmp_path)
+    assert "broken.yaml" in message
+    assert "вопрос q2" in message
+    assert "повторяется" in message
+
+
+def test_missing_option_set(tmp_path: Path) -> None:
+    data = mutated()
+    data["sections"][0]["questions"][1]["option_set"] = "absent"
+    write(tmp_path, data)
+    message = problems_of(tmp_path)
+    assert "broken.yaml" in message
+    assert "вопрос q2" in message
+    assert "absent" in message
+
+
+def test_bands_not_covering_the_maximum(tmp_path: Path) -> None:
+    data = mutated()
+    data["scales"][0]["bands"][-1]["upper"] = 3
+    write(tmp_path, data)
+    message = problems_of(tmp_path)
+    assert "broken.yaml" in message
+    assert "шкала total" in message
+    assert "4" in message
+
+
+def test_last_band_exclusive_at_the_maximum(tmp_path: Path) -> None:
+    data = mutated()
+    data["scales"][0]["bands"][-1]["upper_inclusive"] = False
+    write(tmp_path, data)
+    assert "шкала total" in problems_of(tmp_path)
+
+
+def test_question_level_error_names_the_question(tmp_path: Path) -> None:
+    data = mutated()
+    del data["sections"][0]["questions"][1]["option_set"]  # a single choice without options
+    write(tmp_path, data)
+    message = problems_of(tmp_path)
+    assert "broken.yaml" in message
+    assert "вопрос q2" in message
+
+
+def test_scale_level_error_names_the_scale(tmp_path: Path) -> None:
+    data = mutated()
+    data["scales"][0]["reverse"] = ["q1"]
+    write(tmp_path, data)
+    message = problems_of(tmp_path)
+    assert "шкала total" in message
+
+
+def test_scale_item_that_does_not_exist(tmp_path: Path) -> None:
+    data = mutated()
+    data["scales"][0]["items"] = ["q2", "q9"]
+    write(tmp_path, data)
+    message = problems_of(tmp_path)
+    assert "шкала total" in message and "q9" in message
+
+
+def test_bad_question_id(tmp_path: Path) -> None:
+    data = mutated()
+    data["sections"][0]["questions"][0]["id"] = "Q 1"
+    write(tmp_path, data)
+    message = problems_of(tmp_path)
+    assert "вопрос Q 1" in message
+
+
+def test_unknown_field_is_reported(tmp_path: Path) -> None:
+    data = mutated()
+    data["sections"][0]["questions"][1]["colour"] = "red"
+    write(tmp_path, data)
+    message = problems_of(tmp_path)
+    assert "вопрос q2" in message and "colour" in message
+
+
+def test_not_yaml(tmp_path: Path) -> None:
+    (tmp_path / "broken.yaml").write_text("id: [unclosed\n", encoding="utf-8")
+    message = problems_of(tmp_path)
+    assert message.startswith("broken.yaml")
+    assert "YAML" in message
+
+
+def test_not_a_mapping(tmp_path: Path) -> None:
+    (tmp_path / "broken.yaml").write_text("- just\n- a list\n", encoding="utf-8")
+    assert "broken.yaml" in problems_of(tmp_path)
+
+
+def test_every_broken_file_is_reported(tmp_path: Path) -> None:
+    first = mutated()
+    first["sections"][0]["questions"][1]["option_set"] = "absent"
+    write(tmp_path, first, "a.yaml")
+    second = mutated()
+    second["id"] = "other"
+    second["sections"][0]["questions"][2]["show_if"] = {"question": "ghost", "equals": "yes"}
+    write(tmp_path, second, "b.yaml")
+    with pytest.raises(InstrumentError) as exc:
+        load_instruments(tmp_path)
+    files = [p.file for p in exc.value.problems]
+    assert files == ["a.yaml", "b.yaml"]
+
+
+def test_same_id_in_two_files(tmp_path: Path) -> None:
+    write(tmp_path, VALID, "a.yaml")
+    write(tmp_path, VALID, "b.yaml")
+    message = problems_of(tmp_path)
+    assert "b.yaml" in message and "broken" in message
+
+
+def test_unquoted_yes_in_show_if_is_caught(tmp_path: Path) -> None:
+    """YAML reads a bare ``yes`` as true; the file must quote it, and is told so early."""
+    data = mutated()
+    text = yaml.safe_dump(data, allow_unicode=True).replace("equals: 'yes'", "equals: yes")
+    assert "equals: yes" in text
+    (tmp_path / "broken.yaml").write_text(text, encoding="utf-8")
+    assert "q3" in problems_of(tmp_path)

@@ -1,0 +1,149 @@
+"""Profile journeys: view, edit a field, «Мои данные» as a file, deletion of everything."""
+
+from __future__ import annotations
+
+import json
+
+from aiogram.methods import SendDocument
+from aiogram.types import BufferedInputFile
+from sqlalchemy import select
+
+from models import Answer, Attempt, FsmRecord, Role, RoleName, ScaleResult, User, UserSubject
+from services import roles
+from tests.conftest import ADMIN_ID, Harness
+from tests.helpers import add_schools, count, register, user_row
+from tests.test_survey_journeys import answer_all, open_survey
+
+
+async def test_view_and_edit_fields(harness: Harness) -> None:
+    await add_schools(harness.sessionmaker)
+    chat = harness.chat(3001)
+    await register(chat)
+    await chat.send("🏠 Главное меню")
+    await chat.tap("Мой профиль")
+    text = chat.last.text
+    assert "Иванова Мария Петровна" in text and "Математика" in text and "Первая, с 2021 г." in text
+
+    await chat.tap("Изменить данные")
+    await chat.tap("ФИО")
+    await chat.send("Иванова-Смирнова Мария")
+    assert "Сохранено" in chat.last.text and "Иванова-Смирнова Мария" in chat.last.text
+
+    await chat.tap("Изменить данные")
+    await chat.tap("Категория")
+    await chat.tap("Высшая")
+    assert "В каком году присвоена категория" in chat.last.text
+    await chat.tap("2020–2029")
+    await chat.tap("2025")
+    assert "Высшая, с 2025 г." in chat.last.text
+
+    await chat.tap("Изменить данные")
+    await chat.tap("Предметы")
+    await chat.tap("Физика")
+    await chat.tap("Математика")  # untick
+    await chat.tap("Готово")
+    user = await user_row(harness.sessionmaker, 3001)
+    assert user is not None
+    assert user.subject_codes == ["physics"]
+    assert (user.full_name, user.category, user.category_year) == (
+        "Иванова-Смирнова Мария",
+        "highest",
+        2025,
+    )
+
+    # changing the position to one without subjects keeps the old subjects but does not ask
+    await chat.tap("Изменить данные")
+    await chat.tap("Должность")
+    await chat.tap("Социальный педагог")
+    assert "Сохранено" in chat.last.text
+    await chat.tap("Изменить данные")
+    await chat.tap("Предметы")
+    assert chat.alerts()[-1].startswith("Предметы указывают учителя")
+
+
+async def test_export_contains_everything_stored(harness: Harness) -> None:
+    await add_schools(harness.sessionmaker)
+    chat = harness.chat(3002)
+    await register(chat)
+    await open_survey(chat, "выгоран")
+    await chat.tap("Начать")
+    await answer_all(chat, lambda text, labels: labels[1])
+    await chat.send("🏠 Главное меню")
+    await chat.tap("Мой профиль")
+    await chat.tap("Мои данные")
+    sent = harness.bot.api.of(SendDocument)
+    assert len(sent) == 1
+    document = sent[0].document
+    assert isinstance(document, BufferedInputFile)
+    assert document.filename.endswith(".json")
+    data = json.loads(document.data.decode("utf-8"))
+    assert data["full_name"] == "Иванова Мария Петровна"
+    assert data["telegram_id"] == 3002
+    assert data["subjects"] == ["math"]
+    [attempt] = data["questionnaires"]
+    assert attempt["instrument"] == "burnout" and len(attempt["answers"]) == 19
+    assert {r["scale"] for r in attempt["results"]} == {"personal", "work", "student"}
+
+
+async def test_delete_removes_every_row_of_the_person_only(harness: Harness) -> None:
+    await add_schools(harness.sessionmaker)
+    keep = harness.chat(3003)
+    await register(keep, name="Петров Пётр Петрович")
+    await open_survey(keep, "Профессиональные затруднения")
+    await keep.tap("Начать")
+    await answer_all(keep, lambda text, labels: labels[0])
+
+    chat = harness.chat(3004)
+    await register(chat)
+    await open_survey(chat, "Профессиональные затруднения")
+    await chat.tap("Начать")
+    await answer_all(chat, lambda text, labels: labels[2])
+    await open_survey(chat, "выгоран")
+    await chat.tap("Начать")
+    await chat.tap("Часто")  # an attempt in progress too
+    await chat.send("🏠 Главное меню")
+    await chat.tap("Мой профиль")
+    await chat.tap("Удалить мои данные")
+    assert "Восстановить их будет нельзя" in chat.last.text
+    await chat.tap("Нет, оставить")
+    assert await count(harness.sessionmaker, User) == 2
+    await chat.tap("Удалить мои данные")
+    await chat.tap("Да, удалить всё")
+    assert "удалены" in chat.texts()[-2]
+
+    assert await user_row(harness.sessionmaker, 3004) is None
+    kept = await user_row(harness.sessionmaker, 3003)
+    assert kept is not None
+    async with harness.sessionmaker() as s:
+        for model in (Attempt, ScaleResult):
+            owners = set((await s.execute(select(model.user_id))).scalars())
+            assert owners == {kept.id}
+        assert len((await s.execute(select(Answer))).scalars().all()) == 28
+        assert (await s.scalar(select(FsmRecord).where(FsmRecord.user_id == 3004))) is None
+        assert (await s.scalar(select(UserSubject).where(UserSubject.user_id != kept.id))) is None
+    # the person can come back from scratch
+    await chat.send("/start")
+    assert "152-ФЗ" in chat.last.text
+
+
+async def test_roles_are_shown_and_checked_in_one_place(harness: Harness) -> None:
+    await add_schools(harness.sessionmaker)
+    admin = harness.chat(ADMIN_ID)
+    await register(admin)
+    await admin.send("🏠 Главное меню")
+    await admin.tap("Мой профиль")
+    assert "администратор" in admin.last.text
+
+    methodist = harness.chat(3005)
+    async with harness.sessionmaker.begin() as s:
+        await roles.grant(s, 3005, RoleName.METHODIST, school_code="sch3")
+    await register(methodist, name="Сидорова Анна Ивановна")
+    await methodist.tap("Мой профиль")
+    assert "методист" in methodist.last.text
+    async with harness.sessionmaker() as s:
+        access = await roles.access_for(s, 3005, {ADMIN_ID})
+        assert access.is_methodist and not access.is_admin
+        row = await s.scalar(select(Role).where(Role.telegram_id == 3005))
+        assert row is not None and row.scope == "school"
+        assert access.covers_school(row.school_id, None)
+        assert not access.covers_school((row.school_id or 0) + 1, None)

@@ -1,0 +1,302 @@
+"""Questionnaire journeys through the real Dispatcher: each instrument, resume, back, double
+tap, restart, results and history."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import select
+
+from models import Answer, Attempt, ScaleResult
+from services.people import get_user
+from tests.conftest import Harness
+from tests.helpers import add_schools, register
+from tests.telegram import TgChat
+
+NAV = ("Назад", "Прервать", "Пропустить", "Главное меню", "Готово")
+
+
+def options(chat: TgChat) -> list[str]:
+    return [b for b in chat.buttons() if not any(n in b for n in NAV)]
+
+
+async def answer_all(
+    chat: TgChat, choose: Callable[[str, list[str]], str | None], limit: int = 80
+) -> int:
+    """Answer questions until the questionnaire completes; returns how many were asked.
+
+    ``choose(question_text, option_labels)`` returns a label to tap, the text to type for a
+    typed question, or ``None`` for «Пропустить».
+    """
+    start = len(chat.texts())
+    for asked in range(1, limit + 1):
+        screen = chat.last_with_buttons()
+        text = screen.text
+        if any("Анкета заполнена" in t for t in chat.texts()[start:]):
+            return asked - 1
+        choice = choose(text, options(chat))
+        if choice is None:
+            await chat.tap("Пропустить")
+        elif "Напишите ответ" in text:
+            await chat.send(choice)
+        else:
+            await chat.tap(choice)
+            if "Готово" in " ".join(chat.buttons()) and "Отметьте" in chat.last.text:
+                await chat.tap("Готово")
+    raise AssertionError(f"the questionnaire did not end: {chat.texts()[-2:]} {chat.buttons()}")
+
+
+async def results_of(harness: Harness, telegram_id: int, instrument: str) -> dict[str, ScaleResult]:
+    async with harness.sessionmaker() as s:
+        user = await get_user(s, telegram_id)
+        assert user is not None
+        rows = (
+            await s.execute(
+                select(ScaleResult).where(
+                    ScaleResult.user_id == user.id, ScaleResult.instrument_id == instrument
+                )
+            )
+        ).scalars()
+        return {r.scale_id: r for r in rows}
+
+
+async def open_survey(chat: TgChat, button: str) -> None:
+    await chat.send("🏠 Главное меню")
+    await chat.tap("Анкеты")
+    await chat.tap(button)
+
+
+def deficits_choice(text: str, labels: list[str]) -> str | None:
+    """subject: all serious (0 %); methodical: none (100 %); psychological: exactly 60 %;
+    communicative: exactly 80 % (two items skipped in each of the last two blocks)."""
+    number = int(text.split("Вопрос ")[1].split(" из")[0])
+    if "Предметн" in text:
+        return "серьёзные"
+    if "Методическ" in text:
+        return "Не испытываю"
+    if "Психолого" in text:
+        # 5 answered: 2+1+1+1+1 = 6 of 15 -> 100 * (1 - 6/15) = 60
+        return {
+            15: "заметные",
+            16: "незначительные",
+            17: "незначительные",
+            18: "незначительные",
+            19: "незначительные",
+        }.get(number)
+    # communicative, 5 answered: 1+1+1+0+0 = 3 of 15 -> 80
+    return {
+        22: "незначительные",
+        23: "незначительные",
+        24: "незначительные",
+        25: "Не испытываю",
+        26: "Не испытываю",
+    }.get(number)
+
+
+async def test_deficits_completed_with_band_boundaries(harness: Harness) -> None:
+    await add_schools(harness.sessionmaker)
+    chat = harness.chat(2001)
+    await register(chat)
+    await open_survey(chat, "Профессиональные затруднения")
+    assert "Самооценка профессиональных затруднений" in chat.last.text
+    await chat.tap("Начать")
+    assert "Вопрос 1 из 28" in chat.last.text
+    asked = await answer_all(chat, deficits_choice)
+    assert asked == 28
+
+    results = await results_of(harness, 2001, "deficits")
+    assert {k: (v.score, v.band) for k, v in results.items()} == {
+        "subject": (0.0, "high"),
+        "methodical": (100.0, "minimal"),
+        "psychological": (60.0, "medium"),
+        "communicative": (80.0, "medium"),
+    }
+    assert all(r.instrument_version == 1 for r in results.values())
+    shown = "\n".join(chat.texts()[-3:])
+    assert "Высокий дефицит" in shown and "Минимальный дефицит" in shown
+    assert "самооценка" in shown.lower()
+    # answers stored as given; skipped ones as NULL
+    async with harness.sessionmaker() as s:
+        answers = {a.question_id: a.value for a in (await s.execute(select(Answer))).scalars()}
+    assert answers["subj1"] == 3 and answers["meth7"] == 0 and answers["psy6"] is None
+
+
+async def test_burnout_is_private_and_scored(harness: Harness) -> None:
+    await add_schools(harness.sessionmaker)
+    chat = harness.chat(2002)
+    await register(chat)
+    await open_survey(chat, "выгоран")
+    assert "видите только вы" in chat.last.text
+    await chat.tap("Начать")
+
+    def choose(text: str, labels: list[str]) -> str:
+        # "Всегда" / "В очень большой степени" everywhere: 100, the reverse item gives 0
+        return "Всегда" if "Всегда" in labels else "В очень большой степени"
+
+    assert await answer_all(chat, choose) == 19
+    results = await results_of(harness, 2002, "burnout")
+    assert results["personal"].score == 100.0 and results["personal"].band == "elevated"
+    assert results["student"].score == 100.0
+    # work: six items at 100 and the reverse-scored item at 0 -> 600 / 7
+    assert results["work"].score == round(600 / 7, 2)
+    assert "total" not in results
+    assert "не диагноз" in "\n".join(chat.texts()[-3:])
+
+
+async def test_young_teacher_questionnaire_with_every_question_type(harness: Harness) -> None:
+    await add_schools(harness.sessionmaker)
+    chat = harness.chat(2003)
+    await register(chat, birth=2001, since=2024, category="Без категории", category_year=None)
+    await chat.send("🏠 Главное меню")
+    await chat.tap("Анкеты")
+    assert any("молодого педагога" in b.lower() for b in chat.buttons())
+    await chat.tap("молод")
+    await chat.tap("Начать")
+    typed: list[str] = []
+
+    def choose(text: str, labels: list[str]) -> str | None:
+        if "Напишите ответ числом" in text:
+            typed.append("number")
+            return "18"
+        if "Напишите ответ сообщением" in text:
+            typed.append("text")
+            return "Помогите, пожалуйста, с рабочей программой & журналом <ЭЖ>"
+        if "Нужен ли вам наставник" in text:
+            return "Да"
+        if "Отметьте" in text:
+            return labels[0]
+        return labels[-1] if labels else None
+
+    await answer_all(chat, choose)
+    assert typed == ["number", "text"]
+    async with harness.sessionmaker() as s:
+        attempt = await s.scalar(select(Attempt).where(Attempt.instrument_id == "young"))
+        assert attempt is not None and attempt.status == "completed"
+        answers = {
+            a.question_id: a.value
+            for a in (
+                await s.execute(select(Answer).where(Answer.attempt_id == attempt.id))
+            ).scalars()
+        }
+    assert answers["need_mentor"] == "yes"
+    assert isinstance(answers["mentor_areas"], list) and len(answers["mentor_areas"]) == 1
+    assert answers["lessons_per_week"] == 18
+    assert answers["help_request"].endswith("<ЭЖ>")
+
+
+async def test_young_questionnaire_hidden_for_experienced(harness: Harness) -> None:
+    await add_schools(harness.sessionmaker)
+    chat = harness.chat(2004)
+    await register(chat, birth=1970, since=1995)
+    await chat.send("🏠 Главное меню")
+    await chat.tap("Анкеты")
+    assert not any("молод" in b.lower() for b in chat.buttons())
+    # a forged button for it is refused
+    await chat.press("q:open:0:-1:-1:young")
+    await chat.press("q:begin:0:-1:-1:young")
+    assert chat.alerts()[-1].startswith("Эта анкета предназначена")
+    async with harness.sessionmaker() as s:
+        assert (await s.scalar(select(Attempt))) is None
+
+
+async def test_pause_back_double_tap_and_resume(harness: Harness) -> None:
+    await add_schools(harness.sessionmaker)
+    chat = harness.chat(2005)
+    await register(chat)
+    await open_survey(chat, "Профессиональные затруднения")
+    await chat.tap("Начать")
+    await chat.tap("заметные")  # q1
+    # double tap: the same button again (the message still shows q1's keyboard data)
+    async with harness.sessionmaker() as s:
+        first_q_data = None
+    await chat.tap("незначительные")  # q2
+    assert "Вопрос 3 из 28" in chat.last.text
+    await chat.tap("Назад")
+    assert "Вопрос 2 из 28" in chat.last.text
+    assert "• Испытываю незначительные" in " ".join(chat.buttons())
+    await chat.tap("серьёзные")  # change the answer to q2
+    assert "Вопрос 3 из 28" in chat.last.text
+    data_q3, mid = chat.button_data("Не испытываю")
+    await chat.press(data_q3, mid)
+    await chat.press(data_q3, mid)  # a double tap on q3
+    assert chat.alerts()[-1].startswith("Этот вопрос уже закрыт")
+    assert "Вопрос 4 из 28" in chat.last.text
+    await chat.tap("Прервать")
+    assert "прервана" in chat.last.text
+    async with harness.sessionmaker() as s:
+        answers = {a.question_id: a.value for a in (await s.execute(select(Answer))).scalars()}
+    assert answers == {"subj1": 2, "subj2": 3, "subj3": 0}
+    del first_q_data
+
+    await chat.tap("Анкеты")
+    assert "начата" in chat.last.text
+    await chat.tap("Продолжить")
+    assert "Вопрос 4 из 28" in chat.last.text
+
+
+async def test_restart_in_the_middle_loses_nothing(harness: Harness, make_harness) -> None:  # type: ignore[no-untyped-def]
+    await add_schools(harness.sessionmaker)
+    chat = harness.chat(2006)
+    await register(chat)
+    await open_survey(chat, "Профессиональные затруднения")
+    await chat.tap("Начать")
+    for label in ("Не испытываю", "незначительные", "заметные", "серьёзные", "Не испытываю"):
+        await chat.tap(label)
+    assert "Вопрос 6 из 28" in chat.last.text
+    await harness.app.dispatcher.storage.close()
+
+    again = await make_harness()  # a new Dispatcher, Bot and registry on the same database
+    chat2 = again.chat(2006)
+    await chat2.send("🏠 Главное меню")
+    await chat2.tap("Анкеты")
+    await chat2.tap("Продолжить")
+    assert "Вопрос 6 из 28" in chat2.last.text
+    async with again.sessionmaker() as s:
+        answers = {a.question_id: a.value for a in (await s.execute(select(Answer))).scalars()}
+    assert answers == {"subj1": 0, "subj2": 1, "subj3": 2, "subj4": 3, "subj5": 0}
+    await chat2.tap("серьёзные")
+    assert "Вопрос 7 из 28" in chat2.last.text
+
+
+async def test_results_history_and_change_since_previous(harness: Harness) -> None:
+    await add_schools(harness.sessionmaker)
+    chat = harness.chat(2007)
+    await register(chat)
+    await open_survey(chat, "Профессиональные затруднения")
+    await chat.tap("Начать")
+    await answer_all(chat, lambda text, labels: "серьёзные")
+    # 31 days later the second attempt, with fewer difficulties
+    harness.clock.now = harness.clock.now.replace(month=11, day=15)
+    await open_survey(chat, "Профессиональные затруднения")
+    await chat.tap("Начать")
+    await answer_all(chat, lambda text, labels: "незначительные")
+    shown = "\n".join(chat.texts()[-3:])
+    assert "В прошлый раз: 0 %" in shown and "+66,7" in shown
+
+    await chat.send("🏠 Главное меню")
+    await chat.tap("Мои результаты")
+    labels = chat.buttons()
+    assert labels[0].startswith("15.11.2026") and labels[1].startswith("12.10.2026")
+    await chat.tap("12.10.2026")
+    assert "Результаты: Самооценка" in chat.last.text and "0 %" in chat.last.text
+    # the interval rule: a third attempt is not offered yet
+    await chat.send("🏠 Главное меню")
+    await chat.tap("Анкеты")
+    assert "Повторно можно с 15.12.2026" in chat.last.text
+
+
+async def test_other_teachers_results_are_not_reachable(harness: Harness) -> None:
+    await add_schools(harness.sessionmaker)
+    owner = harness.chat(2008)
+    await register(owner)
+    await open_survey(owner, "выгоран")
+    await owner.tap("Начать")
+    await answer_all(owner, lambda text, labels: labels[0])
+    async with harness.sessionmaker() as s:
+        attempt_id = await s.scalar(select(Attempt.id))
+    other = harness.chat(2009)
+    await register(other, name="Петров Пётр Петрович")
+    before = len(other.texts())
+    await other.press(f"r:{attempt_id}")
+    assert other.alerts()[-1].startswith("Эта кнопка уже не действует")
+    assert not any("Результаты" in t for t in other.texts()[before:])
