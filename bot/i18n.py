@@ -6,6 +6,7 @@ Adding a language means adding a file with the same keys: no handler changes.
 
 from __future__ import annotations
 
+from datetime import date, datetime, tzinfo
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,10 @@ def languages() -> list[str]:
 
 
 class Translator:
-    def __init__(self, language: str = DEFAULT_LANGUAGE) -> None:
+    """Texts and date formats for one person: their language, the municipality's time zone."""
+
+    def __init__(self, language: str = DEFAULT_LANGUAGE, tz: tzinfo | None = None) -> None:
+        self.tz = tz
         cats = catalogs()
         self.language = language if language in cats else DEFAULT_LANGUAGE
         self._own = cats[self.language]
@@ -53,6 +57,12 @@ class Translator:
         if template is None:
             raise KeyError(f"no text for key {key!r}")
         return template.format(**params) if params else template
+
+    def date(self, value: datetime | date) -> str:
+        """A date as ДД.ММ.ГГГГ; a stored moment (UTC) is shown in the local time zone."""
+        if isinstance(value, datetime):
+            value = value.astimezone(self.tz).date()
+        return value.strftime("%d.%m.%Y")
 
 
 def pick_language(code: str | None) -> str:

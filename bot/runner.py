@@ -2,13 +2,33 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+
+from aiogram import Dispatcher
 
 from bot.app import create_app, create_bot, set_commands
 from bot.config import Settings
 from scheduler import create_scheduler
 
 log = logging.getLogger("pedbot")
+
+SHUTDOWN_GRACE = 10.0  # seconds to let updates already being handled finish on stop
+
+
+async def finish_pending_updates(dispatcher: Dispatcher, grace: float = SHUTDOWN_GRACE) -> None:
+    """Wait for the updates aiogram is still handling when polling stops (SIGTERM).
+
+    aiogram's ``start_polling`` does not wait for its per-update tasks; closing the Bot
+    session and the database under them makes a handler that has already answered the
+    person fail before its transaction commits, so the answer is lost.
+    """
+    pending = set(getattr(dispatcher, "_handle_update_tasks", ()))
+    if not pending:
+        return
+    _, unfinished = await asyncio.wait(pending, timeout=grace)
+    if unfinished:
+        log.warning("stopping with %d updates still being handled", len(unfinished))
 
 
 async def run_polling(settings: Settings) -> None:
@@ -20,9 +40,13 @@ async def run_polling(settings: Settings) -> None:
         scheduler.start()
         log.info("pedbot started (API server: %s)", settings.telegram_api_url)
         await app.dispatcher.start_polling(
-            bot, allowed_updates=app.dispatcher.resolve_used_update_types(), handle_signals=True
+            bot,
+            allowed_updates=app.dispatcher.resolve_used_update_types(),
+            handle_signals=True,
+            close_bot_session=False,  # closed below, after the pending updates
         )
     finally:
+        await finish_pending_updates(app.dispatcher)
         scheduler.shutdown(wait=False)
         await bot.session.close()
         await app.close()

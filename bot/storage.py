@@ -68,7 +68,7 @@ class SqlStorage(BaseStorage):
                 if value is None:
                     return
                 session.add(FsmRecord(key=_key(key), user_id=key.user_id, state=value, data={}))
-            else:
+            elif row.state != value:
                 row.state = value
                 row.updated_at = utcnow()
 
@@ -85,7 +85,7 @@ class SqlStorage(BaseStorage):
                 session.add(
                     FsmRecord(key=_key(key), user_id=key.user_id, state=None, data=dict(data))
                 )
-            else:
+            elif row.data != dict(data):
                 row.data = dict(data)
                 row.updated_at = utcnow()
 

@@ -7,12 +7,18 @@ from datetime import datetime
 
 from aiogram import F, Router
 from aiogram.fsm.context import FSMContext
-from aiogram.types import BufferedInputFile, CallbackQuery, Message, ReplyKeyboardRemove
+from aiogram.types import (
+    BufferedInputFile,
+    CallbackQuery,
+    InlineKeyboardButton,
+    Message,
+    ReplyKeyboardRemove,
+)
 from aiogram.utils.callback_answer import CallbackAnswer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.filters import Registered
-from bot.i18n import Translator
+from bot.i18n import Translator, languages
 from handlers.common import ProfileCB, button, esc, markup, menu_button, show
 from handlers.registration import STEP_ORDER, ask_step
 from models import User
@@ -68,10 +74,35 @@ async def render_profile(
             [button(t("profile.edit"), ProfileCB(action="edit"))],
             [button(t("profile.export"), ProfileCB(action="export"))],
             [button(t("profile.delete"), ProfileCB(action="delete"))],
+            *language_row(t),
             [menu_button(t)],
         ]
     )
     await show(event, text, kb)
+
+
+def language_row(t: Translator) -> list[list[InlineKeyboardButton]]:
+    """A language switch, shown only when more than one locale file is installed."""
+    if len(languages()) < 2:
+        return []
+    return [[button(t("profile.language", name=t("language.name")), ProfileCB(action="lang"))]]
+
+
+@router.callback_query(ProfileCB.filter(F.action == "lang"))
+async def switch_language(
+    query: CallbackQuery,
+    user: User,
+    t: Translator,
+    session: AsyncSession,
+    now: datetime,
+    access: Access,
+) -> None:
+    codes = languages()
+    current = codes.index(user.language) if user.language in codes else 0
+    user.language = codes[(current + 1) % len(codes)]
+    await session.flush()
+    t = Translator(user.language, t.tz)
+    await render_profile(query, user=user, t=t, session=session, now=now, access=access)
 
 
 @router.callback_query(ProfileCB.filter(F.action == "view"))

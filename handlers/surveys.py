@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from aiogram import F, Router
 from aiogram.fsm.context import FSMContext
@@ -29,10 +29,6 @@ SHORT_SCALE_LABEL = 6
 
 class SurveyForm(StatesGroup):
     answering = State()
-
-
-def fmt_date(value: datetime) -> str:
-    return value.strftime("%d.%m.%Y")
 
 
 def fmt_score(value: float) -> str:
@@ -76,7 +72,7 @@ async def survey_list(
                 t(
                     "survey.line_wait",
                     title=esc(inst.title),
-                    date=item.next_date.strftime("%d.%m.%Y"),
+                    date=t.date(item.next_date),
                 )
             )
         else:
@@ -85,7 +81,7 @@ async def survey_list(
                     t(
                         "survey.line_done_before",
                         title=esc(inst.title),
-                        date=fmt_date(item.last_completed.completed_at),
+                        date=t.date(item.last_completed.completed_at),
                     )
                 )
             else:
@@ -141,9 +137,9 @@ async def survey_open(
     await show(query, text, kb)
 
 
-def _blocked_text(t: Translator, reason: svc.Blocked, next_date: object) -> str:
+def _blocked_text(t: Translator, reason: svc.Blocked, next_date: date | None) -> str:
     if reason == svc.Blocked.INTERVAL and next_date is not None:
-        return t("survey.wait_until", date=next_date.strftime("%d.%m.%Y"))  # type: ignore[attr-defined]
+        return t("survey.wait_until", date=t.date(next_date))
     return t("survey.not_for_you")
 
 
@@ -454,7 +450,7 @@ async def result_blocks(
 ) -> list[str]:
     previous = await svc.previous_scores(session, attempt)
     by_scale = {r.scale_id: r for r in results}
-    when = fmt_date(attempt.completed_at) if attempt.completed_at else ""
+    when = t.date(attempt.completed_at) if attempt.completed_at else ""
     blocks = [t("survey.results_title", title=esc(inst.title), date=when)]
     for scale in inst.scales:
         row = by_scale.get(scale.id)
@@ -570,7 +566,7 @@ async def results_history(
     rows: list[list[InlineKeyboardButton]] = []
     for a in attempts:
         inst = await registry.by_version_id(session, a.instrument_version_id)
-        when = fmt_date(a.completed_at) if a.completed_at else ""
+        when = t.date(a.completed_at) if a.completed_at else ""
         rows.append([button(f"{when} · {inst.button}", ResultCB(attempt=a.id))])
     rows.append([menu_button(t)])
     await show(query, t("results.title"), markup(rows))

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from models import Answer, Attempt, FsmRecord, Role, ScaleResult, School, User, UserSubject
 from services.reference import SUBJECT_POSITIONS, YOUNG_MAX_AGE, YOUNG_MAX_YEARS
@@ -31,7 +31,7 @@ async def get_user(session: AsyncSession, telegram_id: int) -> User | None:
         select(User)
         .where(User.telegram_id == telegram_id)
         .options(
-            selectinload(User.subjects), selectinload(User.school).selectinload(School.municipality)
+            selectinload(User.subjects), joinedload(User.school).joinedload(School.municipality)
         )
     )
 

@@ -82,7 +82,8 @@ async def availability(
             if not in_audience(inst, user, today):
                 blocked = Blocked.AUDIENCE
             elif last is not None and last.completed_at is not None and inst.min_interval_days:
-                next_date = (last.completed_at + timedelta(days=inst.min_interval_days)).date()
+                completed = last.completed_at.astimezone(now.tzinfo)
+                next_date = (completed + timedelta(days=inst.min_interval_days)).date()
                 if next_date > today:
                     blocked = Blocked.INTERVAL
                 else:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,24 +24,40 @@ from models import Base
 from models.db import make_engine, make_sessionmaker
 from tests.telegram import MockedBot, TgChat
 
-PG_URL = os.environ.get("PEDBOT_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+PG_SERVER_URL = os.environ.get(
+    "PEDBOT_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
+# Each test run works in a database of its own on that server, so two runs (a developer's
+# and CI's, say) never see each other's rows. It is dropped when the run ends.
+PG_URL = PG_SERVER_URL.rsplit("/", 1)[0] + f"/pedbot_t{os.getpid()}_{uuid.uuid4().hex[:6]}"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 NOW = datetime(2026, 10, 12, 9, 30, tzinfo=UTC)
 
 _pg_state: dict[str, object] = {}
 
 
-async def _pg_available() -> str | None:
-    """None if PostgreSQL answers, else the reason."""
-    engine = make_engine(PG_URL)
+async def pg_admin(sql: str) -> None:
+    engine = make_engine(PG_SERVER_URL, isolation_level="AUTOCOMMIT")
     try:
         async with engine.connect() as conn:
-            await conn.execute(text("select 1"))
-    except Exception as exc:  # any failure to connect means "absent"
-        return f"PostgreSQL at {PG_URL} is not reachable ({type(exc).__name__})"
+            await conn.execute(text(sql))
     finally:
         await engine.dispose()
+
+
+async def _pg_available() -> str | None:
+    """None if PostgreSQL answers (and this run's database is created), else the reason."""
+    try:
+        await pg_admin(f'CREATE DATABASE "{PG_URL.rsplit("/", 1)[1]}"')
+    except Exception as exc:  # any failure to connect means "absent"
+        return f"PostgreSQL at {PG_SERVER_URL} is not reachable ({type(exc).__name__})"
     return None
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _pg_state.get("reason") is None and "reason" in _pg_state:
+        name = PG_URL.rsplit("/", 1)[1]
+        asyncio.run(pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def pg_or_skip() -> None:

@@ -10,30 +10,23 @@ from collections.abc import Iterator
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from bot import migrate
 from models import Base
 from models.db import make_engine
-from tests.conftest import PG_URL, pg_or_skip
+from tests.conftest import PG_URL, pg_admin, pg_or_skip
 
 
 def _pg_scratch_url() -> Iterator[str]:
     pg_or_skip()
     name = f"pedbot_mig_{uuid.uuid4().hex[:8]}"
 
-    async def admin(sql: str) -> None:
-        engine = make_engine(PG_URL, isolation_level="AUTOCOMMIT")
-        async with engine.connect() as conn:
-            await conn.execute(text(sql))
-        await engine.dispose()
-
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    asyncio.run(pg_admin(f'CREATE DATABASE "{name}"'))
     try:
         yield PG_URL.rsplit("/", 1)[0] + f"/{name}"
     finally:
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -1,0 +1,163 @@
+"""Storage, ordering of fast taps, the error handler, message splitting, languages."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+
+import pytest
+from aiogram.methods import EditMessageText, SendMessage
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.app import create_app
+from handlers.common import MESSAGE_LIMIT, esc, split_text
+from models import Answer, User
+from tests.conftest import IN_CI, Clock, Harness, make_settings
+from tests.helpers import add_schools, count, register, user_row
+from tests.telegram import MockedBot, html_errors, html_length
+from tests.test_survey_journeys import open_survey
+
+REDIS_URL = os.environ.get("PEDBOT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+async def _redis_or_skip() -> None:
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(REDIS_URL)
+    try:
+        await client.ping()
+        await client.flushdb()
+    except Exception as exc:
+        if IN_CI:
+            pytest.fail(
+                f"Redis at {REDIS_URL} is not reachable ({type(exc).__name__}); CI requires it"
+            )
+        pytest.skip(f"Redis at {REDIS_URL} is not reachable ({type(exc).__name__})")
+    finally:
+        await client.aclose()
+
+
+async def test_fsm_state_in_redis_survives_restart(engine: AsyncEngine, db_url: str) -> None:
+    await _redis_or_skip()
+    settings = make_settings(db_url, redis_url=REDIS_URL)
+    app = await create_app(settings, engine=engine, clock=Clock())
+    assert type(app.dispatcher.storage).__name__ == "RedisStorage"
+    await add_schools(app.sessionmaker)
+    bot = MockedBot()
+    from tests.telegram import TgChat
+
+    chat = TgChat(app.dispatcher, bot, 6001)
+    await chat.send("/start")
+    await chat.tap("Согласен")
+    await chat.send("Морозова Ирина")
+    await chat.tap("Школа № 1")
+    await chat.tap("Учитель")
+    await chat.tap("Биология")
+    await app.dispatcher.storage.close()
+
+    again = await create_app(settings, engine=engine, clock=Clock())
+    chat2 = TgChat(again.dispatcher, MockedBot(), 6001)
+    chat2.bot.api.shown = bot.api.shown
+    await chat2.tap("Готово")  # the ticked subject came back from Redis
+    user = await user_row(again.sessionmaker, 6001)
+    assert user is not None and user.subject_codes == ["biology"]
+    await again.dispatcher.storage.close()
+
+
+async def test_fast_double_tap_is_recorded_once(harness: Harness) -> None:
+    await add_schools(harness.sessionmaker)
+    chat = harness.chat(6002)
+    await register(chat)
+    await open_survey(chat, "Профессиональные затруднения")
+    await chat.tap("Начать")
+    data, mid = chat.button_data("заметные")
+    await asyncio.gather(chat.press(data, mid), chat.press(data, mid), chat.press(data, mid))
+    async with harness.sessionmaker() as s:
+        rows = (await s.execute(select(Answer))).scalars().all()
+    assert [(a.question_id, a.value) for a in rows] == [("subj1", 2)]
+    assert "Вопрос 2 из 28" in chat.last.text
+
+
+async def test_a_crash_in_a_handler_is_reported_plainly_and_rolled_back(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    await add_schools(harness.sessionmaker)
+    chat = harness.chat(6003)
+    await chat.send("/start")
+    await chat.tap("Согласен")
+
+    import handlers.start as start
+
+    def boom(text: str) -> str:
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(start, "normalize_full_name", boom)
+    caplog.set_level(logging.INFO)
+    await chat.send("Тайная Фамилия Отчество")
+    assert "Что-то пошло не так. Ваши ответы сохранены" in chat.texts()[-1]
+    user = await user_row(harness.sessionmaker, 6003)
+    assert user is not None and user.full_name is None
+    logged = "\n".join(r.getMessage() + str(r.exc_info) for r in caplog.records)
+    assert "RuntimeError" in logged and "Тайная" not in logged
+    monkeypatch.undo()
+    await chat.send("Тайная Фамилия Отчество")
+    assert (await user_row(harness.sessionmaker, 6003)).full_name == "Тайная Фамилия Отчество"  # type: ignore[union-attr]
+
+
+async def test_language_switch(harness: Harness) -> None:
+    from bot.i18n import languages
+
+    if len(languages()) < 2:
+        pytest.skip("one locale installed: no language switch is shown")
+    await add_schools(harness.sessionmaker)
+    chat = harness.chat(6004)
+    await register(chat)
+    await chat.send("🏠 Главное меню")
+    await chat.tap("Мой профиль")
+    await chat.tap("Язык")
+    user = await user_row(harness.sessionmaker, 6004)
+    assert user is not None and user.language != "ru"
+    await chat.tap("🌐")
+    assert (await user_row(harness.sessionmaker, 6004)).language == "ru"  # type: ignore[union-attr]
+    assert "Мой профиль" in chat.last.text
+    assert await count(harness.sessionmaker, User) == 1
+
+
+block = st.builds(
+    lambda words, bold: (f"<b>{esc(words[0])}</b>\n" if bold else "") + esc(" ".join(words)),
+    st.lists(st.text(min_size=1, max_size=400), min_size=1, max_size=30),
+    st.booleans(),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(block, min_size=1, max_size=40))
+def test_split_text_respects_the_limit_and_keeps_html_valid(blocks: list[str]) -> None:
+    messages = split_text(blocks)
+    assert messages
+    for m in messages:
+        assert len(m) <= MESSAGE_LIMIT
+        assert html_length(m) <= MESSAGE_LIMIT
+    joined = "".join(messages).replace("\n", "")
+    assert joined == "".join(blocks).replace("\n", "")
+    for m in messages:
+        if all(len(b) <= MESSAGE_LIMIT for b in blocks):
+            assert not html_errors(m)
+
+
+async def test_long_results_are_split(harness: Harness) -> None:
+    """Results of an attempt always go out within the limits (checked by the mocked API)."""
+    await add_schools(harness.sessionmaker)
+    chat = harness.chat(6005)
+    await register(chat)
+    await open_survey(chat, "Профессиональные затруднения")
+    await chat.tap("Начать")
+    from tests.test_survey_journeys import answer_all
+
+    await answer_all(chat, lambda text, labels: labels[3])
+    sent = [r for r in harness.bot.api.requests if isinstance(r, SendMessage | EditMessageText)]
+    assert all(html_length(r.text) <= MESSAGE_LIMIT for r in sent)
