@@ -1,4 +1,7 @@
-"""Texts from locale files (``bot/locales/<lang>.yaml``); Russian is the default.
+"""Texts from locale files (``bot/locales/<lang>/*.yaml``); Russian is the default.
+
+Each language is a folder; its files (one per capability) are merged, and a key defined in
+two files of one language is an error.
 
 Keys are dotted paths (``survey.error.not_number``); values are ``str.format`` templates.
 Adding a language means adding a file with the same keys: no handler changes.
@@ -28,10 +31,17 @@ def _flatten(prefix: str, node: Any, out: dict[str, str]) -> None:
 @cache
 def catalogs() -> dict[str, dict[str, str]]:
     out: dict[str, dict[str, str]] = {}
-    for path in sorted(LOCALES_DIR.glob("*.yaml")):
-        flat: dict[str, str] = {}
-        _flatten("", yaml.safe_load(path.read_text(encoding="utf-8")), flat)
-        out[path.stem] = flat
+    for folder in sorted(p for p in LOCALES_DIR.iterdir() if p.is_dir()):
+        merged: dict[str, str] = {}
+        for path in sorted(folder.glob("*.yaml")):
+            flat: dict[str, str] = {}
+            _flatten("", yaml.safe_load(path.read_text(encoding="utf-8")), flat)
+            twice = set(flat) & set(merged)
+            if twice:
+                raise ValueError(f"{path}: keys already defined in another file: {sorted(twice)}")
+            merged.update(flat)
+        if merged:
+            out[folder.name] = merged
     return out
 
 

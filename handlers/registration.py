@@ -183,7 +183,7 @@ async def after_step(
     editing: bool,
 ) -> None:
     """Go to the next missing step; when nothing is missing, finish or return to the profile."""
-    await session.flush()
+    await session.commit()  # the step is kept before the next question is shown
     step = missing_step(user)
     if step is not None and (not editing or step in ("catyear", "subjects")):
         await ask_step(

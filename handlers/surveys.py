@@ -386,6 +386,7 @@ async def survey_tap(
         callback_answer.show_alert = True
         return
     step = await svc.advance(session, attempt, inst, now, after=q.id)
+    await session.commit()  # the answer is kept before the teacher sees it accepted
     if step.question is None:
         await show_results(
             query, attempt, inst, step.results or [], t=t, session=session, state=state
@@ -424,6 +425,7 @@ async def typed_answer(
         return
     await svc.save_answer(session, attempt, q.id, value, now)
     step = await svc.advance(session, attempt, inst, now, after=q.id)
+    await session.commit()  # the answer is kept before the teacher sees it accepted
     if step.question is None:
         await show_results(
             message, attempt, inst, step.results or [], t=t, session=session, state=state

@@ -1,6 +1,18 @@
 """SQLAlchemy 2 typed models. Importing this package registers every table."""
 
 from models.base import Base, utcnow
+from models.development import (
+    CatalogItem,
+    Course,
+    CourseFormat,
+    CourseKind,
+    Provider,
+    Route,
+    RouteStatus,
+    RouteStep,
+    StepKind,
+    StepStatus,
+)
 from models.fsm import FsmRecord
 from models.people import (
     Municipality,
@@ -19,15 +31,25 @@ __all__ = [
     "Attempt",
     "AttemptStatus",
     "Base",
+    "CatalogItem",
+    "Course",
+    "CourseFormat",
+    "CourseKind",
     "FsmRecord",
     "InstrumentVersion",
     "Municipality",
+    "Provider",
     "Role",
     "RoleName",
+    "Route",
+    "RouteStatus",
+    "RouteStep",
     "ScaleResult",
     "School",
     "SchoolKind",
     "ScopeKind",
+    "StepKind",
+    "StepStatus",
     "User",
     "UserSubject",
     "utcnow",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
@@ -74,6 +74,8 @@ class User(Base):
     teaching_since: Mapped[int | None] = mapped_column(default=None)
     category: Mapped[str | None] = mapped_column(String(20), default=None)
     category_year: Mapped[int | None] = mapped_column(default=None)
+    # the exact date of the attestation order, when the teacher gave it (else only the year)
+    category_date: Mapped[date | None] = mapped_column(default=None)
     blocked_bot: Mapped[bool] = mapped_column(default=False)
 
     school: Mapped[School | None] = relationship()
