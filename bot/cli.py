@@ -84,9 +84,15 @@ def cmd_run(args: argparse.Namespace) -> None:
     settings = settings_or_exit(require_token=True)
     setup_logging(settings.log_level)
     prepare_database(settings)
-    from bot.runner import run_polling
+    from bot.runner import TokenRejected, run_polling
 
-    asyncio.run(run_polling(settings))
+    try:
+        asyncio.run(run_polling(settings))
+    except TokenRejected:
+        _fail(
+            f"Сервер Bot API ({settings.telegram_api_url}) отклонил BOT_TOKEN: проверьте токен у @BotFather.",
+            2,
+        )
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:

@@ -5,7 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from aiogram import Dispatcher
+from aiogram import Bot, Dispatcher
+from aiogram.exceptions import (
+    TelegramNetworkError,
+    TelegramServerError,
+    TelegramUnauthorizedError,
+)
 
 from bot.app import create_app, create_bot, set_commands
 from bot.config import Settings
@@ -31,11 +36,36 @@ async def finish_pending_updates(dispatcher: Dispatcher, grace: float = SHUTDOWN
         log.warning("stopping with %d updates still being handled", len(unfinished))
 
 
+class TokenRejected(Exception):
+    """The Bot API server refused the token: nothing will work until it is fixed."""
+
+
+async def wait_for_api(bot: Bot, settings: Settings, max_delay: float = 60.0) -> None:
+    """Check the token with getMe; wait (with back-off) while the server is unreachable."""
+    delay = 1.0
+    while True:
+        try:
+            await bot.get_me()
+            return
+        except TelegramUnauthorizedError as exc:
+            raise TokenRejected from exc
+        except (TelegramNetworkError, TelegramServerError) as exc:
+            log.warning(
+                "Bot API server %s is not answering (%s); retrying in %.0f s",
+                settings.telegram_api_url,
+                type(exc).__name__,
+                delay,
+            )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, max_delay)
+
+
 async def run_polling(settings: Settings) -> None:
     app = await create_app(settings)
     bot = create_bot(settings)
     scheduler = create_scheduler(settings, app.sessionmaker)
     try:
+        await wait_for_api(bot, settings)
         await set_commands(bot)
         scheduler.start()
         log.info("pedbot started (API server: %s)", settings.telegram_api_url)
@@ -47,6 +77,7 @@ async def run_polling(settings: Settings) -> None:
         )
     finally:
         await finish_pending_updates(app.dispatcher)
-        scheduler.shutdown(wait=False)
+        if scheduler.running:
+            scheduler.shutdown(wait=False)
         await bot.session.close()
         await app.close()

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def pedbot(
     *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
-    base = {"PATH": "/usr/bin:/bin", "HOME": "/tmp"}
+    base = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "PYTHONPATH": str(ROOT)}
     base.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
@@ -137,3 +137,31 @@ def test_every_text_renders_as_valid_html() -> None:
     for key, template in catalogs()["ru"].items():
         assert not html_errors(template), key
     assert t("survey.progress", n=1, total=2) == "Вопрос 1 из 2"
+
+
+def test_demo_schools_and_roles_commands(tmp_path: Path) -> None:
+    env = {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/demo.db", "PYTHONPATH": str(ROOT)}
+    first = pedbot("demo", "--teachers", "40", env=env, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "Демо-данные созданы" in first.stdout
+    again = pedbot("demo", env=env, cwd=tmp_path)
+    assert again.returncode == 1 and "не пуста" in again.stderr
+
+    grant = pedbot("roles", "grant", "777", "methodist", "--school", "sosh1", env=env, cwd=tmp_path)
+    assert grant.returncode == 0, grant.stderr
+    no_scope = pedbot("roles", "grant", "778", "methodist", env=env, cwd=tmp_path)
+    assert no_scope.returncode == 2 and "--school" in no_scope.stderr
+    wrong = pedbot("roles", "grant", "779", "methodist", "--school", "nope", env=env, cwd=tmp_path)
+    assert wrong.returncode == 2 and "nope" in wrong.stderr
+    listed = pedbot("roles", "list", env={**env, "ADMIN_IDS": "555"}, cwd=tmp_path)
+    assert "777\tmethodist\tschool sosh1" in listed.stdout and "555\tadmin" in listed.stdout
+    revoke = pedbot("roles", "revoke", "777", "methodist", env=env, cwd=tmp_path)
+    assert revoke.returncode == 0 and "1" in revoke.stdout
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "название;тип;муниципалитет\n;школа;Энский\nШкола № 99;завод;Энский\n", encoding="utf-8"
+    )
+    imported = pedbot("schools", "import", str(bad), env=env, cwd=tmp_path)
+    assert imported.returncode == 1
+    assert "Строка 2" in imported.stderr and "Строка 3" in imported.stderr

@@ -279,3 +279,13 @@ def test_postgres_run_refuses_unmigrated_database(api: FakeBotAPI, tmp_path: Pat
         with running(api, env, tmp_path):
             api.push_message(TEACHER, "/start")
             api.wait_for(TEACHER, "Здравствуйте! Это бот методической службы", timeout=30)
+
+
+def test_rejected_token_stops_with_a_clear_message(api: FakeBotAPI, tmp_path: Path) -> None:
+    api.fail["getMe"] = {"ok": False, "error_code": 401, "description": "Unauthorized"}
+    env = bot_env(api, f"sqlite+aiosqlite:///{tmp_path / 'pedbot.db'}")
+    result = pedbot(env, tmp_path, "run")
+    assert result.returncode == 2
+    assert "отклонил BOT_TOKEN" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not api.calls_of("getUpdates")
