@@ -20,10 +20,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 
-from models.db import make_engine
-from tests.conftest import PG_URL, pg_or_skip
+from tests.conftest import PG_URL, pg_admin, pg_or_skip
 from tests.fake_bot_api import FakeBotAPI
 
 REPO = Path(__file__).resolve().parents[1]
@@ -248,19 +246,11 @@ def scratch_pg_database() -> Iterator[str]:
     pg_or_skip()
     name = f"pedbot_e2e_{uuid.uuid4().hex[:8]}"
 
-    async def admin(sql: str) -> None:
-        engine = make_engine(PG_URL, isolation_level="AUTOCOMMIT")
-        try:
-            async with engine.connect() as conn:
-                await conn.execute(text(sql))
-        finally:
-            await engine.dispose()
-
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    asyncio.run(pg_admin(f'CREATE DATABASE "{name}"'))
     try:
         yield PG_URL.rsplit("/", 1)[0] + f"/{name}"
     finally:
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def test_postgres_run_refuses_unmigrated_database(api: FakeBotAPI, tmp_path: Path) -> None:
