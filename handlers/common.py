@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import html
 from collections.abc import Sequence
 
@@ -16,6 +15,7 @@ from aiogram.types import (
     Message,
     ReplyKeyboardMarkup,
 )
+from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.i18n import Translator
@@ -151,6 +151,7 @@ async def show(
     await event.answer(text, reply_markup=keyboard)
 
 
-async def ack(query: CallbackQuery, text: str | None = None, alert: bool = False) -> None:
-    with contextlib.suppress(TelegramBadRequest):
-        await query.answer(text, show_alert=alert)
+def refuse(callback_answer: CallbackAnswer, text: str) -> None:
+    """Answer the pressed button with an alert (a stale or forged button, a refused action)."""
+    callback_answer.text = text
+    callback_answer.show_alert = True

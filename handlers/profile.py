@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.filters import Registered
 from bot.i18n import Translator, languages
-from handlers.common import ProfileCB, button, esc, markup, menu_button, show
+from handlers.common import ProfileCB, button, esc, markup, menu_button, refuse, show
 from handlers.registration import STEP_ORDER, ask_step
 from models import User
 from services.people import delete_user, export_data, is_young
@@ -139,13 +139,11 @@ async def edit_field(
     callback_answer: CallbackAnswer,
 ) -> None:
     if callback_data.field not in EDITABLE:
-        callback_answer.text = t("common.stale")
-        callback_answer.show_alert = True
+        refuse(callback_answer, t("common.stale"))
         return
     await state.clear()
     if callback_data.field == "subjects" and user.position != "teacher":
-        callback_answer.text = t("profile.subjects_only_teachers")
-        callback_answer.show_alert = True
+        refuse(callback_answer, t("profile.subjects_only_teachers"))
         return
     await ask_step(
         query,

@@ -21,6 +21,7 @@ from handlers.common import (
     button,
     esc,
     markup,
+    refuse,
     show,
 )
 from handlers.registration import YEAR_FIELDS, Reg, after_step, ask_step, missing_step
@@ -33,6 +34,7 @@ from services.people import (
     year_bounds,
 )
 from services.reference import CATEGORIES, POSITIONS, SUBJECTS
+from services.roles import Access
 from services.schools import school_by_code
 
 router = Router(name="start")
@@ -56,6 +58,7 @@ async def start(
     state: FSMContext,
     session: AsyncSession,
     now: datetime,
+    access: Access,
 ) -> None:
     school: School | None = None
     arg = (command.args or "").strip()
@@ -91,7 +94,7 @@ async def start(
     from handlers.menu import send_main_menu
 
     await state.clear()
-    await send_main_menu(message, user=user, t=t)
+    await send_main_menu(message, user=user, t=t, access=access)
 
 
 @router.callback_query(ConsentCB.filter())
@@ -103,6 +106,7 @@ async def consent(
     state: FSMContext,
     session: AsyncSession,
     now: datetime,
+    access: Access,
 ) -> None:
     if not callback_data.ok:
         if user is None:
@@ -124,7 +128,9 @@ async def consent(
                 await session.flush()
                 await session.refresh(user, ["school"])
     await show(query, t("consent.thanks"))
-    await after_step(query, user=user, t=t, state=state, session=session, now=now, editing=False)
+    await after_step(
+        query, access=access, user=user, t=t, state=state, session=session, now=now, editing=False
+    )
 
 
 async def _editing(state: FSMContext) -> bool:
@@ -139,6 +145,7 @@ async def got_name(
     state: FSMContext,
     session: AsyncSession,
     now: datetime,
+    access: Access,
 ) -> None:
     if user is None:
         await state.clear()
@@ -168,6 +175,7 @@ async def school_query(
     state: FSMContext,
     session: AsyncSession,
     now: datetime,
+    access: Access,
 ) -> None:
     if user is None:
         await state.clear()
@@ -195,6 +203,7 @@ async def school_page(
     state: FSMContext,
     session: AsyncSession,
     now: datetime,
+    access: Access,
 ) -> None:
     if user is None:
         return
@@ -226,6 +235,7 @@ async def picked(
     state: FSMContext,
     session: AsyncSession,
     now: datetime,
+    access: Access,
     callback_answer: CallbackAnswer,
 ) -> None:
     expected = {
@@ -236,16 +246,14 @@ async def picked(
         "category": Reg.category,
     }[callback_data.field]
     if user is None or await state.get_state() != expected.state:
-        callback_answer.text = t("common.stale")
-        callback_answer.show_alert = True
+        refuse(callback_answer, t("common.stale"))
         return
     editing = await _editing(state)
     field, value = callback_data.field, callback_data.value
     if field == "school":
         school = await session.get(School, value)
         if school is None:
-            callback_answer.text = t("common.stale")
-            callback_answer.show_alert = True
+            refuse(callback_answer, t("common.stale"))
             return
         user.school_id = school.id
         await session.flush()
@@ -253,14 +261,12 @@ async def picked(
         await state.update_data(school_query=None)
     elif field == "position":
         if not 0 <= value < len(POSITIONS):
-            callback_answer.text = t("common.stale")
-            callback_answer.show_alert = True
+            refuse(callback_answer, t("common.stale"))
             return
         user.position = POSITIONS[value]
     elif field == "subject":
         if not 0 <= value < len(SUBJECTS):
-            callback_answer.text = t("common.stale")
-            callback_answer.show_alert = True
+            refuse(callback_answer, t("common.stale"))
             return
         chosen = set((await state.get_data()).get("subjects") or [])
         chosen ^= {SUBJECTS[value]}
@@ -279,22 +285,22 @@ async def picked(
     elif field == "subjects_done":
         chosen = list((await state.get_data()).get("subjects") or [])
         if not chosen:
-            callback_answer.text = t("reg.subjects_empty")
-            callback_answer.show_alert = True
+            refuse(callback_answer, t("reg.subjects_empty"))
             return
         await set_subjects(session, user, chosen)
         await state.update_data(subjects=None)
     elif field == "category":
         if not 0 <= value < len(CATEGORIES):
-            callback_answer.text = t("common.stale")
-            callback_answer.show_alert = True
+            refuse(callback_answer, t("common.stale"))
             return
         user.category = CATEGORIES[value]
         if user.category == "none":
             user.category_year = None
         elif editing:
             user.category_year = None  # the year of the new category is asked next
-    await after_step(query, user=user, t=t, state=state, session=session, now=now, editing=editing)
+    await after_step(
+        query, access=access, user=user, t=t, state=state, session=session, now=now, editing=editing
+    )
 
 
 async def _save_year(user: User, step: str, year: int) -> None:
@@ -310,13 +316,13 @@ async def year_picked(
     state: FSMContext,
     session: AsyncSession,
     now: datetime,
+    access: Access,
     callback_answer: CallbackAnswer,
 ) -> None:
     step = callback_data.field
     current = await state.get_state()
     if user is None or step not in YEAR_FIELDS or current != getattr(Reg, step).state:
-        callback_answer.text = t("common.stale")
-        callback_answer.show_alert = True
+        refuse(callback_answer, t("common.stale"))
         return
     editing = await _editing(state)
     lo, hi = year_bounds(step, user, now.date())
@@ -335,11 +341,12 @@ async def year_picked(
         )
         return
     if not lo <= callback_data.year <= hi:
-        callback_answer.text = t("common.stale")
-        callback_answer.show_alert = True
+        refuse(callback_answer, t("common.stale"))
         return
     await _save_year(user, step, callback_data.year)
-    await after_step(query, user=user, t=t, state=state, session=session, now=now, editing=editing)
+    await after_step(
+        query, access=access, user=user, t=t, state=state, session=session, now=now, editing=editing
+    )
 
 
 @router.message(F.text, Reg.birth)
@@ -352,6 +359,7 @@ async def year_typed(
     state: FSMContext,
     session: AsyncSession,
     now: datetime,
+    access: Access,
 ) -> None:
     if user is None:
         await state.clear()
