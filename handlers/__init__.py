@@ -12,13 +12,16 @@ def setup_routers() -> Router:
     detached from a previous root first. That lets one process build the app more than once
     (the restart tests build a second Dispatcher on the same database).
     """
-    from handlers import errors, menu, profile, start, surveys
+    from handlers import catalog, courses, errors, menu, profile, route, start, surveys
 
     features = [
         errors.router,
         start.router,
         profile.router,
         surveys.router,
+        courses.router,
+        route.router,
+        catalog.router,
         menu.router,  # last: main menu and the fallbacks for anything unrecognised
     ]
     root = Router(name="root")

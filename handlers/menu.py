@@ -9,6 +9,7 @@ from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.callback_answer import CallbackAnswer
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import Translator
 from handlers.common import MenuCB, ProfileCB, ResultCB, SurveyCB, button, markup, reply_menu, show
@@ -18,7 +19,9 @@ from services.roles import Access
 router = Router(name="menu")
 
 
-def main_menu(user: User | None, t: Translator) -> tuple[str, InlineKeyboardMarkup]:
+def main_menu(
+    user: User | None, t: Translator, access: Access | None = None
+) -> tuple[str, InlineKeyboardMarkup]:
     """The main menu shows only what works for this person."""
     if user is None:
         return t("menu.not_registered"), markup(
@@ -31,9 +34,13 @@ def main_menu(user: User | None, t: Translator) -> tuple[str, InlineKeyboardMark
     rows = [
         [button(t("menu.surveys"), SurveyCB(action="list"))],
         [button(t("menu.results"), ResultCB(attempt=0))],
+        [button(t("menu.courses"), MenuCB(to="courses"))],
+        [button(t("menu.route"), MenuCB(to="route"))],
         [button(t("menu.profile"), ProfileCB(action="view"))],
         [button(t("menu.help"), MenuCB(to="help"))],
     ]
+    if access is not None and access.manages_catalog:
+        rows.insert(-1, [button(t("menu.catalog"), MenuCB(to="catalog"))])
     first = (user.full_name or "").split(" ")
     name = first[1] if len(first) > 1 else first[0]
     from handlers.common import esc
@@ -41,13 +48,20 @@ def main_menu(user: User | None, t: Translator) -> tuple[str, InlineKeyboardMark
     return t("menu.title", name=esc(name)), markup(rows)
 
 
-async def send_main_menu(message: Message, *, user: User | None, t: Translator) -> None:
-    text, kb = main_menu(user, t)
+async def send_main_menu(
+    message: Message, *, user: User | None, t: Translator, access: Access | None = None
+) -> None:
+    text, kb = main_menu(user, t, access)
     await message.answer(text, reply_markup=kb)
 
 
 async def finish_registration(
-    event: Message | CallbackQuery, *, user: User, t: Translator, now: datetime
+    event: Message | CallbackQuery,
+    *,
+    user: User,
+    t: Translator,
+    now: datetime,
+    access: Access | None = None,
 ) -> None:
     first_time = user.registered_at is None
     if first_time:
@@ -57,31 +71,33 @@ async def finish_registration(
     assert bot is not None
     if first_time:
         await bot.send_message(chat_id, t("reg.done"), reply_markup=reply_menu(t))
-    text, kb = main_menu(user, t)
+    text, kb = main_menu(user, t, access)
     await bot.send_message(chat_id, text, reply_markup=kb)
 
 
 @router.callback_query(MenuCB.filter(F.to == "main"))
 async def menu_cb(
-    query: CallbackQuery, user: User | None, t: Translator, state: FSMContext
+    query: CallbackQuery, user: User | None, t: Translator, state: FSMContext, access: Access
 ) -> None:
     await state.clear()
-    text, kb = main_menu(user, t)
+    text, kb = main_menu(user, t, access)
     await show(query, text, kb)
 
 
 @router.message(Command("menu"))
-async def menu_cmd(message: Message, user: User | None, t: Translator, state: FSMContext) -> None:
+async def menu_cmd(
+    message: Message, user: User | None, t: Translator, state: FSMContext, access: Access
+) -> None:
     await state.clear()
-    await send_main_menu(message, user=user, t=t)
+    await send_main_menu(message, user=user, t=t, access=access)
 
 
 @router.message(F.text.func(lambda text: text in _reply_buttons()))
 async def menu_reply_button(
-    message: Message, user: User | None, t: Translator, state: FSMContext
+    message: Message, user: User | None, t: Translator, state: FSMContext, access: Access
 ) -> None:
     await state.clear()
-    await send_main_menu(message, user=user, t=t)
+    await send_main_menu(message, user=user, t=t, access=access)
 
 
 def _reply_buttons() -> set[str]:
@@ -92,11 +108,13 @@ def _reply_buttons() -> set[str]:
 
 
 @router.callback_query(MenuCB.filter(F.to == "consent"))
-async def back_to_consent(query: CallbackQuery, user: User | None, t: Translator) -> None:
+async def back_to_consent(
+    query: CallbackQuery, user: User | None, t: Translator, access: Access | None = None
+) -> None:
     from handlers.start import consent_keyboard
 
     if user is not None:
-        text, kb = main_menu(user, t)
+        text, kb = main_menu(user, t, access)
         await show(query, text, kb)
         return
     await show(query, t("consent.text"), consent_keyboard(t, 0))  # type: ignore[arg-type]
@@ -108,15 +126,18 @@ async def continue_registration(
     user: User | None,
     t: Translator,
     state: FSMContext,
-    session: object,
+    session: AsyncSession,
     now: datetime,
+    access: Access,
 ) -> None:
     from handlers.registration import after_step
 
     if user is None:
-        await back_to_consent(query, user, t)
+        await back_to_consent(query, user, t, access)
         return
-    await after_step(query, user=user, t=t, state=state, session=session, now=now, editing=False)  # type: ignore[arg-type]
+    await after_step(
+        query, user=user, t=t, state=state, session=session, now=now, editing=False, access=access
+    )
 
 
 @router.callback_query(MenuCB.filter(F.to == "help"))
@@ -148,7 +169,7 @@ async def stale_button(
 
 @router.message()
 async def anything_else(
-    message: Message, user: User | None, t: Translator, state: FSMContext
+    message: Message, user: User | None, t: Translator, state: FSMContext, access: Access
 ) -> None:
     """Text, files or stickers nobody expected: explain and offer the menu."""
     if user is None:
@@ -156,5 +177,5 @@ async def anything_else(
 
         await message.answer(t("start.need_consent"), reply_markup=consent_keyboard(t, 0))  # type: ignore[arg-type]
         return
-    text, kb = main_menu(user, t)
+    text, kb = main_menu(user, t, access)
     await message.answer(t("common.not_understood") + "\n\n" + text, reply_markup=kb)

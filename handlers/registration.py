@@ -29,6 +29,7 @@ from handlers.common import (
 from models import User
 from services.people import asks_subjects, year_bounds
 from services.reference import CATEGORIES, POSITIONS, SUBJECTS
+from services.roles import Access
 from services.schools import search_schools
 
 SCHOOLS_PER_PAGE = 8
@@ -181,6 +182,7 @@ async def after_step(
     session: AsyncSession,
     now: datetime,
     editing: bool,
+    access: Access | None = None,
 ) -> None:
     """Go to the next missing step; when nothing is missing, finish or return to the profile."""
     await session.commit()  # the step is kept before the next question is shown
@@ -202,12 +204,18 @@ async def after_step(
         from handlers.profile import render_profile
 
         await render_profile(
-            event, user=user, t=t, session=session, now=now, notice=t("profile.saved")
+            event,
+            user=user,
+            t=t,
+            session=session,
+            now=now,
+            notice=t("profile.saved"),
+            access=access,
         )
         return
     from handlers.menu import finish_registration
 
-    await finish_registration(event, user=user, t=t, now=now)
+    await finish_registration(event, user=user, t=t, now=now, access=access)
 
 
 def step_keyboard_menu(t: Translator) -> list[InlineKeyboardButton]:

@@ -17,6 +17,7 @@ from handlers.common import ResultCB, SurveyCB, button, esc, markup, menu_button
 from models import Attempt, AttemptStatus, ScaleResult, User
 from services import surveys as svc
 from services.instruments import InstrumentRegistry
+from services.roles import Access
 from surveys import engine
 from surveys.schema import AnswerValue, Instrument, Question, QuestionType
 
@@ -333,6 +334,7 @@ async def survey_tap(
     now: datetime,
     state: FSMContext,
     callback_answer: CallbackAnswer,
+    access: Access,
 ) -> None:
     loaded = await _load(query, callback_data, user, t, session, registry, callback_answer)
     if loaded is None:
@@ -378,7 +380,7 @@ async def survey_tap(
             await state.clear()
             from handlers.menu import main_menu
 
-            text, kb = main_menu(user, t)
+            text, kb = main_menu(user, t, access)
             await show(query, t("survey.paused", title=esc(inst.title)) + "\n\n" + text, kb)
             return
     except engine.AnswerError as exc:

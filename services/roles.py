@@ -37,6 +37,11 @@ class Access:
     def is_methodist(self) -> bool:
         return bool(self.methodist_scopes)
 
+    @property
+    def manages_catalog(self) -> bool:
+        """Admins and methodists of a municipality or the region load the programme catalog."""
+        return self.is_admin or any(s.kind != ScopeKind.SCHOOL for s in self.methodist_scopes)
+
     def has(self, role: RoleName) -> bool:
         return self.is_admin if role == RoleName.ADMIN else self.is_methodist or self.is_admin
 

@@ -28,7 +28,14 @@ async def test_full_registration_with_buttons(harness: Harness) -> None:
     texts = chat.texts()
     assert any("Регистрация завершена" in t for t in texts)
     assert "Главное меню" in chat.last.text
-    assert chat.buttons() == ["📝 Анкеты", "📊 Мои результаты", "👤 Мой профиль", "❓ Помощь"]
+    assert chat.buttons() == [
+        "📝 Анкеты",
+        "📊 Мои результаты",
+        "📚 Мои курсы",
+        "🧭 Мой маршрут (ИОМ)",
+        "👤 Мой профиль",
+        "❓ Помощь",
+    ]
     # the persistent «Главное меню» keyboard was sent once
     reply_kb = [
         r

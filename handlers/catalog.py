@@ -1,0 +1,5 @@
+"""catalog (being written)"""
+
+from aiogram import Router
+
+router = Router(name="catalog")

@@ -1,0 +1,5 @@
+"""courses (being written)"""
+
+from aiogram import Router
+
+router = Router(name="courses")

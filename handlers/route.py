@@ -1,0 +1,5 @@
+"""route (being written)"""
+
+from aiogram import Router
+
+router = Router(name="route")
