@@ -1,4 +1,4 @@
-"""``pedbot`` command line: run, migrate, check, demo, schools, roles."""
+"""``pedbot`` command line: run, migrate, check, demo, schools, catalog, roles."""
 
 from __future__ import annotations
 
@@ -137,11 +137,11 @@ def cmd_demo(args: argparse.Namespace) -> None:
     settings = settings_or_exit()
     setup_logging(settings.log_level)
     prepare_database(settings)
-    from services.demo import DemoError, fill_demo
+    from services.demo import DemoError, DemoReport, fill_demo
     from services.instruments import sync_instruments
     from surveys.loader import load_instruments
 
-    async def work(session: AsyncSession) -> object:
+    async def work(session: AsyncSession) -> DemoReport:
         registry = await sync_instruments(session, load_instruments())
         return await fill_demo(session, registry, seed=args.seed, teachers=args.teachers)
 
@@ -150,7 +150,14 @@ def cmd_demo(args: argparse.Namespace) -> None:
     except DemoError as exc:
         _fail(str(exc))
         return
-    _print(f"Демо-данные созданы: {report}")
+    r = report  # a services.demo.DemoReport
+    _print(
+        "Демо-данные созданы: "
+        f"организаций {r.schools}, педагогов {r.teachers} (молодых {r.young}), "
+        f"заполненных анкет {r.attempts_completed} (начатых {r.attempts_in_progress}), "
+        f"программ в каталоге {r.catalog_items}, записанных курсов {r.courses}, "
+        f"маршрутов: утверждённых {r.routes_active}, черновиков {r.routes_draft}."
+    )
 
 
 def cmd_schools_import(args: argparse.Namespace) -> None:
@@ -170,6 +177,49 @@ def cmd_schools_import(args: argparse.Namespace) -> None:
     )
     if report.errors:
         raise SystemExit(1)
+
+
+def cmd_catalog_import(args: argparse.Namespace) -> None:
+    settings = settings_or_exit()
+    prepare_database(settings)
+    from services.catalog import import_catalog
+
+    path = Path(args.file)
+    if not path.is_file():
+        _fail(f"Файл не найден: {path}")
+
+    report = with_session(settings, lambda s: import_catalog(s, path, replace=args.replace))
+    for err in report.errors:
+        if err.row:
+            print(f"Строка {err.row}, столбец «{err.column}»: {err.message}", file=sys.stderr)
+        else:
+            print(f"Файл: {err.message}", file=sys.stderr)
+    if report.replace_skipped:
+        print(
+            "В файле есть ошибки: программы, которых нет в файле, не сняты с публикации.",
+            file=sys.stderr,
+        )
+    _print(
+        f"Программ добавлено: {report.created}, обновлено: {report.updated}, "
+        f"без изменений: {report.unchanged}, снято с публикации: {report.deactivated}, "
+        f"строк с ошибками: {report.error_rows}."
+    )
+    if report.errors:
+        raise SystemExit(1)
+
+
+def cmd_catalog_export(args: argparse.Namespace) -> None:
+    settings = settings_or_exit()
+    prepare_database(settings)
+    from services.catalog import EXPORT_SUFFIXES, export_catalog
+
+    path = Path(args.file)
+    if path.suffix.lower() not in EXPORT_SUFFIXES:
+        _fail(f"Укажите файл с расширением .xlsx или .csv, а не «{path.name}».")
+    if not path.parent.is_dir():
+        _fail(f"Папки нет: {path.parent}")
+    n = with_session(settings, lambda s: export_catalog(s, path))
+    _print(f"Программ выгружено: {n}, файл: {path}.")
 
 
 def _scope_kwargs(args: argparse.Namespace) -> dict[str, object]:
@@ -229,6 +279,20 @@ def build_parser() -> argparse.ArgumentParser:
     imp = schools_sub.add_parser("import", help="загрузить организации из CSV или XLSX")
     imp.add_argument("file")
     imp.set_defaults(func=cmd_schools_import)
+
+    catalog = sub.add_parser("catalog", help="каталог программ повышения квалификации")
+    catalog_sub = catalog.add_subparsers(dest="catalog_command", required=True)
+    cimp = catalog_sub.add_parser("import", help="загрузить программы из CSV или XLSX")
+    cimp.add_argument("file")
+    cimp.add_argument(
+        "--replace",
+        action="store_true",
+        help="снять с публикации программы, которых нет в файле (если в файле нет ошибок)",
+    )
+    cimp.set_defaults(func=cmd_catalog_import)
+    cexp = catalog_sub.add_parser("export", help="выгрузить каталог в XLSX или CSV")
+    cexp.add_argument("file")
+    cexp.set_defaults(func=cmd_catalog_export)
 
     roles = sub.add_parser("roles", help="роли методистов и администраторов")
     roles_sub = roles.add_subparsers(dest="roles_command", required=True)

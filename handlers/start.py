@@ -158,6 +158,7 @@ async def got_name(
     user.full_name = name
     await after_step(
         message,
+        access=access,
         user=user,
         t=t,
         state=state,
@@ -293,6 +294,8 @@ async def picked(
         if not 0 <= value < len(CATEGORIES):
             refuse(callback_answer, t("common.stale"))
             return
+        if user.category != CATEGORIES[value]:
+            user.category_date = None  # the date belonged to the previous category
         user.category = CATEGORIES[value]
         if user.category == "none":
             user.category_year = None
@@ -374,6 +377,7 @@ async def year_typed(
     await _save_year(user, step, year)
     await after_step(
         message,
+        access=access,
         user=user,
         t=t,
         state=state,

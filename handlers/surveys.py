@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.filters import Registered
 from bot.i18n import Translator
 from handlers.common import ResultCB, SurveyCB, button, esc, markup, menu_button, show, split_text
+from handlers.route import RouteCB
 from models import Attempt, AttemptStatus, ScaleResult, User
 from services import surveys as svc
 from services.instruments import InstrumentRegistry
@@ -512,13 +513,14 @@ async def show_results(
     blocks = await result_blocks(attempt, inst, results, t=t, session=session)
     if not inst.scales:
         blocks.append(t("survey.thanks_no_scales"))
-    kb = markup(
-        [
-            [button(t("menu.results"), ResultCB(attempt=0))],
-            [button(t("menu.surveys"), SurveyCB(action="list"))],
-            [menu_button(t)],
-        ]
-    )
+    rows = [
+        [button(t("menu.results"), ResultCB(attempt=0))],
+        [button(t("menu.surveys"), SurveyCB(action="list"))],
+        [menu_button(t)],
+    ]
+    if inst.kind == "deficits":
+        rows.insert(0, [button(t("route.build_from_results"), RouteCB(action="build"))])
+    kb = markup(rows)
     await _send_blocks(event, blocks, kb, first_line=t("survey.completed"))
 
 

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, utcnow
@@ -138,7 +138,24 @@ class Route(Base):
         cascade="all, delete-orphan", passive_deletes=True, order_by="RouteStep.position"
     )
 
-    __table_args__ = (Index("ix_routes_user_status", "user_id", "status"),)
+    __table_args__ = (
+        Index("ix_routes_user_status", "user_id", "status"),
+        # one active route and one draft per teacher, even with several bot processes
+        Index(
+            "uq_routes_one_active",
+            "user_id",
+            unique=True,
+            sqlite_where=text("status = 'active'"),
+            postgresql_where=text("status = 'active'"),
+        ),
+        Index(
+            "uq_routes_one_draft",
+            "user_id",
+            unique=True,
+            sqlite_where=text("status = 'draft'"),
+            postgresql_where=text("status = 'draft'"),
+        ),
+    )
 
 
 class RouteStep(Base):

@@ -44,6 +44,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Answer, Attempt, AttemptStatus, School, SchoolKind, User, UserSubject
+from services.demo_development import fill_development
 from services.instruments import InstrumentRegistry, Registered
 from services.people import is_young
 from services.schools import SAMPLE_SCHOOLS_CSV, import_schools
@@ -81,6 +82,11 @@ class DemoReport:
     answers: int = 0
     scale_results: int = 0
     completed_by_instrument: dict[str, int] = field(default_factory=dict)
+    catalog_items: int = 0
+    courses: int = 0
+    routes_active: int = 0
+    routes_draft: int = 0
+    steps_done: int = 0
 
 
 # ------------------------------------------------------------------ names
@@ -733,4 +739,11 @@ async def fill_demo(
             else:
                 report.attempts_in_progress += 1
     await session.flush()
+
+    dev = await fill_development(session, registry, all_users, seed=seed, today=today)
+    report.catalog_items = dev.catalog_items
+    report.courses = dev.courses
+    report.routes_active = dev.routes_active
+    report.routes_draft = dev.routes_draft
+    report.steps_done = dev.steps_done
     return report

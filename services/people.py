@@ -3,22 +3,41 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 
-from models import Answer, Attempt, FsmRecord, Role, ScaleResult, School, User, UserSubject
+from models import (
+    Answer,
+    Attempt,
+    Course,
+    FsmRecord,
+    Role,
+    Route,
+    ScaleResult,
+    School,
+    User,
+    UserSubject,
+)
 from services.reference import SUBJECT_POSITIONS, YOUNG_MAX_AGE, YOUNG_MAX_YEARS
 
 
-def is_young(user: User, today: date) -> bool:
+class HasYears(Protocol):
+    @property
+    def birth_year(self) -> int | None: ...
+
+    @property
+    def teaching_since(self) -> int | None: ...
+
+
+def is_young(person: HasYears, today: date) -> bool:
     """Derived, never asked: under 35 and at most 3 years of teaching (by calendar years)."""
-    if user.birth_year is None or user.teaching_since is None:
+    if person.birth_year is None or person.teaching_since is None:
         return False
-    age = today.year - user.birth_year
-    years = today.year - user.teaching_since
+    age = today.year - person.birth_year
+    years = today.year - person.teaching_since
     return age < YOUNG_MAX_AGE and years <= YOUNG_MAX_YEARS
 
 
@@ -101,9 +120,68 @@ async def export_data(session: AsyncSession, user: User) -> dict[str, Any]:
         "teaching_since": user.teaching_since,
         "category": user.category,
         "category_year": user.category_year,
+        "category_date": user.category_date.isoformat() if user.category_date else None,
         "roles": [{"role": r.role, "scope": r.scope} for r in roles],
         "questionnaires": out_attempts,
+        "courses": await _export_courses(session, user.id),
+        "routes": await _export_routes(session, user.id),
     }
+
+
+async def _export_courses(session: AsyncSession, user_id: int) -> list[dict[str, Any]]:
+    rows = (
+        await session.execute(
+            select(Course).where(Course.user_id == user_id).order_by(Course.starts_on, Course.id)
+        )
+    ).scalars()
+    return [
+        {
+            "title": c.title,
+            "provider": c.provider.name if c.provider else None,
+            "kind": c.kind,
+            "hours": c.hours,
+            "starts_on": c.starts_on.isoformat(),
+            "ends_on": c.ends_on.isoformat(),
+            "format": c.format,
+            "blocks": list(c.blocks),
+            "certificate_number": c.certificate_number,
+            "certificate_file": c.certificate_file_name,
+        }
+        for c in rows
+    ]
+
+
+async def _export_routes(session: AsyncSession, user_id: int) -> list[dict[str, Any]]:
+    rows = (
+        await session.execute(
+            select(Route)
+            .where(Route.user_id == user_id)
+            .options(selectinload(Route.steps))
+            .order_by(Route.created_at, Route.id)
+        )
+    ).scalars()
+    return [
+        {
+            "status": r.status,
+            "created_at": r.created_at.isoformat(),
+            "activated_at": r.activated_at.isoformat() if r.activated_at else None,
+            "completed_at": r.completed_at.isoformat() if r.completed_at else None,
+            "baseline": r.baseline,
+            "steps": [
+                {
+                    "title": s.title,
+                    "kind": s.kind,
+                    "block": s.block,
+                    "level": s.level,
+                    "target_date": s.target_date.isoformat(),
+                    "status": s.status,
+                    "closed_reason": s.closed_reason,
+                }
+                for s in r.steps
+            ],
+        }
+        for r in rows
+    ]
 
 
 async def delete_user(session: AsyncSession, user: User) -> None:

@@ -39,6 +39,10 @@ SUBJECTS: tuple[str, ...] = (
     "defect",
 )
 
+# competency blocks of the deficits self-assessment (its scales' ``block:`` codes); labels
+# are ``block.<code>`` in the locale files
+BLOCKS: tuple[str, ...] = ("subject", "methodical", "psychological", "communicative")
+
 CATEGORIES: tuple[str, ...] = ("none", "conformity", "first", "highest")
 
 SCHOOL_KINDS: tuple[str, ...] = ("school", "kindergarten", "extra")

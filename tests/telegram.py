@@ -22,6 +22,7 @@ from aiogram.methods import (
     AnswerCallbackQuery,
     EditMessageReplyMarkup,
     EditMessageText,
+    GetFile,
     SendDocument,
     SendMessage,
     TelegramMethod,
@@ -30,6 +31,7 @@ from aiogram.methods.base import TelegramType
 from aiogram.types import (
     CallbackQuery,
     Chat,
+    Document,
     InlineKeyboardMarkup,
     Message,
     Update,
@@ -126,6 +128,8 @@ class MockedSession(BaseSession):
     violations: list[str] = field(default_factory=list)
     shown: dict[int, dict[int, Shown]] = field(default_factory=dict)
     fail: dict[type, str] = field(default_factory=dict)
+    # contents of the files users "sent", by file id: served by GetFile + stream_content
+    files: dict[str, bytes] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         super().__init__()
@@ -135,7 +139,15 @@ class MockedSession(BaseSession):
         return None
 
     async def stream_content(self, *args: Any, **kwargs: Any) -> AsyncGenerator[bytes, None]:
-        yield b""
+        """The bytes registered in :attr:`files` for the file id at the end of the URL
+        (``GetFile`` answers with ``file_path`` = ``documents/<file id>``); else nothing."""
+        url = str(kwargs.get("url") or (args[0] if args else ""))
+        data = self.files.get(url.rsplit("/", 1)[-1], b"")
+        chunk = int(kwargs.get("chunk_size") or 65536)
+        for start in range(0, len(data), chunk):
+            yield data[start : start + chunk]
+        if not data:
+            yield b""
 
     # ---- limits, as the server enforces them ----
     def _check(self, method: TelegramMethod[Any]) -> str | None:
@@ -245,6 +257,13 @@ class MockedSession(BaseSession):
             return data
         if isinstance(method, AnswerCallbackQuery):
             return True
+        if isinstance(method, GetFile):
+            return {
+                "file_id": method.file_id,
+                "file_unique_id": f"u{method.file_id}",
+                "file_size": len(self.files.get(method.file_id, b"")),
+                "file_path": f"documents/{method.file_id}",
+            }
         name = type(method).__name__
         if name == "GetMe":
             return {
@@ -308,6 +327,22 @@ class TgChat:
 
     async def send_message(self, **kwargs: Any) -> None:
         await self.feed(Update(update_id=next(_update_ids), message=self._message(**kwargs)))
+
+    async def send_document(
+        self, file_name: str, data: bytes, mime_type: str = "application/octet-stream"
+    ) -> str:
+        """Send a file as a document; its bytes are served to ``bot.download``. Returns the id."""
+        file_id = f"file{next(_update_ids)}"
+        self.bot.api.files[file_id] = data
+        document = Document(
+            file_id=file_id,
+            file_unique_id=f"u{file_id}",
+            file_name=file_name,
+            mime_type=mime_type,
+            file_size=len(data),
+        )
+        await self.send_message(document=document)
+        return file_id
 
     async def press(self, data: str, message_id: int | None = None) -> None:
         """Send a callback with raw data (also for forged or stale payloads)."""

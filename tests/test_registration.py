@@ -166,3 +166,15 @@ async def test_set_my_commands_failure_is_not_fatal(harness: Harness) -> None:
     harness.bot.api.fail[SetMyCommands] = "Too Many Requests: retry later"
     await set_commands(harness.bot)
     assert harness.bot.api.of(SetMyCommands)
+
+
+async def test_admin_sees_the_catalog_entry_right_after_registration(harness: Harness) -> None:
+    from tests.conftest import ADMIN_ID
+
+    await add_schools(harness.sessionmaker)
+    admin = harness.chat(ADMIN_ID)
+    await register(admin)  # the category year is typed: the last step is a text message
+    assert "📥 Каталог программ" in admin.buttons()
+    teacher = harness.chat(1010)
+    await register(teacher, name="Простая Учительница Ивановна")
+    assert "📥 Каталог программ" not in teacher.buttons()

@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-26 23:44:40.040202
+Create Date: 2026-11-27 00:14:12.878292
 """
 
 from collections.abc import Sequence
@@ -116,6 +116,20 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("routes", schema=None) as batch_op:
         batch_op.create_index("ix_routes_user_status", ["user_id", "status"], unique=False)
+        batch_op.create_index(
+            "uq_routes_one_active",
+            ["user_id"],
+            unique=True,
+            sqlite_where=sa.text("status = 'active'"),
+            postgresql_where=sa.text("status = 'active'"),
+        )
+        batch_op.create_index(
+            "uq_routes_one_draft",
+            ["user_id"],
+            unique=True,
+            sqlite_where=sa.text("status = 'draft'"),
+            postgresql_where=sa.text("status = 'draft'"),
+        )
 
     op.create_table(
         "route_steps",
@@ -169,6 +183,16 @@ def downgrade() -> None:
 
     op.drop_table("route_steps")
     with op.batch_alter_table("routes", schema=None) as batch_op:
+        batch_op.drop_index(
+            "uq_routes_one_draft",
+            sqlite_where=sa.text("status = 'draft'"),
+            postgresql_where=sa.text("status = 'draft'"),
+        )
+        batch_op.drop_index(
+            "uq_routes_one_active",
+            sqlite_where=sa.text("status = 'active'"),
+            postgresql_where=sa.text("status = 'active'"),
+        )
         batch_op.drop_index("ix_routes_user_status")
 
     op.drop_table("routes")

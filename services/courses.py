@@ -1,0 +1,745 @@
+"""«Мои курсы»: the courses a teacher records, their totals, and the attestation term.
+
+No aiogram here. Validation is pure: each parser returns a clean value or raises
+:class:`CourseError` whose ``code`` is a locale key (``courses.error.*``) and whose ``params``
+fill its placeholders, so a handler only renders ``t(exc.code, **exc.params)``.
+
+Terms (the same rule for both, after ст. 191–192 ГК РФ: a term counted in years ends on the
+same day and month of its last year):
+
+* «срок ПК»: повышение квалификации is due at least once every 3 years. A ПК that ended on
+  12.10.2023 is enough until 12.10.2026 inclusive; from 13.10.2026 it is due.
+* a qualification category is valid 5 years from the date it was given: given 15.03.2021,
+  valid until 15.03.2026 inclusive, expired from 16.03.2026. The warning starts 6 months
+  before the expiry date (on 15.09.2025 in the example) and lasts until the expiry date.
+  When only the year is known the term is counted from 1 January of that year, the earliest
+  date the category can have been given, so the warning never comes too late.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from pathlib import PurePosixPath
+from typing import Any, Protocol
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models import Course, CourseFormat, CourseKind, Provider, User
+from services.reference import BLOCKS
+
+# ---------- reference lists (codes are stored; labels live in the locale files) ----------
+
+KINDS: tuple[str, ...] = tuple(k.value for k in CourseKind)
+FORMATS: tuple[str, ...] = tuple(f.value for f in CourseFormat)
+# the four competency blocks of the deficits diagnosis (labels: ``block.<code>``)
+# kinds that count as «повышение квалификации» for «срок ПК»
+PK_KINDS: frozenset[str] = frozenset({CourseKind.QUALIFICATION.value, CourseKind.RETRAINING.value})
+
+TITLE_MIN, TITLE_MAX = 3, 300
+PROVIDER_MIN, PROVIDER_MAX = 2, 200
+HOURS_MIN, HOURS_MAX = 1, 2000
+RETRAINING_TYPICAL_HOURS = 250
+CERT_NUMBER_MAX = 100
+FILE_NAME_MAX = 300
+FILE_ID_MAX = 300
+MAX_FILE_SIZE = 20 * 1024 * 1024  # what a bot can download from Telegram
+EARLIEST_DATE = date(1980, 1, 1)
+FUTURE_YEARS = 2
+PK_PERIOD_YEARS = 3
+ATTESTATION_YEARS = 5
+ATTESTATION_WARN_MONTHS = 6
+PHOTO_FILE_NAME = "photo.jpg"  # a Telegram photo has no name of its own
+
+# a certificate is a PDF or a picture; mime type -> the extension used when there is no name
+CERT_MIME_TYPES: dict[str, str] = {
+    "application/pdf": ".pdf",
+    "image/jpeg": ".jpg",
+    "image/png": ".png",
+}
+CERT_EXTENSIONS: frozenset[str] = frozenset({".pdf", ".jpg", ".jpeg", ".png"})
+_UNKNOWN_MIME = frozenset({"", "application/octet-stream"})
+
+
+class CourseError(ValueError):
+    """A refused input: ``code`` is a locale key, ``params`` its placeholders."""
+
+    def __init__(self, code: str, **params: Any) -> None:
+        super().__init__(code)
+        self.code = code
+        self.params = params
+
+
+# ---------- dates ----------
+
+
+def add_months(value: date, months: int) -> date:
+    """The same day ``months`` later (or earlier); the 31st becomes the month's last day."""
+    index = value.year * 12 + value.month - 1 + months
+    year, month = divmod(index, 12)
+    day = min(value.day, calendar.monthrange(year, month + 1)[1])
+    return date(year, month + 1, day)
+
+
+def add_years(value: date, years: int) -> date:
+    """The same day and month ``years`` later; 29 February becomes 28 February."""
+    return add_months(value, 12 * years)
+
+
+def date_bounds(today: date) -> tuple[date, date]:
+    """The dates a course may have: from 1980 to two years ahead (a planned course)."""
+    return EARLIEST_DATE, add_years(today, FUTURE_YEARS)
+
+
+_DATE_RE = re.compile(
+    r"^\s*(\d{1,2})\s*[.,/-]\s*(\d{1,2})\s*[.,/-]\s*(\d{4})\s*(?:г\.?)?\s*$", re.A
+)
+
+
+def read_date(text: str) -> date:
+    """ДД.ММ.ГГГГ (also Д.М.ГГГГ, with «/», «-» or «,» between): a real calendar date."""
+    match = _DATE_RE.match(text)
+    if match is None:
+        raise CourseError("courses.error.date_format")
+    day, month, year = (int(g) for g in match.groups())
+    try:
+        return date(year, month, day)
+    except ValueError:
+        raise CourseError("courses.error.date_invalid") from None
+
+
+def parse_date(text: str, today: date, *, lo: date | None = None, hi: date | None = None) -> date:
+    """A typed date of a course: :func:`read_date` within the bounds (1980 … today + 2 years)."""
+    return check_date(read_date(text), today, lo=lo, hi=hi)
+
+
+def check_date(value: date, today: date, *, lo: date | None = None, hi: date | None = None) -> date:
+    """A date within [lo, hi] (by default 1980 … today + 2 years)."""
+    low, high = date_bounds(today)
+    low = max(low, lo) if lo else low
+    high = min(high, hi) if hi else high
+    if not low <= value <= high:
+        raise CourseError("courses.error.date_range", lo=fmt_date(low), hi=fmt_date(high))
+    return value
+
+
+def check_order(starts_on: date, ends_on: date) -> None:
+    if ends_on < starts_on:
+        raise CourseError("courses.error.date_order", start=fmt_date(starts_on))
+
+
+def fmt_date(value: date) -> str:
+    return value.strftime("%d.%m.%Y")
+
+
+# ---------- text fields ----------
+
+
+def _squeeze(text: str) -> str:
+    return " ".join(text.split())
+
+
+def parse_title(text: str) -> str:
+    title = _squeeze(text)
+    if len(title) < TITLE_MIN:
+        raise CourseError("courses.error.title_short", min=TITLE_MIN)
+    if len(title) > TITLE_MAX:
+        raise CourseError("courses.error.title_long", max=TITLE_MAX, got=len(title))
+    return title
+
+
+def parse_provider_name(text: str) -> str:
+    name = _squeeze(text)
+    if len(name) < PROVIDER_MIN:
+        raise CourseError("courses.error.provider_short", min=PROVIDER_MIN)
+    if len(name) > PROVIDER_MAX:
+        raise CourseError("courses.error.provider_long", max=PROVIDER_MAX, got=len(name))
+    return name
+
+
+def parse_certificate_number(text: str) -> str:
+    number = _squeeze(text)
+    if not number:
+        raise CourseError("courses.error.number_empty")
+    if len(number) > CERT_NUMBER_MAX:
+        raise CourseError("courses.error.number_long", max=CERT_NUMBER_MAX, got=len(number))
+    return number
+
+
+_HOURS_RE = re.compile(
+    r"^\s*([+-]?)(\d+)\s*(?:ч|ч\.|час|часа|часов|ак\.?\s*ч\.?|академических\s+часов)?\s*$",
+    re.A | re.I,
+)
+_FRACTION_RE = re.compile(r"^\s*[+-]?\d+[.,]\d+\s*\S*\s*$", re.A)
+
+
+def parse_hours(text: str) -> int:
+    """A whole number of hours, 1–2000 («72», «72 ч», «72 часа»)."""
+    match = _HOURS_RE.match(text)
+    if match is None:
+        if _FRACTION_RE.match(text):
+            raise CourseError("courses.error.hours_integer")
+        raise CourseError("courses.error.hours_number")
+    sign, digits = match.groups()
+    digits = digits.lstrip("0") or "0"
+    if len(digits) > 6:  # far out of range; int() of huge strings is refused by Python anyway
+        raise CourseError("courses.error.hours_range", min=HOURS_MIN, max=HOURS_MAX)
+    hours = -int(digits) if sign == "-" else int(digits)
+    return check_hours(hours)
+
+
+def check_hours(hours: int) -> int:
+    if not HOURS_MIN <= hours <= HOURS_MAX:
+        raise CourseError("courses.error.hours_range", min=HOURS_MIN, max=HOURS_MAX)
+    return hours
+
+
+def hours_warning(kind: str | None, hours: int | None) -> bool:
+    """A retraining is typically 250 hours or more: fewer is allowed, but worth a question."""
+    return (
+        kind == CourseKind.RETRAINING.value
+        and hours is not None
+        and hours < RETRAINING_TYPICAL_HOURS
+    )
+
+
+def check_kind(kind: str) -> str:
+    if kind not in KINDS:
+        raise CourseError("courses.error.bad_choice")
+    return kind
+
+
+def check_format(value: str) -> str:
+    if value not in FORMATS:
+        raise CourseError("courses.error.bad_choice")
+    return value
+
+
+def check_blocks(blocks: Sequence[str]) -> list[str]:
+    chosen = set(blocks)
+    if not chosen:
+        raise CourseError("courses.error.blocks_empty")
+    if not chosen <= set(BLOCKS):
+        raise CourseError("courses.error.bad_choice")
+    return [b for b in BLOCKS if b in chosen]
+
+
+# ---------- certificate files ----------
+
+
+@dataclass(frozen=True)
+class CertificateFile:
+    """What is kept of a certificate: Telegram's file id, a name and the size in bytes."""
+
+    file_id: str
+    file_name: str
+    file_size: int | None
+
+    @property
+    def is_photo(self) -> bool:
+        return self.file_name == PHOTO_FILE_NAME
+
+    def to_data(self) -> dict[str, Any]:
+        return {"id": self.file_id, "name": self.file_name, "size": self.file_size}
+
+    @classmethod
+    def from_data(cls, data: Any) -> CertificateFile | None:
+        if not isinstance(data, dict) or not isinstance(data.get("id"), str):
+            return None
+        size = data.get("size")
+        return cls(
+            file_id=data["id"],
+            file_name=str(data.get("name") or PHOTO_FILE_NAME),
+            file_size=size if isinstance(size, int) else None,
+        )
+
+
+def _check_size_and_id(file_id: str, file_size: int | None) -> None:
+    if not file_id or len(file_id) > FILE_ID_MAX:
+        raise CourseError("courses.error.file_type")
+    if file_size is not None and file_size > MAX_FILE_SIZE:
+        got = f"{file_size / (1024 * 1024):.1f}".replace(".", ",")
+        raise CourseError("courses.error.file_big", max=MAX_FILE_SIZE // (1024 * 1024), got=got)
+
+
+def _clip_name(name: str) -> str:
+    name = _squeeze(name.replace("/", "_").replace("\\", "_"))
+    if len(name) <= FILE_NAME_MAX:
+        return name
+    suffix = PurePosixPath(name).suffix[:10]
+    return name[: FILE_NAME_MAX - len(suffix)] + suffix
+
+
+def certificate_from_document(
+    file_id: str, file_name: str | None, mime_type: str | None, file_size: int | None
+) -> CertificateFile:
+    """A document is taken when it is a PDF, JPEG or PNG (by its type, else by its name)."""
+    mime = (mime_type or "").split(";")[0].strip().lower()
+    suffix = PurePosixPath(file_name or "").suffix.lower()
+    known = mime in CERT_MIME_TYPES or (mime in _UNKNOWN_MIME and suffix in CERT_EXTENSIONS)
+    if not known:
+        raise CourseError("courses.error.file_type")
+    _check_size_and_id(file_id, file_size)
+    name = _clip_name(file_name or "")
+    if not name:
+        name = "certificate" + CERT_MIME_TYPES.get(mime, suffix or ".pdf")
+    if name == PHOTO_FILE_NAME:  # keep the name reserved for Telegram photos
+        name = "photo (1).jpg"
+    return CertificateFile(file_id=file_id, file_name=name, file_size=file_size)
+
+
+def certificate_from_photo(file_id: str, file_size: int | None) -> CertificateFile:
+    """A Telegram photo (always a JPEG); pass the largest size Telegram offers."""
+    _check_size_and_id(file_id, file_size)
+    return CertificateFile(file_id=file_id, file_name=PHOTO_FILE_NAME, file_size=file_size)
+
+
+def size_parts(size: int) -> tuple[str, str]:
+    """A file size as a number and its unit («kb» or «mb»), for ``courses.size_<unit>``."""
+    if size < 1024 * 1024:
+        return str(max(1, round(size / 1024))), "kb"
+    return f"{size / (1024 * 1024):.1f}".replace(".", ","), "mb"
+
+
+# ---------- the draft of a course being added ----------
+
+
+@dataclass
+class Draft:
+    """The answers collected so far while a course is being added (kept in the FSM data)."""
+
+    title: str | None = None
+    provider_id: int | None = None
+    provider_name: str | None = None
+    kind: str | None = None
+    hours: int | None = None
+    starts_on: date | None = None
+    ends_on: date | None = None
+    format: str | None = None
+    blocks: list[str] = field(default_factory=list)
+    certificate_number: str | None = None
+    certificate: CertificateFile | None = None
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "title": self.title,
+            "provider_id": self.provider_id,
+            "provider_name": self.provider_name,
+            "kind": self.kind,
+            "hours": self.hours,
+            "starts_on": self.starts_on.isoformat() if self.starts_on else None,
+            "ends_on": self.ends_on.isoformat() if self.ends_on else None,
+            "format": self.format,
+            "blocks": list(self.blocks),
+            "certificate_number": self.certificate_number,
+            "certificate": self.certificate.to_data() if self.certificate else None,
+        }
+
+    @classmethod
+    def from_data(cls, data: Any) -> Draft:
+        """Tolerant: anything malformed is simply not there (and will be asked again)."""
+        if not isinstance(data, dict):
+            return cls()
+
+        def text(key: str) -> str | None:
+            value = data.get(key)
+            return value if isinstance(value, str) and value else None
+
+        def integer(key: str) -> int | None:
+            value = data.get(key)
+            return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+        def day(key: str) -> date | None:
+            value = data.get(key)
+            try:
+                return date.fromisoformat(value) if isinstance(value, str) else None
+            except ValueError:
+                return None
+
+        blocks = data.get("blocks")
+        return cls(
+            title=text("title"),
+            provider_id=integer("provider_id"),
+            provider_name=text("provider_name"),
+            kind=text("kind") if data.get("kind") in KINDS else None,
+            hours=integer("hours"),
+            starts_on=day("starts_on"),
+            ends_on=day("ends_on"),
+            format=text("format") if data.get("format") in FORMATS else None,
+            blocks=[b for b in BLOCKS if isinstance(blocks, list) and b in blocks],
+            certificate_number=text("certificate_number"),
+            certificate=CertificateFile.from_data(data.get("certificate")),
+        )
+
+
+# ---------- providers ----------
+
+_QUOTES = str.maketrans({c: '"' for c in "«»„“”‟″'’‘`"})
+
+
+def provider_key(name: str) -> str:
+    """The form two provider names are compared in: case, quotes and spaces do not matter."""
+    return _squeeze(name).translate(_QUOTES).casefold()
+
+
+async def find_provider(session: AsyncSession, name: str) -> Provider | None:
+    """A known provider with this name, ignoring case, quotes and extra spaces.
+
+    Candidates are narrowed in SQL by length (SQLite's ``lower()`` knows only ASCII, so the
+    case-insensitive comparison of Cyrillic names is done here on those few rows).
+    """
+    name = _squeeze(name)
+    key = provider_key(name)
+    rows = await session.scalars(
+        select(Provider).where(func.length(Provider.name) == len(name)).order_by(Provider.id)
+    )
+    return next((p for p in rows if provider_key(p.name) == key), None)
+
+
+async def provider_for(session: AsyncSession, name: str) -> Provider:
+    """The known provider of this name, or a new one (a concurrent twin is reused)."""
+    name = parse_provider_name(name)
+    found = await find_provider(session, name)
+    if found is not None:
+        return found
+    try:
+        async with session.begin_nested():
+            provider = Provider(name=name)
+            session.add(provider)
+    except IntegrityError:
+        found = await find_provider(session, name)
+        if found is None:  # pragma: no cover - the twin must be there
+            raise
+        return found
+    return provider
+
+
+async def known_providers(session: AsyncSession, limit: int, offset: int = 0) -> list[Provider]:
+    """Providers to choose from: the most used by teachers first, then by name."""
+    used = (
+        select(Course.provider_id, func.count().label("n"))
+        .where(Course.provider_id.is_not(None))
+        .group_by(Course.provider_id)
+        .subquery()
+    )
+    rows = await session.scalars(
+        select(Provider)
+        .outerjoin(used, used.c.provider_id == Provider.id)
+        .order_by(func.coalesce(used.c.n, 0).desc(), Provider.name, Provider.id)
+        .offset(max(0, offset))
+        .limit(max(0, limit))
+    )
+    return list(rows)
+
+
+async def count_providers(session: AsyncSession) -> int:
+    return int(await session.scalar(select(func.count()).select_from(Provider)) or 0)
+
+
+# ---------- a teacher's courses ----------
+
+
+async def list_courses(session: AsyncSession, user_id: int) -> list[Course]:
+    """All courses of one teacher, newest first (a teacher has tens, not thousands)."""
+    rows = await session.scalars(
+        select(Course)
+        .where(Course.user_id == user_id)
+        .order_by(Course.ends_on.desc(), Course.starts_on.desc(), Course.id.desc())
+    )
+    return list(rows)
+
+
+ID_MAX = 2**31 - 1  # ids are 32-bit integers; a forged bigger one is simply not found
+
+
+def _plausible_id(value: int) -> bool:
+    return 0 < value <= ID_MAX
+
+
+async def get_provider(session: AsyncSession, provider_id: int) -> Provider | None:
+    if not _plausible_id(provider_id):
+        return None
+    return await session.get(Provider, provider_id)
+
+
+async def get_course(session: AsyncSession, user_id: int, course_id: int) -> Course | None:
+    """The course if it exists and belongs to this teacher; ``None`` otherwise."""
+    if not _plausible_id(course_id):
+        return None
+    course = await session.get(Course, course_id)
+    if course is None or course.user_id != user_id:
+        return None
+    return course
+
+
+def missing_fields(draft: Draft) -> list[str]:
+    required = {
+        "title": draft.title,
+        "provider": draft.provider_id or draft.provider_name,
+        "kind": draft.kind,
+        "hours": draft.hours,
+        "starts_on": draft.starts_on,
+        "ends_on": draft.ends_on,
+        "format": draft.format,
+        "blocks": draft.blocks,
+    }
+    return [k for k, v in required.items() if not v]
+
+
+async def _resolve_provider(
+    session: AsyncSession, provider_id: int | None, provider_name: str | None
+) -> Provider:
+    if provider_id is not None:
+        provider = await get_provider(session, provider_id)
+        if provider is not None:
+            return provider
+    if provider_name:
+        return await provider_for(session, provider_name)
+    raise CourseError("courses.error.incomplete")
+
+
+async def create_course(session: AsyncSession, user_id: int, draft: Draft, today: date) -> Course:
+    """Validate the whole draft again and write the course (and a new provider if typed)."""
+    if missing_fields(draft):
+        raise CourseError("courses.error.incomplete")
+    assert draft.title and draft.kind and draft.hours and draft.format
+    assert draft.starts_on and draft.ends_on
+    title = parse_title(draft.title)
+    kind = check_kind(draft.kind)
+    hours = check_hours(draft.hours)
+    starts_on = check_date(draft.starts_on, today)
+    ends_on = check_date(draft.ends_on, today)
+    check_order(starts_on, ends_on)
+    fmt = check_format(draft.format)
+    blocks = check_blocks(draft.blocks)
+    number = (
+        parse_certificate_number(draft.certificate_number) if draft.certificate_number else None
+    )
+    provider = await _resolve_provider(session, draft.provider_id, draft.provider_name)
+    cert = draft.certificate
+    course = Course(
+        user_id=user_id,
+        title=title,
+        provider_id=provider.id,
+        kind=kind,
+        hours=hours,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        format=fmt,
+        blocks=blocks,
+        certificate_number=number,
+        certificate_file_id=cert.file_id if cert else None,
+        certificate_file_name=cert.file_name if cert else None,
+        certificate_file_size=cert.file_size if cert else None,
+    )
+    session.add(course)
+    await session.flush()
+    await session.refresh(course, ["provider"])
+    return course
+
+
+# fields a teacher can change on a recorded course, in the order they are offered
+EDIT_FIELDS: tuple[str, ...] = (
+    "title",
+    "provider",
+    "kind",
+    "hours",
+    "starts_on",
+    "ends_on",
+    "format",
+    "blocks",
+    "certificate_number",
+    "certificate",
+)
+
+
+async def update_course(
+    session: AsyncSession,
+    user_id: int,
+    course_id: int,
+    field_name: str,
+    value: Any,
+    today: date,
+) -> Course:
+    """Change one field of the teacher's own course; the value is validated again.
+
+    ``value`` is: a string (title, provider name, certificate number or ``None`` to remove
+    it), a provider id (int) for «provider», an int for hours, a :class:`date`, a code for
+    kind and format, a list of codes for blocks, a :class:`CertificateFile` or ``None``.
+    """
+    course = await get_course(session, user_id, course_id)
+    if course is None:
+        raise CourseError("courses.error.not_found")
+    if field_name == "title":
+        course.title = parse_title(str(value))
+    elif field_name == "provider":
+        if isinstance(value, int) and not isinstance(value, bool):
+            provider = await _resolve_provider(session, value, None)
+        else:
+            provider = await provider_for(session, str(value))
+        course.provider_id = provider.id
+    elif field_name == "kind":
+        course.kind = check_kind(str(value))
+    elif field_name == "hours":
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise CourseError("courses.error.hours_number")
+        course.hours = check_hours(value)
+    elif field_name == "starts_on":
+        if not isinstance(value, date):
+            raise CourseError("courses.error.date_format")
+        check_date(value, today)
+        if value > course.ends_on:
+            raise CourseError("courses.error.date_order_start", end=fmt_date(course.ends_on))
+        course.starts_on = value
+    elif field_name == "ends_on":
+        if not isinstance(value, date):
+            raise CourseError("courses.error.date_format")
+        check_date(value, today)
+        check_order(course.starts_on, value)
+        course.ends_on = value
+    elif field_name == "format":
+        course.format = check_format(str(value))
+    elif field_name == "blocks":
+        course.blocks = check_blocks(list(value or []))
+    elif field_name == "certificate_number":
+        course.certificate_number = parse_certificate_number(str(value)) if value else None
+    elif field_name == "certificate":
+        if value is not None and not isinstance(value, CertificateFile):
+            raise CourseError("courses.error.file_type")
+        course.certificate_file_id = value.file_id if value else None
+        course.certificate_file_name = value.file_name if value else None
+        course.certificate_file_size = value.file_size if value else None
+    else:
+        raise CourseError("courses.error.bad_choice")
+    await session.flush()
+    await session.refresh(course, ["provider"])
+    return course
+
+
+async def delete_course(session: AsyncSession, user_id: int, course_id: int) -> bool:
+    """Delete the teacher's own course; ``False`` when there is no such course of theirs."""
+    if not _plausible_id(course_id):
+        return False
+    result = await session.execute(
+        delete(Course).where(Course.id == course_id, Course.user_id == user_id)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+# ---------- totals ----------
+
+
+class CourseLike(Protocol):
+    kind: str
+    hours: int
+    starts_on: date
+    ends_on: date
+
+
+@dataclass(frozen=True)
+class Totals:
+    hours_year: int  # courses that ended this calendar year, up to today
+    hours_3y: int  # courses that ended in the last 3 years (since ``since_3y``), up to today
+    since_3y: date
+    last_pk: date | None  # end of the last повышение квалификации or переподготовка
+    pk_due: bool  # none recorded, or the last ended more than 3 years ago
+    pk_deadline: date | None  # the last day the last ПК still counts
+    ongoing_hours: int  # courses that have not ended yet
+
+
+def totals(courses: Sequence[CourseLike], today: date) -> Totals:
+    """A course counts when it has ended: by its end date, not later than today."""
+    since = add_years(today, -PK_PERIOD_YEARS)
+    year_start = date(today.year, 1, 1)
+    done = [c for c in courses if c.ends_on <= today]
+    last_pk = max((c.ends_on for c in done if c.kind in PK_KINDS), default=None)
+    deadline = add_years(last_pk, PK_PERIOD_YEARS) if last_pk else None
+    return Totals(
+        hours_year=sum(c.hours for c in done if c.ends_on >= year_start),
+        hours_3y=sum(c.hours for c in done if c.ends_on >= since),
+        since_3y=since,
+        last_pk=last_pk,
+        pk_due=deadline is None or today > deadline,
+        pk_deadline=deadline,
+        ongoing_hours=sum(c.hours for c in courses if c.ends_on > today),
+    )
+
+
+# ---------- attestation ----------
+
+
+class AttStatus(StrEnum):
+    NONE = "none"  # no category (or not given in the profile)
+    UNKNOWN = "unknown"  # a category without a year or date
+    VALID = "valid"
+    SOON = "soon"  # within 6 months of the expiry date
+    EXPIRED = "expired"
+
+
+@dataclass(frozen=True)
+class Attestation:
+    category: str | None
+    status: AttStatus
+    given: date | None = None  # the date, or 1 January of the year when only that is known
+    year_only: bool = False
+    expires: date | None = None  # the last day the category is valid
+    warn_from: date | None = None
+
+
+def attestation(
+    category: str | None, category_date: date | None, category_year: int | None, today: date
+) -> Attestation:
+    """The term of the teacher's category, from the profile.
+
+    The exact date is used when it agrees with the year in the profile (a date left from a
+    previous category, whose year differs, is ignored); otherwise 1 January of the year.
+    """
+    if not category or category == "none":
+        return Attestation(category=category, status=AttStatus.NONE)
+    if category_date is not None and category_year in (None, category_date.year):
+        given, year_only = category_date, False
+    elif category_year is not None:
+        given, year_only = date(category_year, 1, 1), True
+    else:
+        return Attestation(category=category, status=AttStatus.UNKNOWN)
+    expires = add_years(given, ATTESTATION_YEARS)
+    warn_from = add_months(expires, -ATTESTATION_WARN_MONTHS)
+    if today > expires:
+        status = AttStatus.EXPIRED
+    elif today >= warn_from:
+        status = AttStatus.SOON
+    else:
+        status = AttStatus.VALID
+    return Attestation(category, status, given, year_only, expires, warn_from)
+
+
+def certificate_of(course: Course) -> CertificateFile | None:
+    """The stored certificate file of a course, if any."""
+    if not course.certificate_file_id:
+        return None
+    return CertificateFile(
+        file_id=course.certificate_file_id,
+        file_name=course.certificate_file_name or PHOTO_FILE_NAME,
+        file_size=course.certificate_file_size,
+    )
+
+
+def check_category_date(category: str | None, value: date, today: date) -> date:
+    """The date a category was given: only with a category, not in the future, not before 1980."""
+    if not category or category == "none":
+        raise CourseError("courses.error.no_category")
+    if value > today:
+        raise CourseError("courses.error.att_future")
+    return check_date(value, today)
+
+
+def set_category_date(user: User, value: date, today: date) -> None:
+    """Record the exact date the category was given (its year follows the date)."""
+    user.category_date = check_category_date(user.category, value, today)
+    user.category_year = value.year

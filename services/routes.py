@@ -1,0 +1,1043 @@
+"""The individual route (ИОМ): proposing it from diagnosed deficits, and its life in the DB.
+
+Two halves:
+
+* :func:`propose_route` is a pure function over plain dataclasses (:class:`BlockDeficit`,
+  :class:`TeacherProfile`, :class:`CatalogEntry`), so it is unit-tested and benchmarked
+  without a database. The adapters below it (:func:`latest_diagnosis`,
+  :func:`teacher_profile`, :func:`catalog_entries`) build those dataclasses from rows.
+* The lifecycle: a draft built from a proposal (linked to the deficits attempt, ``baseline``
+  = block scores), edited by the teacher (remove, add, target date), confirmed (draft →
+  active; the previous active route is archived then, never before), steps marked done or
+  closed with a reason, completion when no step is left planned, and the before → after
+  comparison with a later self-assessment.
+
+Rules of the proposal (documented here and in the README):
+
+* Only blocks whose band is ``high`` or ``medium`` get steps; a block with a ``minimal``
+  band or without a score gets none.
+* Catalog courses per block: **2 for a high deficit, 1 for a medium one**
+  (:data:`COURSES_PER_LEVEL`). A catalog item is a candidate for a block when it develops
+  that block, matches the teacher's position (empty ``positions``: everyone) and subjects
+  (empty ``subjects``: everyone; otherwise at least one subject in common), is open
+  (:func:`is_open`: enrolment not closed before today, course not ended; an item without
+  dates is always open), can end within the route's year (an item ending, or starting
+  without an end date, more than 12 months from today is outside the route period), and
+  was not already taken by the teacher (a recorded course linked to that item).
+* Ranking (:func:`rank_key`): block match (fewer of the item's blocks outside the teacher's
+  deficits, then more of the teacher's deficit blocks covered), subject match (an item for
+  the teacher's subject before a general one), the format the teacher chose before (their
+  recorded courses, most used first), nearer dates (an item already running or starting
+  sooner first; an item without dates after the dated ones), then the item id.
+* One catalog item is proposed once: blocks are served from the most severe (high before
+  medium, lower score first), and an item taken by an earlier block is not repeated.
+* **One self-study or seminar step per deficit block**: self-study for a high deficit (on top
+  of two courses), a seminar or master class for a medium one. Per block, so that every
+  deficit has at least one step even when the catalog has nothing for it, and so that each
+  step answers one named deficit.
+* **A mentoring step for a young teacher** (:func:`services.people.is_young` on the
+  profile's birth year and teaching start), when the route has any deficit; it answers the
+  most severe block and its term is the end of the route.
+* Target dates (:func:`_horizon_months`): the route spans 6, 8, 10 or 12 months for 1, 2, 3
+  or 4 deficit blocks. A course step with an end date gets that date; the other steps are
+  spread evenly over the span in route order, the last one at its end; mentoring lasts the
+  whole span. So every date is between today and 12 months ahead, and the last one at
+  least 6 months ahead.
+* Titles of generated steps (self-study, seminar, mentoring) are content stored in the
+  step rows, in Russian like the catalog titles and the DOCX form (:data:`DEFAULT_TITLES`);
+  ``titles`` overrides them.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from models import (
+    Attempt,
+    AttemptStatus,
+    CatalogItem,
+    Course,
+    CourseKind,
+    Route,
+    RouteStatus,
+    RouteStep,
+    ScaleResult,
+    StepKind,
+    StepStatus,
+    User,
+)
+from services.instruments import InstrumentRegistry
+from services.people import is_young
+from services.reference import BLOCKS
+
+DEFICIT_LEVELS: tuple[str, ...] = ("high", "medium")  # bands that call for steps, worst first
+LEVELS: tuple[str, ...] = ("high", "medium", "minimal")
+COURSES_PER_LEVEL: Mapping[str, int] = {"high": 2, "medium": 1}
+MAX_HORIZON_MONTHS = 12
+MIN_HORIZON_MONTHS = 6
+TITLE_MAX = 300
+REASON_MAX = 300
+MAX_STEPS = 30  # a route is a plan for a year, not a wish list
+MAX_ID = 2**31 - 1
+CUSTOM_KINDS: tuple[str, ...] = (StepKind.SELF_STUDY, StepKind.SEMINAR, StepKind.OTHER)
+SEMINAR_COURSE_KINDS = frozenset({CourseKind.SEMINAR.value, CourseKind.CONFERENCE.value})
+_FAR = 10**9  # rank of "no date"
+
+DEFAULT_TITLES: Mapping[str, str] = {
+    "mentoring": "Работа с наставником: совместное планирование и взаимопосещение уроков с разбором",
+    "self_study.subject": "Самообразование: разбор трудных тем и заданий по предмету (ОГЭ, ЕГЭ, олимпиадные задания)",
+    "self_study.methodical": "Самообразование: материалы федеральных рабочих программ, конструктор рабочих программ, самоанализ своих уроков",
+    "self_study.psychological": "Самообразование: управление классом, инклюзия, трудное поведение; консультации с педагогом-психологом",
+    "self_study.communicative": "Самообразование: педагогическое общение, подготовка трудных разговоров и родительских собраний",
+    "seminar.subject": "Семинар или заседание МО: решение трудных заданий по предмету вместе с коллегами",
+    "seminar.methodical": "Семинар-практикум или мастер-класс методического центра; посещение уроков коллег",
+    "seminar.psychological": "Семинар или вебинар по психолого-педагогическим вопросам (инклюзия, трудное поведение, травля)",
+    "seminar.communicative": "Семинар или тренинг по педагогическому общению; подготовка выступления вместе с коллегой",
+}
+
+
+# ---------------------------------------------------------------- plain data
+
+
+@dataclass(frozen=True, slots=True)
+class BlockDeficit:
+    """One block of a self-assessment: its band code (``high``/``medium``/``minimal``,
+    ``None`` when the block was not scored) and its score (percent of mastery)."""
+
+    level: str | None
+    score: float | None = None
+
+    @property
+    def is_deficit(self) -> bool:
+        return self.level in DEFICIT_LEVELS
+
+
+@dataclass(frozen=True, slots=True)
+class TeacherProfile:
+    """What the proposal needs to know about a teacher."""
+
+    position: str | None
+    subjects: frozenset[str] = frozenset()
+    birth_year: int | None = None
+    teaching_since: int | None = None
+    formats: tuple[str, ...] = ()  # formats of recorded courses, most used first
+    taken_items: frozenset[int] = frozenset()  # catalog items of recorded courses
+
+    def is_young(self, today: date) -> bool:
+        # the one definition of «молодой педагог»; it reads only the two years given here
+        return is_young(self, today)
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogEntry:
+    id: int
+    title: str
+    format: str
+    kind: str = CourseKind.QUALIFICATION.value
+    blocks: frozenset[str] = frozenset()
+    positions: frozenset[str] = frozenset()  # empty: any position
+    subjects: frozenset[str] = frozenset()  # empty: any subject
+    hours: int = 0
+    provider: str = ""
+    link: str | None = None
+    starts_on: date | None = None
+    ends_on: date | None = None
+    enrol_from: date | None = None
+    enrol_until: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProposedStep:
+    kind: str  # a StepKind value
+    block: str | None  # the deficit it answers ...
+    level: str | None  # ... and its level
+    title: str
+    target_date: date
+    form: str | None = None  # a CourseFormat value for catalog steps
+    catalog_item_id: int | None = None
+
+
+StepTitles = Callable[[str, str | None], str]
+
+
+def default_titles(kind: str, block: str | None) -> str:
+    key = kind if block is None or kind == StepKind.MENTORING else f"{kind}.{block}"
+    return DEFAULT_TITLES[key]
+
+
+# ---------------------------------------------------------------- pure proposal
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day ``months`` later (the last day of a shorter month)."""
+    years, month0 = divmod(day.month - 1 + months, 12)
+    year = day.year + years
+    return date(year, month0 + 1, min(day.day, calendar.monthrange(year, month0 + 1)[1]))
+
+
+def month_end(year: int, month: int) -> date:
+    return date(year, month, calendar.monthrange(year, month)[1])
+
+
+def is_open(item: CatalogEntry, today: date) -> bool:
+    """Enrolment not closed before today and the course not ended (no dates: always open)."""
+    if item.enrol_until is not None and item.enrol_until < today:
+        return False
+    return item.ends_on is None or item.ends_on >= today
+
+
+def within_year(item: CatalogEntry, today: date) -> bool:
+    """The course can end within the route's year (12 months from today)."""
+    limit = add_months(today, MAX_HORIZON_MONTHS)
+    if item.ends_on is not None:
+        return item.ends_on <= limit
+    return item.starts_on is None or item.starts_on <= limit
+
+
+def matches_teacher(item: CatalogEntry, teacher: TeacherProfile) -> bool:
+    if item.positions and teacher.position not in item.positions:
+        return False
+    return not item.subjects or not item.subjects.isdisjoint(teacher.subjects)
+
+
+def proposable(item: CatalogEntry, teacher: TeacherProfile, today: date) -> bool:
+    return (
+        item.id not in teacher.taken_items
+        and is_open(item, today)
+        and within_year(item, today)
+        and matches_teacher(item, teacher)
+    )
+
+
+def _date_rank(item: CatalogEntry, today: date) -> int:
+    """Days until the course (0 when running or open now); no dates at all: last."""
+    anchor = item.starts_on or item.enrol_from or item.enrol_until or item.ends_on
+    if anchor is None:
+        return _FAR
+    return max(0, (anchor - today).days)
+
+
+def rank_key(
+    item: CatalogEntry,
+    deficit_blocks: frozenset[str],
+    teacher: TeacherProfile,
+    today: date,
+) -> tuple[int, int, int, int, int, int]:
+    """Smaller is better: block match, subject match, known format, nearer dates, id."""
+    outside = len(item.blocks - deficit_blocks)
+    covered = len(item.blocks & deficit_blocks)
+    subject = 0 if item.subjects and not item.subjects.isdisjoint(teacher.subjects) else 1
+    try:
+        fmt = teacher.formats.index(item.format)
+    except ValueError:
+        fmt = len(teacher.formats)
+    return (outside, -covered, subject, fmt, _date_rank(item, today), item.id)
+
+
+def deficit_order(deficits: Mapping[str, BlockDeficit]) -> list[str]:
+    """Blocks with a high or medium deficit, the most severe first."""
+    blocks = [b for b, d in deficits.items() if d.is_deficit]
+    known = {b: i for i, b in enumerate(BLOCKS)}
+    return sorted(
+        blocks,
+        key=lambda b: (
+            DEFICIT_LEVELS.index(deficits[b].level or ""),
+            deficits[b].score if deficits[b].score is not None else 0.0,
+            known.get(b, len(known)),
+            b,
+        ),
+    )
+
+
+def _horizon_months(deficit_count: int) -> int:
+    return min(MAX_HORIZON_MONTHS, MIN_HORIZON_MONTHS + 2 * max(0, deficit_count - 1))
+
+
+def _catalog_kind(item: CatalogEntry) -> str:
+    return StepKind.SEMINAR.value if item.kind in SEMINAR_COURSE_KINDS else StepKind.COURSE.value
+
+
+def propose_route(
+    deficits: Mapping[str, BlockDeficit],
+    teacher: TeacherProfile,
+    catalog: Sequence[CatalogEntry],
+    today: date,
+    *,
+    titles: StepTitles = default_titles,
+) -> list[ProposedStep]:
+    """The proposed steps, in route order (see the module docstring for every rule)."""
+    order = deficit_order(deficits)
+    if not order:
+        return []
+    deficit_blocks = frozenset(order)
+    candidates: dict[str, list[tuple[tuple[int, ...], CatalogEntry]]] = {b: [] for b in order}
+    limit = add_months(today, MAX_HORIZON_MONTHS)
+    position, subjects, taken = teacher.position, teacher.subjects, teacher.taken_items
+    for item in catalog:
+        # the rules of proposable(), inlined: this loop is the hot path of a campaign
+        if deficit_blocks.isdisjoint(item.blocks) or item.id in taken:
+            continue
+        ends = item.ends_on
+        if ends is not None:
+            if ends < today or ends > limit:
+                continue
+        elif item.starts_on is not None and item.starts_on > limit:
+            continue
+        if item.enrol_until is not None and item.enrol_until < today:
+            continue
+        if (item.positions and position not in item.positions) or (
+            item.subjects and subjects.isdisjoint(item.subjects)
+        ):
+            continue
+        key = rank_key(item, deficit_blocks, teacher, today)
+        for block in item.blocks & deficit_blocks:
+            candidates[block].append((key, item))
+
+    horizon = _horizon_months(len(order))
+    used: set[int] = set()
+    steps: list[ProposedStep] = []
+    fixed: list[date | None] = []  # a date of its own (course end, mentoring) ...
+    floors: list[date | None] = []  # ... or not before this one (a course's start)
+    if teacher.is_young(today):
+        worst = order[0]
+        steps.append(
+            ProposedStep(
+                StepKind.MENTORING.value,
+                worst,
+                deficits[worst].level,
+                titles(StepKind.MENTORING.value, None),
+                today,
+            )
+        )
+        fixed.append(add_months(today, horizon))
+        floors.append(None)
+    for block in order:
+        level = deficits[block].level or ""
+        want = COURSES_PER_LEVEL.get(level, 0)
+        for _, item in sorted(candidates[block], key=lambda c: c[0]):
+            if want == 0:
+                break
+            if item.id in used:
+                continue
+            used.add(item.id)
+            want -= 1
+            steps.append(
+                ProposedStep(
+                    _catalog_kind(item), block, level, item.title, today, item.format, item.id
+                )
+            )
+            fixed.append(item.ends_on)
+            floors.append(item.starts_on)
+        extra = StepKind.SELF_STUDY.value if level == "high" else StepKind.SEMINAR.value
+        steps.append(ProposedStep(extra, block, level, titles(extra, block), today))
+        fixed.append(None)
+        floors.append(None)
+
+    undated = [i for i, f in enumerate(fixed) if f is None]
+    for n, i in enumerate(undated):
+        # the n-th of the undated steps: ceil((n + 1) * horizon / count) months from today
+        slot = add_months(today, -(-(n + 1) * horizon // len(undated)))
+        floor = floors[i]
+        fixed[i] = floor if floor is not None and floor > slot else slot
+    return [replace(s, target_date=d or today) for s, d in zip(steps, fixed, strict=True)]
+
+
+# ---------------------------------------------------------------- adapters from the DB
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """A completed deficits self-assessment, by block."""
+
+    attempt_id: int
+    completed_at: datetime
+    blocks: dict[str, BlockDeficit]
+
+    @property
+    def baseline(self) -> dict[str, float]:
+        return {b: d.score for b, d in self.blocks.items() if d.score is not None}
+
+
+def deficit_instrument_ids(registry: InstrumentRegistry) -> list[str]:
+    return sorted(
+        r.instrument.id for r in registry.current.values() if r.instrument.kind == "deficits"
+    )
+
+
+async def diagnosis_of(
+    session: AsyncSession, registry: InstrumentRegistry, attempt: Attempt
+) -> Diagnosis:
+    inst = await registry.by_version_id(session, attempt.instrument_version_id)
+    block_of = {s.id: s.block for s in inst.scales if s.block}
+    rows = (
+        await session.execute(select(ScaleResult).where(ScaleResult.attempt_id == attempt.id))
+    ).scalars()
+    blocks = {
+        block_of[r.scale_id]: BlockDeficit(r.band, r.score) for r in rows if r.scale_id in block_of
+    }
+    assert attempt.completed_at is not None
+    return Diagnosis(attempt.id, attempt.completed_at, blocks)
+
+
+async def latest_diagnosis(
+    session: AsyncSession,
+    registry: InstrumentRegistry,
+    user_id: int,
+    *,
+    after: datetime | None = None,
+) -> Diagnosis | None:
+    """The teacher's latest completed deficits self-assessment (completed after ``after``)."""
+    ids = deficit_instrument_ids(registry)
+    if not ids:
+        return None
+    query = select(Attempt).where(
+        Attempt.user_id == user_id,
+        Attempt.instrument_id.in_(ids),
+        Attempt.status == AttemptStatus.COMPLETED.value,
+    )
+    if after is not None:
+        query = query.where(Attempt.completed_at > after)
+    attempt = await session.scalar(
+        query.order_by(Attempt.completed_at.desc(), Attempt.id.desc()).limit(1)
+    )
+    return None if attempt is None else await diagnosis_of(session, registry, attempt)
+
+
+async def teacher_profile(session: AsyncSession, user: User) -> TeacherProfile:
+    """Position, subjects, the years of the «молодой педагог» rule, and from the recorded
+    courses: the formats chosen before (most used first, ties: most recent) and the catalog
+    items already taken."""
+    rows = (
+        await session.execute(
+            select(Course.format, Course.catalog_item_id, Course.ends_on)
+            .where(Course.user_id == user.id)
+            .order_by(Course.ends_on.desc(), Course.id.desc())
+        )
+    ).all()
+    counts: Counter[str] = Counter(r.format for r in rows)
+    recency = {}
+    for i, r in enumerate(rows):
+        recency.setdefault(r.format, i)
+    formats = tuple(sorted(counts, key=lambda f: (-counts[f], recency[f])))
+    return TeacherProfile(
+        position=user.position,
+        subjects=frozenset(user.subject_codes),
+        birth_year=user.birth_year,
+        teaching_since=user.teaching_since,
+        formats=formats,
+        taken_items=frozenset(r.catalog_item_id for r in rows if r.catalog_item_id is not None),
+    )
+
+
+def entry_of(item: CatalogItem) -> CatalogEntry:
+    return CatalogEntry(
+        id=item.id,
+        title=item.title,
+        format=item.format,
+        kind=item.kind,
+        blocks=frozenset(str(b) for b in item.blocks or ()),
+        positions=frozenset(str(p) for p in item.positions or ()),
+        subjects=frozenset(str(s) for s in item.subjects or ()),
+        hours=item.hours,
+        provider=item.provider.name if item.provider is not None else "",
+        link=item.link,
+        starts_on=item.starts_on,
+        ends_on=item.ends_on,
+        enrol_from=item.enrol_from,
+        enrol_until=item.enrol_until,
+    )
+
+
+async def catalog_entries(session: AsyncSession) -> list[CatalogEntry]:
+    """Active catalog items (the proposal filters dates and audience itself)."""
+    items = (
+        await session.execute(
+            select(CatalogItem).where(CatalogItem.active.is_(True)).order_by(CatalogItem.id)
+        )
+    ).scalars()
+    return [entry_of(i) for i in items]
+
+
+# ---------------------------------------------------------------- lifecycle
+
+
+class RouteError(Exception):
+    """A refused change; ``code`` is a locale key, nothing was changed."""
+
+    def __init__(self, code: str, **params: object) -> None:
+        super().__init__(code)
+        self.code = code
+        self.params = params
+
+
+class Stale(RouteError):
+    """A step, route or item id that is not (or no longer) the teacher's to change."""
+
+    def __init__(self) -> None:
+        super().__init__("common.stale")
+
+
+def progress(route: Route) -> int:
+    """Percent of steps done or closed (0 for a route without steps)."""
+    if not route.steps:
+        return 0
+    finished = sum(1 for s in route.steps if s.status != StepStatus.PLANNED.value)
+    return finished * 100 // len(route.steps)
+
+
+async def _route(session: AsyncSession, user_id: int, status: RouteStatus) -> Route | None:
+    return await session.scalar(
+        select(Route)
+        .where(Route.user_id == user_id, Route.status == status.value)
+        .options(selectinload(Route.steps))
+        .order_by(Route.completed_at.desc().nulls_last(), Route.id.desc())
+        .limit(1)
+        .execution_options(populate_existing=True)
+    )
+
+
+async def draft_of(session: AsyncSession, user_id: int) -> Route | None:
+    return await _route(session, user_id, RouteStatus.DRAFT)
+
+
+async def active_of(session: AsyncSession, user_id: int) -> Route | None:
+    return await _route(session, user_id, RouteStatus.ACTIVE)
+
+
+async def last_completed_of(session: AsyncSession, user_id: int) -> Route | None:
+    return await _route(session, user_id, RouteStatus.COMPLETED)
+
+
+def valid_id(value: int) -> bool:
+    """An id from a button fits the INTEGER primary keys (a forged huge number is refused
+    here instead of failing in the database driver)."""
+    return 0 < value <= MAX_ID
+
+
+async def route_by_id(session: AsyncSession, user_id: int, route_id: int) -> Route:
+    """The teacher's own route (any status) or :class:`Stale`."""
+    if not valid_id(route_id):
+        raise Stale()
+    route = await session.scalar(
+        select(Route)
+        .where(Route.id == route_id, Route.user_id == user_id)
+        .options(selectinload(Route.steps))
+        .execution_options(populate_existing=True)
+    )
+    if route is None:
+        raise Stale()
+    return route
+
+
+@dataclass
+class Overview:
+    """Everything the «Мой маршрут» screen decides on."""
+
+    draft: Route | None
+    active: Route | None
+    completed: Route | None
+    latest: Diagnosis | None
+    # a self-assessment newer than the one the active route was built from
+    newer: Diagnosis | None = None
+
+
+async def diagnosed_at(session: AsyncSession, route: Route) -> datetime:
+    """When the self-assessment the route was built from was completed (else its creation)."""
+    if route.attempt_id is not None:
+        done = await session.scalar(
+            select(Attempt.completed_at).where(Attempt.id == route.attempt_id)
+        )
+        if done is not None:
+            return done
+    return route.created_at
+
+
+async def newer_diagnosis(
+    session: AsyncSession, registry: InstrumentRegistry, route: Route
+) -> Diagnosis | None:
+    """A self-assessment completed after the one ``route`` was built from, if any."""
+    latest = await latest_diagnosis(
+        session, registry, route.user_id, after=await diagnosed_at(session, route)
+    )
+    if latest is None or latest.attempt_id == route.attempt_id:
+        return None
+    return latest
+
+
+async def overview(session: AsyncSession, registry: InstrumentRegistry, user_id: int) -> Overview:
+    draft = await draft_of(session, user_id)
+    active = await active_of(session, user_id)
+    completed = None if active or draft else await last_completed_of(session, user_id)
+    latest = await latest_diagnosis(session, registry, user_id)
+    newer = await newer_diagnosis(session, registry, active) if active is not None else None
+    return Overview(draft, active, completed, latest, newer)
+
+
+def _step_of(route_id: int, position: int, p: ProposedStep) -> RouteStep:
+    return RouteStep(
+        route_id=route_id,
+        position=position,
+        block=p.block,
+        level=p.level,
+        kind=p.kind,
+        catalog_item_id=p.catalog_item_id,
+        title=p.title[:TITLE_MAX],
+        form=p.form,
+        target_date=p.target_date,
+        status=StepStatus.PLANNED.value,
+    )
+
+
+async def create_draft(
+    session: AsyncSession,
+    user: User,
+    diagnosis: Diagnosis | None,
+    steps: Iterable[ProposedStep],
+    now: datetime,
+) -> Route:
+    """A new draft (an older draft is discarded: a draft is only ever a proposal)."""
+    await discard_draft(session, user.id)
+    route = Route(
+        user_id=user.id,
+        status=RouteStatus.DRAFT.value,
+        attempt_id=diagnosis.attempt_id if diagnosis else None,
+        baseline=diagnosis.baseline if diagnosis else {},
+        created_at=now,
+    )
+    session.add(route)
+    await session.flush()
+    session.add_all(_step_of(route.id, i, p) for i, p in enumerate(steps))
+    await session.flush()
+    fresh = await draft_of(session, user.id)
+    assert fresh is not None
+    return fresh
+
+
+async def build_for_latest(
+    session: AsyncSession,
+    registry: InstrumentRegistry,
+    user: User,
+    now: datetime,
+    *,
+    titles: StepTitles = default_titles,
+) -> Route:
+    """«Построить маршрут»: the route for the latest self-assessment.
+
+    Idempotent (a double tap builds once): a draft, active or completed route already built
+    from that self-assessment is returned as it is. Otherwise a new draft is proposed; an
+    active route stays active until the teacher confirms the new draft.
+    """
+    diagnosis = await latest_diagnosis(session, registry, user.id)
+    if diagnosis is None:
+        raise RouteError("route.error.no_diagnosis")
+    for status in (RouteStatus.DRAFT, RouteStatus.ACTIVE, RouteStatus.COMPLETED):
+        existing = await _route(session, user.id, status)
+        if existing is not None and existing.attempt_id == diagnosis.attempt_id:
+            return existing
+    today = now.date()
+    proposal = propose_route(
+        diagnosis.blocks,
+        await teacher_profile(session, user),
+        await catalog_entries(session),
+        today,
+        titles=titles,
+    )
+    return await create_draft(session, user, diagnosis, proposal, now)
+
+
+async def discard_draft(session: AsyncSession, user_id: int) -> bool:
+    result = await session.execute(
+        delete(Route).where(Route.user_id == user_id, Route.status == RouteStatus.DRAFT.value)
+    )
+    await session.flush()
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def _owned_step(
+    session: AsyncSession, user_id: int, step_id: int, statuses: Iterable[RouteStatus]
+) -> tuple[Route, RouteStep]:
+    """The step behind a button, only if it is in one of this teacher's routes of ``statuses``."""
+    if not valid_id(step_id):
+        raise Stale()
+    route_id = await session.scalar(
+        select(RouteStep.route_id)
+        .join(Route, Route.id == RouteStep.route_id)
+        .where(
+            RouteStep.id == step_id,
+            Route.user_id == user_id,
+            Route.status.in_([s.value for s in statuses]),
+        )
+    )
+    if route_id is None:
+        raise Stale()
+    route = await route_by_id(session, user_id, route_id)
+    step = next(s for s in route.steps if s.id == step_id)
+    return route, step
+
+
+async def _renumber(session: AsyncSession, route: Route) -> Route:
+    await session.flush()
+    fresh = await route_by_id(session, route.user_id, route.id)
+    for i, s in enumerate(sorted(fresh.steps, key=lambda s: (s.position, s.id))):
+        s.position = i
+    await session.flush()
+    return await route_by_id(session, route.user_id, route.id)
+
+
+async def remove_step(session: AsyncSession, user_id: int, step_id: int) -> Route:
+    route, step = await _owned_step(session, user_id, step_id, [RouteStatus.DRAFT])
+    await session.delete(step)
+    return await _renumber(session, route)
+
+
+async def _draft_for_adding(session: AsyncSession, user_id: int) -> Route:
+    route = await draft_of(session, user_id)
+    if route is None:
+        raise Stale()
+    if len(route.steps) >= MAX_STEPS:
+        raise RouteError("route.error.too_many", max=MAX_STEPS)
+    return route
+
+
+async def baseline_levels(
+    session: AsyncSession, registry: InstrumentRegistry, route: Route
+) -> dict[str, str]:
+    """The deficit level of each block in the self-assessment the route was built from."""
+    levels = {s.block: s.level for s in route.steps if s.block and s.level}
+    if route.attempt_id is not None:
+        attempt = await session.get(Attempt, route.attempt_id)
+        if attempt is not None and attempt.status == AttemptStatus.COMPLETED.value:
+            diagnosis = await diagnosis_of(session, registry, attempt)
+            levels.update({b: d.level for b, d in diagnosis.blocks.items() if d.level})
+    return levels
+
+
+def _default_target(route: Route, today: date) -> date:
+    last = max((s.target_date for s in route.steps), default=None)
+    if last is not None and last > today:
+        return last
+    return add_months(today, MIN_HORIZON_MONTHS)
+
+
+async def catalog_for_block(
+    session: AsyncSession, user: User, block: str, today: date
+) -> list[CatalogEntry]:
+    """Open catalog items developing ``block`` for this teacher, best first (for «Добавить»)."""
+    if block not in BLOCKS:
+        raise Stale()
+    teacher = await teacher_profile(session, user)
+    blocks = frozenset({block})
+    items = [
+        e
+        for e in await catalog_entries(session)
+        if block in e.blocks and proposable(e, teacher, today)
+    ]
+    return sorted(items, key=lambda e: rank_key(e, blocks, teacher, today))
+
+
+async def add_catalog_step(
+    session: AsyncSession,
+    registry: InstrumentRegistry,
+    user: User,
+    item_id: int,
+    block: str,
+    today: date,
+) -> RouteStep:
+    route = await _draft_for_adding(session, user.id)
+    if block not in BLOCKS:
+        raise Stale()
+    item = await session.get(CatalogItem, item_id) if valid_id(item_id) else None
+    if item is None or not item.active:
+        raise Stale()
+    entry = entry_of(item)
+    if block not in entry.blocks or not is_open(entry, today):
+        raise RouteError("route.error.item_closed")
+    if any(s.catalog_item_id == item_id for s in route.steps):
+        raise RouteError("route.error.already_in_route")
+    levels = await baseline_levels(session, registry, route)
+    target = entry.ends_on if entry.ends_on is not None else _default_target(route, today)
+    step = RouteStep(
+        route_id=route.id,
+        position=len(route.steps),
+        block=block,
+        level=levels.get(block),
+        kind=_catalog_kind(entry),
+        catalog_item_id=item_id,
+        title=entry.title[:TITLE_MAX],
+        form=entry.format,
+        target_date=target,
+        status=StepStatus.PLANNED.value,
+    )
+    session.add(step)
+    await session.flush()
+    return step
+
+
+def clean_text(text: str, limit: int) -> str:
+    """One line of typed text: whitespace collapsed; :class:`RouteError` if empty or long."""
+    cleaned = " ".join(text.split())
+    if not cleaned:
+        raise RouteError("route.error.empty_text")
+    if len(cleaned) > limit:
+        raise RouteError("route.error.too_long", length=len(cleaned), max=limit)
+    return cleaned
+
+
+async def add_custom_step(
+    session: AsyncSession,
+    registry: InstrumentRegistry,
+    user_id: int,
+    kind: str,
+    block: str,
+    title: str,
+    today: date,
+) -> RouteStep:
+    """A self-study, seminar or other step the teacher typed, for one block."""
+    if kind not in CUSTOM_KINDS or block not in BLOCKS:
+        raise Stale()
+    text = clean_text(title, TITLE_MAX)
+    route = await _draft_for_adding(session, user_id)
+    levels = await baseline_levels(session, registry, route)
+    step = RouteStep(
+        route_id=route.id,
+        position=len(route.steps),
+        block=block,
+        level=levels.get(block),
+        kind=str(kind),
+        title=text,
+        target_date=_default_target(route, today),
+        status=StepStatus.PLANNED.value,
+    )
+    session.add(step)
+    await session.flush()
+    return step
+
+
+def month_choices(today: date, count: int = MAX_HORIZON_MONTHS) -> list[date]:
+    """Target dates offered by the month picker: the last day of each of the next months
+    (the current month first)."""
+    out: list[date] = []
+    for i in range(count):
+        first = add_months(date(today.year, today.month, 1), i)
+        out.append(month_end(first.year, first.month))
+    return out
+
+
+async def set_target_month(
+    session: AsyncSession, user_id: int, step_id: int, offset: int, today: date
+) -> RouteStep:
+    """Set the term of a planned step to the end of the month ``offset`` months from now."""
+    choices = month_choices(today)
+    if not 0 <= offset < len(choices):
+        raise Stale()
+    _, step = await dated_step(session, user_id, step_id)
+    step.target_date = choices[offset]
+    await session.flush()
+    return step
+
+
+async def confirm(session: AsyncSession, user_id: int, now: datetime) -> Route:
+    """Draft → active. The previous active route (if any) is archived now, not before."""
+    route = await draft_of(session, user_id)
+    if route is None:
+        raise Stale()
+    if not route.steps:
+        raise RouteError("route.error.empty_route")
+    previous = (
+        await session.execute(
+            select(Route).where(Route.user_id == user_id, Route.status == RouteStatus.ACTIVE.value)
+        )
+    ).scalars()
+    for old in previous:
+        old.status = RouteStatus.ARCHIVED.value
+    # a second draft can only come from two replicas building at once: drop it
+    await session.execute(
+        delete(Route).where(
+            Route.user_id == user_id,
+            Route.status == RouteStatus.DRAFT.value,
+            Route.id != route.id,
+        )
+    )
+    await session.flush()
+    route.status = RouteStatus.ACTIVE.value
+    route.activated_at = now
+    await session.flush()
+    return route
+
+
+def _complete_if_finished(route: Route, now: datetime) -> None:
+    if route.steps and all(s.status != StepStatus.PLANNED.value for s in route.steps):
+        route.status = RouteStatus.COMPLETED.value
+        route.completed_at = now
+
+
+async def mark_done(session: AsyncSession, user_id: int, step_id: int, now: datetime) -> Route:
+    route, step = await _owned_step(session, user_id, step_id, [RouteStatus.ACTIVE])
+    if step.status != StepStatus.PLANNED.value:
+        raise Stale()
+    step.status = StepStatus.DONE.value
+    step.done_at = now
+    _complete_if_finished(route, now)
+    await session.flush()
+    return route
+
+
+async def check_closable(
+    session: AsyncSession, user_id: int, step_id: int
+) -> tuple[Route, RouteStep]:
+    """The planned step of the active route that «Закрыть» was pressed for."""
+    route, step = await _owned_step(session, user_id, step_id, [RouteStatus.ACTIVE])
+    if step.status != StepStatus.PLANNED.value:
+        raise Stale()
+    return route, step
+
+
+async def dated_step(session: AsyncSession, user_id: int, step_id: int) -> tuple[Route, RouteStep]:
+    """A planned step of the draft or the active route, whose term may be changed."""
+    route, step = await _owned_step(
+        session, user_id, step_id, [RouteStatus.DRAFT, RouteStatus.ACTIVE]
+    )
+    if step.status != StepStatus.PLANNED.value:
+        raise Stale()
+    return route, step
+
+
+async def close_step(
+    session: AsyncSession, user_id: int, step_id: int, reason: str, now: datetime
+) -> Route:
+    """Close a planned step without doing it, with the teacher's reason (≤ 300 characters)."""
+    text = clean_text(reason, REASON_MAX)
+    route, step = await _owned_step(session, user_id, step_id, [RouteStatus.ACTIVE])
+    if step.status != StepStatus.PLANNED.value:
+        raise Stale()
+    step.status = StepStatus.CLOSED.value
+    step.closed_reason = text
+    step.done_at = now
+    _complete_if_finished(route, now)
+    await session.flush()
+    return route
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.casefold().replace("ё", "е").split())
+
+
+_COURSE_STEP_KINDS = {
+    StepKind.COURSE.value: frozenset(
+        {
+            CourseKind.QUALIFICATION.value,
+            CourseKind.RETRAINING.value,
+            CourseKind.INTERNSHIP.value,
+            CourseKind.OTHER.value,
+        }
+    ),
+    StepKind.SEMINAR.value: SEMINAR_COURSE_KINDS,
+}
+
+
+def step_matches_course(step: RouteStep, course: Course) -> bool:
+    """Could this recorded course close this planned step?
+
+    * the step came from the catalog: the course is that catalog item, or has the same title
+      (a teacher typing the course by hand);
+    * the step has no catalog item: it is a course step (for a course of kind ПК,
+      переподготовка, стажировка, другое) or a seminar step (for a seminar, webinar or
+      conference), and the course develops the step's block. Self-study, mentoring and
+      other steps are closed by the teacher only.
+    """
+    if step.status != StepStatus.PLANNED.value:
+        return False
+    if step.catalog_item_id is not None:
+        return step.catalog_item_id == course.catalog_item_id or _norm(step.title) == _norm(
+            course.title
+        )
+    kinds = _COURSE_STEP_KINDS.get(step.kind)
+    return (
+        kinds is not None
+        and course.kind in kinds
+        and step.block is not None
+        and step.block in (course.blocks or ())
+    )
+
+
+async def steps_matching_course(
+    session: AsyncSession, user_id: int, course: Course
+) -> list[RouteStep]:
+    """Planned steps of the teacher's active route that ``course`` could close."""
+    if course.user_id != user_id:
+        return []
+    route = await active_of(session, user_id)
+    if route is None:
+        return []
+    return [s for s in route.steps if step_matches_course(s, course)]
+
+
+async def close_step_with_course(
+    session: AsyncSession, user_id: int, step_id: int, course_id: int, now: datetime
+) -> Route:
+    """The step is done by this recorded course: status done, linked to the course."""
+    course = await session.get(Course, course_id) if valid_id(course_id) else None
+    if course is None or course.user_id != user_id:
+        raise Stale()
+    route, step = await _owned_step(session, user_id, step_id, [RouteStatus.ACTIVE])
+    if not step_matches_course(step, course):
+        raise Stale()
+    step.status = StepStatus.DONE.value
+    step.course_id = course.id
+    step.done_at = now
+    _complete_if_finished(route, now)
+    await session.flush()
+    return route
+
+
+# ---------------------------------------------------------------- before → after
+
+
+@dataclass(frozen=True)
+class BlockChange:
+    block: str
+    before: float | None
+    before_level: str | None
+    after: float | None
+    after_level: str | None
+
+    @property
+    def delta(self) -> float | None:
+        if self.before is None or self.after is None:
+            return None
+        return self.after - self.before
+
+
+async def route_change(
+    session: AsyncSession, registry: InstrumentRegistry, route: Route
+) -> tuple[Diagnosis, list[BlockChange]] | None:
+    """The change per block between the route's baseline and the latest self-assessment
+    completed after the route (after its completion for a completed route); ``None`` if
+    there is no such self-assessment yet."""
+    since = route.completed_at if route.completed_at is not None else route.created_at
+    after = await latest_diagnosis(session, registry, route.user_id, after=since)
+    if after is None or after.attempt_id == route.attempt_id:
+        return None
+    before_levels = await baseline_levels(session, registry, route)
+    baseline = {str(k): float(v) for k, v in (route.baseline or {}).items() if v is not None}
+    blocks = [b for b in BLOCKS if b in baseline or b in after.blocks]
+    blocks += sorted((set(baseline) | set(after.blocks)) - set(blocks))
+    changes = [
+        BlockChange(
+            block=b,
+            before=baseline.get(b),
+            before_level=before_levels.get(b),
+            after=after.blocks[b].score if b in after.blocks else None,
+            after_level=after.blocks[b].level if b in after.blocks else None,
+        )
+        for b in blocks
+    ]
+    return after, changes

@@ -1,0 +1,465 @@
+"""«Мой маршрут (ИОМ)» through the real Dispatcher: from a finished self-assessment to an
+active route with catalog courses, edited, followed, downloaded as DOCX, closed by a
+recorded course, completed and compared with a re-diagnosis; forged ids refused; a newer
+self-assessment offers an update without overwriting."""
+
+from __future__ import annotations
+
+import io
+from datetime import date, timedelta
+
+import docx
+from aiogram.methods import SendDocument
+from aiogram.types import Message
+from sqlalchemy import select
+
+from bot.i18n import Translator
+from handlers.route import RouteCB, offer_to_close_steps
+from models import CatalogItem, Course, Provider, Route, RouteStep
+from services import routes as svc
+from services.people import get_user
+from tests.conftest import Harness
+from tests.helpers import add_schools, register
+from tests.telegram import TgChat
+from tests.test_survey_journeys import answer_all, open_survey
+
+STALE = "Эта кнопка уже не действует"
+
+
+def methodical_high_psychological_medium(text: str, labels: list[str]) -> str:
+    """methodical: all serious (0 %, high); psychological: all slight (66.7 %, medium);
+    subject and communicative: none (100 %, minimal)."""
+    if "Методическ" in text:
+        return "серьёзные"
+    if "Психолого" in text:
+        return "незначительные"
+    return "Не испытываю"
+
+
+def methodical_medium(text: str, labels: list[str]) -> str:
+    return "незначительные" if "Методическ" in text else "Не испытываю"
+
+
+async def add_catalog(harness: Harness) -> dict[str, int]:
+    async with harness.sessionmaker.begin() as s:
+        provider = Provider(name="ГАУ ДПО «Институт развития образования»")
+        s.add(provider)
+        await s.flush()
+        rows = {
+            "math": CatalogItem(
+                title="Методика обучения математике по обновлённым ФГОС",
+                provider_id=provider.id,
+                hours=36,
+                format="distance",
+                blocks=["methodical"],
+                subjects=["math"],
+                starts_on=date(2026, 11, 2),
+                ends_on=date(2026, 11, 27),
+            ),
+            "assess": CatalogItem(
+                title="Формирующее оценивание на уроке",
+                provider_id=provider.id,
+                hours=24,
+                format="in_person",
+                blocks=["methodical"],
+                starts_on=date(2027, 2, 1),
+                ends_on=date(2027, 2, 12),
+            ),
+            "inclusion": CatalogItem(
+                title="Инклюзивное образование: обучение детей с ОВЗ",
+                provider_id=provider.id,
+                hours=72,
+                format="distance",
+                blocks=["psychological"],
+                starts_on=date(2026, 12, 1),
+                ends_on=date(2026, 12, 20),
+            ),
+            "closed": CatalogItem(
+                title="Набор на эту программу закрыт",
+                provider_id=provider.id,
+                hours=16,
+                format="distance",
+                blocks=["methodical"],
+                enrol_until=date(2026, 10, 1),
+            ),
+            "subject": CatalogItem(
+                title="Олимпиадная математика",
+                provider_id=provider.id,
+                hours=36,
+                format="distance",
+                blocks=["subject"],
+            ),
+        }
+        s.add_all(rows.values())
+    return {k: v.id for k, v in rows.items()}
+
+
+async def self_assess(chat: TgChat, choose: object) -> None:
+    await open_survey(chat, "Профессиональные затруднения")
+    await chat.tap("Начать")
+    await answer_all(chat, choose)  # type: ignore[arg-type]
+
+
+async def routes_of(harness: Harness, telegram_id: int) -> list[Route]:
+    async with harness.sessionmaker() as s:
+        user = await get_user(s, telegram_id)
+        assert user is not None
+        return list(
+            (
+                await s.execute(
+                    select(Route)
+                    .where(Route.user_id == user.id)
+                    .order_by(Route.id)
+                    .execution_options(populate_existing=True)
+                )
+            ).scalars()
+        )
+
+
+async def steps_of(harness: Harness, route_id: int) -> list[RouteStep]:
+    async with harness.sessionmaker() as s:
+        return list(
+            (
+                await s.execute(
+                    select(RouteStep)
+                    .where(RouteStep.route_id == route_id)
+                    .order_by(RouteStep.position)
+                )
+            ).scalars()
+        )
+
+
+def snapshot(steps: list[RouteStep]) -> list[tuple[object, ...]]:
+    return [(s.id, s.status, s.target_date, s.closed_reason, s.course_id) for s in steps]
+
+
+async def test_from_self_assessment_to_a_completed_route(harness: Harness) -> None:
+    await add_schools(harness.sessionmaker)
+    ids = await add_catalog(harness)
+    chat = harness.chat(8001)
+    await register(chat)
+    await self_assess(chat, methodical_high_psychological_medium)
+
+    # the results offer the route; one tap builds the draft
+    assert "Построить маршрут" in " ".join(chat.buttons())
+    await chat.tap("Построить маршрут")
+    text = chat.last.text
+    assert "Черновик маршрута" in text
+    assert text.count("отвечает на: методическая, высокий дефицит") == 3
+    assert text.count("отвечает на: психолого-педагогическая, средний дефицит") == 2
+    for title in (
+        "Методика обучения математике",
+        "Формирующее оценивание",
+        "Инклюзивное образование",
+        "Самообразование",
+        "Семинар",
+    ):
+        assert title in text
+    assert "Набор на эту программу закрыт" not in text and "Олимпиадная" not in text
+    [draft] = await routes_of(harness, 8001)
+    assert draft.status == "draft"
+    steps = await steps_of(harness, draft.id)
+    assert [(s.kind, s.block, s.level, s.catalog_item_id, s.target_date) for s in steps] == [
+        ("course", "methodical", "high", ids["math"], date(2026, 11, 27)),
+        ("course", "methodical", "high", ids["assess"], date(2027, 2, 12)),
+        ("self_study", "methodical", "high", None, date(2027, 2, 12)),
+        ("course", "psychological", "medium", ids["inclusion"], date(2026, 12, 20)),
+        ("seminar", "psychological", "medium", None, date(2027, 6, 12)),
+    ]
+    assert draft.baseline["methodical"] == 0.0 and draft.attempt_id is not None
+
+    # a double tap on the results button builds nothing new
+    await chat.send("🏠 Главное меню")
+    await chat.tap("Мой маршрут")
+    assert "Черновик маршрута" in chat.last.text
+    assert len(await routes_of(harness, 8001)) == 1
+
+    # remove the second step, move the first one's term to March
+    await chat.tap("Убрать 2")
+    assert "Формирующее оценивание" not in chat.last.text
+    await chat.tap("Срок 1")
+    assert "Выберите месяц" in chat.last.text
+    assert chat.buttons()[0] == "октябрь 2026" and "сентябрь 2027" in chat.buttons()
+    await chat.tap("март 2027")
+    assert "31.03.2027" in chat.last.text
+
+    # add an own step for the communicative block: too long, then fine
+    await chat.tap("Добавить шаг")
+    await chat.tap("Коммуникативная")
+    await chat.tap("Свой шаг: семинар")
+    await chat.send("я" * 301)
+    assert "Слишком длинно: 301" in chat.texts()[-1]
+    await chat.send("Выступить на методическом объединении")
+    assert "Шаг добавлен" in chat.last.text
+    # and the catalog list of a block shows only open items that fit the teacher
+    await chat.tap("Добавить шаг")
+    await chat.tap("Методическая — высокий дефицит")
+    assert "Формирующее оценивание" in chat.last.text
+    assert "Набор на эту программу закрыт" not in chat.last.text
+    assert "Методика обучения математике" not in chat.last.text  # already in the route
+    await chat.tap("К маршруту")
+    await chat.tap("Убрать 5")
+
+    await chat.tap("Утвердить маршрут")
+    assert "Маршрут утверждён" in chat.last.text and "Выполнено: <b>0 %</b>" in chat.last.text
+    [route] = await routes_of(harness, 8001)
+    assert route.status == "active" and route.activated_at is not None
+    steps = await steps_of(harness, route.id)
+    assert [(s.kind, s.catalog_item_id, s.target_date, s.status) for s in steps] == [
+        ("course", ids["math"], date(2027, 3, 31), "planned"),
+        ("self_study", None, date(2027, 2, 12), "planned"),
+        ("course", ids["inclusion"], date(2026, 12, 20), "planned"),
+        ("seminar", None, date(2027, 6, 12), "planned"),
+    ]
+
+    await chat.tap("Выполнен 1")
+    assert "Выполнено: <b>25 %</b>" in chat.last.text
+    await chat.tap("Закрыть 2")
+    assert "Почему закрываете шаг 2" in chat.last.text
+    await chat.send("x" * 301)
+    assert "Слишком длинно" in chat.texts()[-1]
+    assert (await steps_of(harness, route.id))[1].status == "planned"
+    await chat.send("Перенесли на следующий год")
+    assert "Шаг 2 закрыт" in chat.last.text and "Выполнено: <b>50 %</b>" in chat.last.text
+    steps = await steps_of(harness, route.id)
+    assert [s.status for s in steps] == ["done", "closed", "planned", "planned"]
+    assert steps[1].closed_reason == "Перенесли на следующий год"
+
+    # DOCX: the form, opened with python-docx
+    harness.bot.api.clear()
+    await chat.tap("Скачать маршрут")
+    [sent] = harness.bot.api.of(SendDocument)
+    document = docx.Document(io.BytesIO(sent.document.data))
+    paragraphs = "\n".join(p.text for p in document.paragraphs)
+    assert "Индивидуальный образовательный маршрут педагога" in paragraphs
+    assert "Иванова Мария Петровна" in paragraphs and "школа № 3" in paragraphs
+    assert "Учитель" in paragraphs and "с 12.10.2026 по 12.06.2027" in paragraphs
+    [table] = document.tables
+    cells = [[c.text for c in row.cells] for row in table.rows]
+    assert cells[0] == [
+        "Блок (компетенция)",
+        "Уровень дефицита",
+        "Мероприятие (шаг)",
+        "Форма",
+        "Срок",
+        "Отметка о выполнении",
+    ]
+    assert cells[1] == [
+        "Методическая",
+        "высокий дефицит",
+        "Методика обучения математике по обновлённым ФГОС",
+        "Курс повышения квалификации, дистанционно",
+        "31.03.2027",
+        "выполнено 12.10.2026",
+    ]
+    assert cells[2][3:] == ["Самообразование", "12.02.2027", "закрыт: Перенесли на следующий год"]
+    assert cells[3][:2] == ["Психолого-педагогическая", "средний дефицит"]
+    assert cells[4][5] == "" and len(cells) == 5
+
+    # forged and stale ids: an alert, nothing changes
+    other = harness.chat(8002, "Ольга")
+    await register(other, name="Петрова Ольга Ивановна")
+    await self_assess(other, methodical_medium)
+    await other.tap("Построить маршрут")
+    [their] = await routes_of(harness, 8002)
+    their_steps = snapshot(await steps_of(harness, their.id))
+    before = snapshot(await steps_of(harness, route.id))
+    for data in (
+        RouteCB(action="done", id=their_steps[0][0]).pack(),  # another teacher's step
+        RouteCB(action="rm", id=their_steps[0][0]).pack(),
+        RouteCB(action="setd", id=their_steps[0][0], v=3).pack(),
+        RouteCB(action="docx", id=their.id).pack(),
+        RouteCB(action="done", id=steps[0].id).pack(),  # already done
+        RouteCB(action="done", id=999_999).pack(),
+        RouteCB(action="rm", id=steps[2].id).pack(),  # not a draft any more
+        RouteCB(action="setd", id=steps[2].id, v=12).pack(),  # no such month
+        RouteCB(action="addb", v=9).pack(),
+        RouteCB(action="ok", id=their.id).pack(),
+        RouteCB(action="cw", id=steps[2].id, v=999).pack(),
+        "rt:done:abc:0:0",
+        "rt:done:99999999999:0:0",  # beyond the INTEGER keys
+        "rt:docx:-1:0:0",
+        f"rt:cw:{steps[2].id}:99999999999:0",
+        "rt:addc:99999999999:1:0",
+    ):
+        harness.bot.api.clear()
+        await chat.press(data)
+        assert any(STALE in a for a in chat.alerts()), data
+    assert snapshot(await steps_of(harness, route.id)) == before
+    assert snapshot(await steps_of(harness, their.id)) == their_steps
+    assert not harness.bot.api.of(SendDocument)
+
+    # recording a course offers to close the matching step (the courses feature calls this)
+    async with harness.sessionmaker.begin() as s:
+        user = await get_user(s, 8001)
+        assert user is not None
+        course = Course(
+            user_id=user.id,
+            title="Инклюзивное образование: обучение детей с ОВЗ",
+            kind="qualification",
+            hours=72,
+            starts_on=date(2026, 12, 1),
+            ends_on=date(2026, 12, 20),
+            format="distance",
+            blocks=["psychological"],
+            catalog_item_id=ids["inclusion"],
+        )
+        s.add(course)
+        await s.flush()
+        matching = await svc.steps_matching_course(s, user.id, course)
+    assert [m.id for m in matching] == [steps[2].id]
+    message = Message(
+        message_id=1, date=harness.clock.now, chat=chat.chat, from_user=chat.user, text="ok"
+    ).as_(harness.bot)
+    await offer_to_close_steps(message, matching, course, t=Translator("ru"))
+    assert "может закрыть шаг" in chat.last.text
+    await chat.tap("Закрыть шаг: Инклюзивное")
+    assert "Шаг 3 выполнен: закрыт курсом" in chat.last.text
+    closed = (await steps_of(harness, route.id))[2]
+    assert (closed.status, closed.course_id) == ("done", course.id)
+
+    await chat.tap("Выполнен 4")
+    assert "Маршрут пройден" in chat.last.text
+    assert "Пройдите самооценку" in chat.last.text
+    [route] = await routes_of(harness, 8001)
+    assert route.status == "completed" and route.completed_at is not None
+
+    # re-diagnosis a month later: before → after per block
+    harness.clock.now += timedelta(days=31)
+    await self_assess(chat, methodical_medium)
+    await chat.send("🏠 Главное меню")
+    await chat.tap("Мой маршрут")
+    text = chat.last.text
+    assert "Изменения по блокам" in text
+    assert "Методическая: 0 % (высокий дефицит) → 67 % (средний дефицит) (+67)" in text
+    assert "Психолого-педагогическая: 67 % (средний дефицит) → 100 % (минимальный дефицит)" in text
+    assert "Построить новый маршрут" in " ".join(chat.buttons())
+
+
+async def test_newer_self_assessment_offers_an_update(harness: Harness) -> None:
+    await add_schools(harness.sessionmaker)
+    await add_catalog(harness)
+    chat = harness.chat(8101)
+    await register(chat, birth=2000, since=2025, category="Без категории", category_year=None)
+    await self_assess(chat, methodical_high_psychological_medium)
+    await chat.tap("Построить маршрут")
+    assert "Наставничество" in chat.last.text  # a young teacher
+    await chat.tap("Утвердить маршрут")
+    [active] = await routes_of(harness, 8101)
+    await chat.tap("Выполнен 1")
+    before = snapshot(await steps_of(harness, active.id))
+
+    harness.clock.now += timedelta(days=31)
+    await self_assess(chat, methodical_medium)
+    await chat.send("🏠 Главное меню")
+    await chat.tap("Мой маршрут")
+    assert "Есть более новая самооценка" in chat.last.text
+    assert "Выполнено: <b>16 %</b>" in chat.last.text
+    # nothing was overwritten by the new self-assessment
+    routes = await routes_of(harness, 8101)
+    assert [(r.id, r.status) for r in routes] == [(active.id, "active")]
+    assert snapshot(await steps_of(harness, active.id)) == before
+
+    await chat.tap("Обновить маршрут")
+    assert "Черновик маршрута" in chat.last.text
+    assert "останется в силе" in chat.last.text
+    routes = await routes_of(harness, 8101)
+    assert [r.status for r in routes] == ["active", "draft"]
+    assert routes[1].attempt_id != active.attempt_id
+    assert snapshot(await steps_of(harness, active.id)) == before
+    draft_steps = await steps_of(harness, routes[1].id)
+    assert {(s.block, s.level) for s in draft_steps} == {("methodical", "medium")}
+
+    # the active route is still reachable from the draft; confirming archives it
+    await chat.tap("Действующий маршрут")
+    assert "Действует с" in chat.last.text
+    await chat.tap("Обновить маршрут")  # the same draft again, not a new one
+    assert len(await routes_of(harness, 8101)) == 2
+    await chat.tap("Утвердить маршрут")
+    routes = await routes_of(harness, 8101)
+    assert [r.status for r in routes] == ["archived", "active"]
+    assert snapshot(await steps_of(harness, active.id)) == before
+
+
+async def test_no_route_screens(harness: Harness) -> None:
+    await add_schools(harness.sessionmaker)
+    chat = harness.chat(8201)
+    await register(chat)
+    await chat.send("🏠 Главное меню")
+    await chat.tap("Мой маршрут")
+    assert "Вы её ещё не проходили" in chat.last.text
+    harness.bot.api.clear()
+    await chat.press(RouteCB(action="build").pack())
+    assert any("Сначала пройдите самооценку" in a for a in chat.alerts())
+    await chat.tap("Пройти самооценку")
+    assert "Самооценка профессиональных затруднений" in chat.last.text
+    await chat.tap("Начать")
+    await answer_all(chat, lambda text, labels: "Не испытываю")
+    await chat.send("🏠 Главное меню")
+    await chat.tap("Мой маршрут")
+    assert "Маршрут строится по вашей самооценке" in chat.last.text
+    await chat.tap("Построить маршрут")
+    assert "нет высоких и средних дефицитов" in chat.last.text
+    assert "Утвердить маршрут" not in " ".join(chat.buttons())
+    await chat.tap("Удалить черновик")
+    assert "Черновик удалён" in chat.alerts()[-1]
+    assert "Маршрут строится по вашей самооценке" in chat.last.text
+    assert await routes_of(harness, 8201) == []
+
+
+async def test_long_draft_is_split_and_a_newer_self_assessment_is_offered(
+    harness: Harness,
+) -> None:
+    await add_schools(harness.sessionmaker)
+    chat = harness.chat(8301)
+    await register(chat)
+    await self_assess(chat, methodical_high_psychological_medium)
+    await chat.tap("Построить маршрут")
+    [draft] = await routes_of(harness, 8301)
+    async with harness.sessionmaker.begin() as s:
+        s.add_all(
+            RouteStep(
+                route_id=draft.id,
+                position=10 + i,
+                block="communicative",
+                level="minimal",
+                kind="other",
+                title=f"{i} <b>&amp; " + "длинное название шага " * 13,
+                target_date=date(2027, 5, 31),
+            )
+            for i in range(svc.MAX_STEPS - 2)
+        )
+    harness.bot.api.clear()
+    await chat.send("🏠 Главное меню")
+    await chat.tap("Мой маршрут")
+    sent = [r.text for r in harness.bot.api.requests if hasattr(r, "text") and r.text]
+    assert len(sent) >= 3  # the menu, then the draft in several messages
+    assert all(len(text) <= 4096 for text in sent)
+    assert "Убрать 30" in " ".join(chat.buttons())
+    assert "&lt;b&gt;&amp;amp;" in "".join(sent)  # typed titles are escaped
+    # the draft is full: adding is refused with a message, nothing is added
+    await chat.tap("Добавить шаг")
+    await chat.tap("Коммуникативная")
+    await chat.tap("Свой шаг: другое")
+    await chat.send("Ещё один шаг")
+    assert "В маршруте уже 30 шагов" in chat.texts()[-1]
+    assert len(await steps_of(harness, draft.id)) == svc.MAX_STEPS
+
+    # a typed input is abandoned by any other button of the screen
+    last = (await steps_of(harness, draft.id))[-1]
+    await chat.press(RouteCB(action="rm", id=last.id).pack())
+    await chat.send("Ещё один шаг")
+    assert "Я не понял" in chat.texts()[-1]
+    assert len(await steps_of(harness, draft.id)) == svc.MAX_STEPS - 1
+
+    # a newer self-assessment while the draft waits: offered, not applied
+    harness.clock.now += timedelta(days=31)
+    await self_assess(chat, methodical_medium)
+    await chat.send("🏠 Главное меню")
+    await chat.tap("Мой маршрут")
+    assert "Есть более новая самооценка" in "".join(chat.texts()[-3:])
+    assert len(await steps_of(harness, draft.id)) == svc.MAX_STEPS - 1
+    await chat.tap("Составить по новой самооценке")
+    [new] = await routes_of(harness, 8301)
+    assert new.attempt_id != draft.attempt_id and new.status == "draft"
+    assert {s.block for s in await steps_of(harness, new.id)} == {"methodical"}
