@@ -34,7 +34,7 @@ from aiohttp import ClientError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import Translator, languages
-from handlers.common import MESSAGE_LIMIT, MenuCB, button, esc, markup, menu_button, show
+from handlers.common import MESSAGE_LIMIT, MenuCB, button, esc, markup, menu_button, refuse, show
 from services.catalog import (
     CatalogImportReport,
     catalog_summary,
@@ -144,8 +144,7 @@ async def download_catalog(
 ) -> None:
     data, count = await export_bytes(session, ".xlsx")
     if not count:
-        callback_answer.text = t("catalog.export_empty")
-        callback_answer.show_alert = True
+        refuse(callback_answer, t("catalog.export_empty"))
         return
     await bot.send_document(
         query.from_user.id,

@@ -8,7 +8,6 @@ course reuses the same steps with ``co_edit`` set to the course id. Every check 
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,9 +28,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.filters import Registered
 from bot.i18n import Translator, languages
 from handlers.calendar import CalendarCB, calendar_rows, read
-from handlers.common import MenuCB, button, esc, grid, markup, menu_button, show
+from handlers.common import MenuCB, button, esc, grid, markup, menu_button, refuse, show
+from handlers.route import offer_to_close_steps
 from models import Course, Provider, User
 from services import courses as svc
+from services import routes
 from services.courses import CertificateFile, CourseError, Draft
 
 router = Router(name="courses")
@@ -134,8 +135,7 @@ def _clip(text: str, limit: int = BUTTON_TEXT_MAX) -> str:
 
 
 def _stale(callback_answer: CallbackAnswer, t: Translator, key: str = "common.stale") -> None:
-    callback_answer.text = t(key)
-    callback_answer.show_alert = True
+    refuse(callback_answer, t(key))
 
 
 async def _step_of(state: FSMContext) -> str | None:
@@ -1050,16 +1050,6 @@ async def save(
     await after_course_saved(query, course, user=user, t=t, session=session)
 
 
-def _optional(module: str) -> Any:
-    """A module another capability provides, or ``None`` while it does not exist yet."""
-    try:
-        return importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name != module:
-            raise
-        return None
-
-
 async def after_course_saved(
     event: Message | CallbackQuery,
     course: Course,
@@ -1070,24 +1060,17 @@ async def after_course_saved(
 ) -> None:
     """Offer to close the open ИОМ steps this course may close.
 
-    The steps come from ``services.routes.steps_matching_course(session, user_id, course)``
-    and the offer (its buttons and their handler) from
-    ``handlers.route.offer_to_close_steps(event, steps, course, t=t)``; while either is
-    missing this does nothing. The course is committed before this runs, and the lookup runs
-    in a savepoint: a failure there is logged (its type only) and never undoes the course.
+    The course is committed before this runs, and the lookup runs in a savepoint: a failure
+    there is logged (its type only) and never undoes the course.
     """
-    finder = getattr(_optional("services.routes"), "steps_matching_course", None)
-    offer = getattr(_optional("handlers.route"), "offer_to_close_steps", None)
-    if finder is None or offer is None:
-        return
     try:
         async with session.begin_nested():
-            steps = list(await finder(session, user.id, course))
-    except Exception as exc:  # an extension point must not break saving a course
+            steps = list(await routes.steps_matching_course(session, user.id, course))
+    except Exception as exc:  # the course is saved; the offer is a convenience on top
         log.warning("steps_matching_course failed: %s", type(exc).__name__)
         return
     if steps:
-        await offer(event, steps, course, t=t)
+        await offer_to_close_steps(event, steps, course, t=t)
 
 
 # ---------- editing a recorded course ----------

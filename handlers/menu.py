@@ -12,7 +12,17 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import Translator
-from handlers.common import MenuCB, ProfileCB, ResultCB, SurveyCB, button, markup, reply_menu, show
+from handlers.common import (
+    MenuCB,
+    ProfileCB,
+    ResultCB,
+    SurveyCB,
+    button,
+    markup,
+    refuse,
+    reply_menu,
+    show,
+)
 from models import User
 from services.roles import Access
 
@@ -163,8 +173,7 @@ async def stale_button(
     query: CallbackQuery, t: Translator, callback_answer: CallbackAnswer
 ) -> None:
     """Any button no other handler took: an old message, a forged payload, or no access."""
-    callback_answer.text = t("common.stale")
-    callback_answer.show_alert = True
+    refuse(callback_answer, t("common.stale"))
 
 
 @router.message()

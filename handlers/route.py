@@ -44,6 +44,7 @@ from handlers.common import (
     grid,
     markup,
     menu_button,
+    refuse,
     show,
     split_text,
 )
@@ -343,9 +344,8 @@ async def show_home(
     await show_route(event, route, t=t, session=session, registry=registry, notice=notice)
 
 
-def refuse(callback_answer: CallbackAnswer, t: Translator, exc: svc.RouteError) -> None:
-    callback_answer.text = t(exc.code, **exc.params)
-    callback_answer.show_alert = True
+def refuse_error(callback_answer: CallbackAnswer, t: Translator, exc: svc.RouteError) -> None:
+    refuse(callback_answer, t(exc.code, **exc.params))
 
 
 # ---------------------------------------------------------------- screens and actions
@@ -397,7 +397,7 @@ async def route_build(
     try:
         route = await svc.build_for_latest(session, registry, user, now)
     except svc.RouteError as exc:
-        refuse(callback_answer, t, exc)
+        refuse_error(callback_answer, t, exc)
         return
     await show_route(query, route, t=t, session=session, registry=registry)
 
@@ -415,7 +415,7 @@ async def route_remove(
     try:
         route = await svc.remove_step(session, user.id, callback_data.id)
     except svc.RouteError as exc:
-        refuse(callback_answer, t, exc)
+        refuse_error(callback_answer, t, exc)
         return
     callback_answer.text = t("route.removed")
     await show_route(query, route, t=t, session=session, registry=registry)
@@ -433,7 +433,7 @@ async def route_discard(
 ) -> None:
     draft = await svc.draft_of(session, user.id)
     if draft is None or draft.id != callback_data.id:
-        refuse(callback_answer, t, svc.Stale())
+        refuse_error(callback_answer, t, svc.Stale())
         return
     await svc.discard_draft(session, user.id)
     callback_answer.text = t("route.discarded")
@@ -453,12 +453,12 @@ async def route_confirm(
 ) -> None:
     draft = await svc.draft_of(session, user.id)
     if draft is None or draft.id != callback_data.id:
-        refuse(callback_answer, t, svc.Stale())
+        refuse_error(callback_answer, t, svc.Stale())
         return
     try:
         route = await svc.confirm(session, user.id, now)
     except svc.RouteError as exc:
-        refuse(callback_answer, t, exc)
+        refuse_error(callback_answer, t, exc)
         return
     await show_route(
         query, route, t=t, session=session, registry=registry, notice=t("route.confirmed")
@@ -481,7 +481,7 @@ async def route_pick_month(
     try:
         route, step = await svc.dated_step(session, user.id, callback_data.id)
     except svc.RouteError as exc:
-        refuse(callback_answer, t, exc)
+        refuse_error(callback_answer, t, exc)
         return
     n = route.steps.index(step) + 1
     months = [
@@ -513,7 +513,7 @@ async def route_set_month(
         )
         route = await svc.route_by_id(session, user.id, step.route_id)
     except svc.RouteError as exc:
-        refuse(callback_answer, t, exc)
+        refuse_error(callback_answer, t, exc)
         return
     callback_answer.text = t("route.date_set", date=t.date(step.target_date))
     await show_route(query, route, t=t, session=session, registry=registry)
@@ -539,7 +539,7 @@ async def route_add(
     await state.clear()
     draft = await svc.draft_of(session, user.id)
     if draft is None:
-        refuse(callback_answer, t, svc.Stale())
+        refuse_error(callback_answer, t, svc.Stale())
         return
     levels = await svc.baseline_levels(session, registry, draft)
     rows: list[list[InlineKeyboardButton]] = []
@@ -586,7 +586,7 @@ async def route_add_block(
     block = _block_at(callback_data.v)
     draft = await svc.draft_of(session, user.id)
     if block is None or draft is None:
-        refuse(callback_answer, t, svc.Stale())
+        refuse_error(callback_answer, t, svc.Stale())
         return
     in_route = {s.catalog_item_id for s in draft.steps if s.catalog_item_id}
     items = [
@@ -659,7 +659,7 @@ async def route_add_catalog(
         )
         route = await svc.route_by_id(session, user.id, step.route_id)
     except svc.RouteError as exc:
-        refuse(callback_answer, t, exc)
+        refuse_error(callback_answer, t, exc)
         return
     callback_answer.text = t("route.added")
     await show_route(query, route, t=t, session=session, registry=registry)
@@ -678,10 +678,10 @@ async def route_add_own(
     block = _block_at(callback_data.v)
     kinds = svc.CUSTOM_KINDS
     if block is None or not 0 <= callback_data.p < len(kinds):
-        refuse(callback_answer, t, svc.Stale())
+        refuse_error(callback_answer, t, svc.Stale())
         return
     if await svc.draft_of(session, user.id) is None:
-        refuse(callback_answer, t, svc.Stale())
+        refuse_error(callback_answer, t, svc.Stale())
         return
     kind = kinds[callback_data.p]
     await state.set_state(RouteForm.custom_title)
@@ -755,7 +755,7 @@ async def route_done(
     try:
         route = await svc.mark_done(session, user.id, callback_data.id, now)
     except svc.RouteError as exc:
-        refuse(callback_answer, t, exc)
+        refuse_error(callback_answer, t, exc)
         return
     n = next(i for i, s in enumerate(route.steps, start=1) if s.id == callback_data.id)
     callback_answer.text = t("route.marked_done", n=n)
@@ -775,7 +775,7 @@ async def route_close(
     try:
         route, step = await svc.check_closable(session, user.id, callback_data.id)
     except svc.RouteError as exc:
-        refuse(callback_answer, t, exc)
+        refuse_error(callback_answer, t, exc)
         return
     await state.set_state(RouteForm.close_reason)
     await state.update_data(step=step.id)
@@ -829,7 +829,7 @@ async def route_download(
     try:
         route = await svc.route_by_id(session, user.id, callback_data.id)
     except svc.RouteError as exc:
-        refuse(callback_answer, t, exc)
+        refuse_error(callback_answer, t, exc)
         return
     teacher = TeacherLine(
         name=user.full_name or "",
@@ -899,7 +899,7 @@ async def route_close_with_course(
             session, user.id, callback_data.id, callback_data.v, now
         )
     except svc.RouteError as exc:
-        refuse(callback_answer, t, exc)
+        refuse_error(callback_answer, t, exc)
         return
     step = next(s for s in route.steps if s.id == callback_data.id)
     course = await session.get(Course, callback_data.v)

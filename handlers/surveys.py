@@ -13,7 +13,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.filters import Registered
 from bot.i18n import Translator
-from handlers.common import ResultCB, SurveyCB, button, esc, markup, menu_button, show, split_text
+from handlers.common import (
+    ResultCB,
+    SurveyCB,
+    button,
+    esc,
+    markup,
+    menu_button,
+    refuse,
+    show,
+    split_text,
+)
 from handlers.route import RouteCB
 from models import Attempt, AttemptStatus, ScaleResult, User
 from services import surveys as svc
@@ -108,8 +118,7 @@ async def survey_open(
     """Intro of a new questionnaire, or straight back to the first unanswered question."""
     reg = registry.get(callback_data.instrument)
     if reg is None:
-        callback_answer.text = t("common.stale")
-        callback_answer.show_alert = True
+        refuse(callback_answer, t("common.stale"))
         return
     items = {
         i.registered.instrument.id: i for i in await svc.availability(session, registry, user, now)
@@ -121,8 +130,7 @@ async def survey_open(
         )
         return
     if item.blocked is not None:
-        callback_answer.text = _blocked_text(t, item.blocked, item.next_date)
-        callback_answer.show_alert = True
+        refuse(callback_answer, _blocked_text(t, item.blocked, item.next_date))
         return
     inst = reg.instrument
     text = f"<b>{esc(inst.title)}</b>\n\n{esc(inst.intro)}"
@@ -158,14 +166,12 @@ async def survey_begin(
     callback_answer: CallbackAnswer,
 ) -> None:
     if registry.get(callback_data.instrument) is None:
-        callback_answer.text = t("common.stale")
-        callback_answer.show_alert = True
+        refuse(callback_answer, t("common.stale"))
         return
     try:
         attempt = await svc.start_or_resume(session, registry, user, callback_data.instrument, now)
     except svc.SurveyUnavailable as exc:
-        callback_answer.text = _blocked_text(t, exc.reason, exc.next_date)
-        callback_answer.show_alert = True
+        refuse(callback_answer, _blocked_text(t, exc.reason, exc.next_date))
         return
     await resume(query, attempt, user=user, t=t, session=session, registry=registry, state=state)
 
@@ -309,8 +315,7 @@ async def _load(
         or attempt.status != AttemptStatus.IN_PROGRESS.value
         or attempt.current_question is None
     ):
-        callback_answer.text = t("survey.error.stale")
-        callback_answer.show_alert = True
+        refuse(callback_answer, t("survey.error.stale"))
         return None
     inst = await registry.by_version_id(session, attempt.instrument_version_id)
     questions = inst.questions
@@ -318,8 +323,7 @@ async def _load(
         not 0 <= data.question < len(questions)
         or questions[data.question].id != attempt.current_question
     ):
-        callback_answer.text = t("survey.error.stale")
-        callback_answer.show_alert = True
+        refuse(callback_answer, t("survey.error.stale"))
         return None
     return attempt, inst, questions[data.question]
 
@@ -385,8 +389,7 @@ async def survey_tap(
             await show(query, t("survey.paused", title=esc(inst.title)) + "\n\n" + text, kb)
             return
     except engine.AnswerError as exc:
-        callback_answer.text = t(exc.code, **exc.params)
-        callback_answer.show_alert = True
+        refuse(callback_answer, t(exc.code, **exc.params))
         return
     step = await svc.advance(session, attempt, inst, now, after=q.id)
     await session.commit()  # the answer is kept before the teacher sees it accepted
@@ -594,8 +597,7 @@ async def result_view(
         or attempt.user_id != user.id
         or attempt.status != AttemptStatus.COMPLETED.value
     ):
-        callback_answer.text = t("common.stale")
-        callback_answer.show_alert = True
+        refuse(callback_answer, t("common.stale"))
         return
     inst = await registry.by_version_id(session, attempt.instrument_version_id)
     results = await svc.results_of(session, attempt.id)

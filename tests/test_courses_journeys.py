@@ -609,15 +609,9 @@ async def test_cancel_and_back(harness: Harness) -> None:
 
 
 async def test_saving_a_course_offers_matching_route_steps(harness: Harness, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from handlers import courses as handler
     from models import Route, RouteStep
+    from services import routes
 
-    routes = handler._optional("services.routes")
-    route_handlers = handler._optional("handlers.route")
-    if not hasattr(routes, "steps_matching_course") or not hasattr(
-        route_handlers, "offer_to_close_steps"
-    ):
-        pytest.skip("the route capability is not there yet")
     await add_schools(harness.sessionmaker)
     chat = harness.chat(7012)
     await register(chat)

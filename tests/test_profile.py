@@ -147,3 +147,49 @@ async def test_roles_are_shown_and_checked_in_one_place(harness: Harness) -> Non
         assert row is not None and row.scope == "school"
         assert access.covers_school(row.school_id, None)
         assert not access.covers_school((row.school_id or 0) + 1, None)
+
+
+async def test_export_includes_courses_and_routes(harness: Harness) -> None:
+    from datetime import date
+
+    from models import Course, Route, RouteStep
+
+    await add_schools(harness.sessionmaker)
+    chat = harness.chat(3006)
+    await register(chat)
+    user = await user_row(harness.sessionmaker, 3006)
+    assert user is not None
+    async with harness.sessionmaker.begin() as s:
+        s.add(
+            Course(
+                user_id=user.id,
+                title="Обновлённые ФГОС ООО",
+                kind="qualification",
+                hours=36,
+                starts_on=date(2026, 3, 1),
+                ends_on=date(2026, 3, 20),
+                format="distance",
+                blocks=["methodical"],
+                certificate_file_name="cert.pdf",
+            )
+        )
+        route = Route(user_id=user.id, status="active", baseline={"methodical": 40.0})
+        s.add(route)
+        await s.flush()
+        s.add(
+            RouteStep(
+                route_id=route.id,
+                kind="self_study",
+                title="Самообразование",
+                target_date=date(2027, 1, 31),
+            )
+        )
+    await chat.send("🏠 Главное меню")
+    await chat.tap("Мой профиль")
+    await chat.tap("Мои данные")
+    document = harness.bot.api.of(SendDocument)[-1].document
+    data = json.loads(document.data.decode("utf-8"))
+    assert data["courses"][0]["title"] == "Обновлённые ФГОС ООО"
+    assert data["courses"][0]["certificate_file"] == "cert.pdf"
+    assert data["routes"][0]["status"] == "active"
+    assert data["routes"][0]["steps"][0]["title"] == "Самообразование"
