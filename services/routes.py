@@ -23,7 +23,9 @@ Rules of the proposal (documented here and in the README):
   (:func:`is_open`: enrolment not closed before today, course not ended; an item without
   dates is always open), can end within the route's year (an item ending, or starting
   without an end date, more than 12 months from today is outside the route period), and
-  was not already taken by the teacher (a recorded course linked to that item).
+  was not already taken by the teacher (a recorded course linked to that item), and is not a
+  professional retraining (a new qualification: the teacher may add one, the route never
+  proposes it by itself).
 * Ranking (:func:`rank_key`): block match (fewer of the item's blocks outside the teacher's
   deficits, then more of the teacher's deficit blocks covered), subject match (an item for
   the teacher's subject before a general one), the format the teacher chose before (their
@@ -194,27 +196,33 @@ def is_open(item: CatalogEntry, today: date) -> bool:
     return item.ends_on is None or item.ends_on >= today
 
 
-def within_year(item: CatalogEntry, today: date) -> bool:
-    """The course can end within the route's year (12 months from today)."""
-    limit = add_months(today, MAX_HORIZON_MONTHS)
+def fits(
+    item: CatalogEntry, teacher: TeacherProfile, today: date, limit: date | None = None
+) -> bool:
+    """Open (:func:`is_open`), ending within the route's year (``limit``: 12 months from
+    today), for the teacher's position and subjects, and not already taken by them."""
+    if item.id in teacher.taken_items or not is_open(item, today):
+        return False
+    limit = limit or add_months(today, MAX_HORIZON_MONTHS)
     if item.ends_on is not None:
-        return item.ends_on <= limit
-    return item.starts_on is None or item.starts_on <= limit
-
-
-def matches_teacher(item: CatalogEntry, teacher: TeacherProfile) -> bool:
+        if item.ends_on > limit:
+            return False
+    elif item.starts_on is not None and item.starts_on > limit:
+        return False
     if item.positions and teacher.position not in item.positions:
         return False
     return not item.subjects or not item.subjects.isdisjoint(teacher.subjects)
 
 
-def proposable(item: CatalogEntry, teacher: TeacherProfile, today: date) -> bool:
-    return (
-        item.id not in teacher.taken_items
-        and is_open(item, today)
-        and within_year(item, today)
-        and matches_teacher(item, teacher)
-    )
+def proposable(
+    item: CatalogEntry, teacher: TeacherProfile, today: date, limit: date | None = None
+) -> bool:
+    """A catalog item the route may propose by itself: it :func:`fits` and is not retraining.
+
+    Professional retraining (a new qualification, 250+ hours) answers a career decision, not a
+    deficit: it is never proposed automatically, though the teacher may add it to the route.
+    """
+    return item.kind != CourseKind.RETRAINING.value and fits(item, teacher, today, limit)
 
 
 def _date_rank(item: CatalogEntry, today: date) -> int:
@@ -280,22 +288,8 @@ def propose_route(
     deficit_blocks = frozenset(order)
     candidates: dict[str, list[tuple[tuple[int, ...], CatalogEntry]]] = {b: [] for b in order}
     limit = add_months(today, MAX_HORIZON_MONTHS)
-    position, subjects, taken = teacher.position, teacher.subjects, teacher.taken_items
     for item in catalog:
-        # the rules of proposable(), inlined: this loop is the hot path of a campaign
-        if deficit_blocks.isdisjoint(item.blocks) or item.id in taken:
-            continue
-        ends = item.ends_on
-        if ends is not None:
-            if ends < today or ends > limit:
-                continue
-        elif item.starts_on is not None and item.starts_on > limit:
-            continue
-        if item.enrol_until is not None and item.enrol_until < today:
-            continue
-        if (item.positions and position not in item.positions) or (
-            item.subjects and subjects.isdisjoint(item.subjects)
-        ):
+        if deficit_blocks.isdisjoint(item.blocks) or not proposable(item, teacher, today, limit):
             continue
         key = rank_key(item, deficit_blocks, teacher, today)
         for block in item.blocks & deficit_blocks:
@@ -736,9 +730,7 @@ async def catalog_for_block(
     teacher = await teacher_profile(session, user)
     blocks = frozenset({block})
     items = [
-        e
-        for e in await catalog_entries(session)
-        if block in e.blocks and proposable(e, teacher, today)
+        e for e in await catalog_entries(session) if block in e.blocks and fits(e, teacher, today)
     ]
     return sorted(items, key=lambda e: rank_key(e, blocks, teacher, today))
 

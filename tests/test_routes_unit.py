@@ -120,6 +120,13 @@ def test_proposal_for_a_known_profile() -> None:
     assert steps[4].title.startswith("Семинар")
 
 
+def test_retraining_is_never_proposed_by_itself() -> None:
+    retraining = entry(99, {"methodical", "psychological"}, "distance", kind="retraining")
+    steps = propose_route(DEFICITS, TEACHER, [retraining, *CATALOG], TODAY)
+    assert 99 not in {s.catalog_item_id for s in steps}
+    assert steps == propose_route(DEFICITS, TEACHER, CATALOG, TODAY)
+
+
 def test_young_teacher_gets_mentoring_for_the_worst_block() -> None:
     steps = propose_route(DEFICITS, YOUNG, CATALOG, TODAY)
     assert steps[0].kind == "mentoring"
