@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import create_app
-from models import Answer, Attempt, ScaleResult, User, UserSubject
+from models import Answer, Attempt, Course, Route, RouteStep, ScaleResult, User, UserSubject
 from models.db import make_engine
 from services import surveys as svc
 from services.people import get_user
@@ -27,6 +27,10 @@ VICTIM = 5001
 ATTACKER = 5002
 
 small = st.integers(min_value=-3, max_value=40)
+ROUTE_ACTIONS = (
+    *("home", "act", "build", "rm", "drop", "ok", "date", "setd", "add", "addb", "addc"),
+    *("addo", "done", "close", "docx", "cw", "zz"),
+)
 callback = st.one_of(
     st.builds(
         lambda a, at, q, o, i: f"q:{a}:{at}:{q}:{o}:{i}",
@@ -54,6 +58,33 @@ callback = st.one_of(
         st.sampled_from(["", "name", "school", "subjects", "catyear", "x"]),
     ),
     st.builds(lambda v: f"sp:{v}", small),
+    st.builds(
+        lambda a, i, v, p: f"rt:{a}:{i}:{v}:{p}",
+        st.sampled_from(ROUTE_ACTIONS),
+        small,
+        small,
+        small,
+    ),
+    st.builds(
+        lambda a, i, v: f"co:{a}:{i}:{v}",
+        st.sampled_from(
+            ["list", "new", "view", "edit", "f", "del", "delok", "cert", "save", "att"]
+        ),
+        small,
+        small,
+    ),
+    st.builds(
+        lambda a: f"ct:{a}", st.sampled_from(["view", "upload", "replace", "export", "sample"])
+    ),
+    st.builds(
+        lambda f, a, y, m, d: f"cal:{f}:{a}:{y}:{m}:{d}",
+        st.sampled_from(["cs", "ce", "ca"]),
+        st.sampled_from(["d", "m", "n"]),
+        st.sampled_from([2025, 2026, 2027]),
+        st.integers(0, 13),
+        st.integers(0, 32),
+    ),
+    st.sampled_from(["m:courses", "m:route", "m:catalog"]),
     st.sampled_from(
         ["c:1:0", "c:0:0", "c:1:3", "c:1:999", "m:main", "m:help", "m:consent", "m:register", "m:x"]
     ),
@@ -93,6 +124,30 @@ async def _victim(sessionmaker: async_sessionmaker[AsyncSession], registry: Any)
         for q in inst.questions:
             await svc.save_answer(s, done, q.id, inst.options(q)[0].value, NOW - timedelta(days=3))
         await svc.advance(s, done, inst, NOW - timedelta(days=3), after=None)
+        course = Course(
+            user_id=user.id,
+            title="Курс жертвы",
+            kind="qualification",
+            hours=36,
+            starts_on=date(2026, 3, 1),
+            ends_on=date(2026, 3, 20),
+            format="distance",
+            blocks=["methodical"],
+        )
+        s.add(course)
+        route = Route(user_id=user.id, status="active", baseline={"methodical": 40.0})
+        s.add(route)
+        await s.flush()
+        s.add(
+            RouteStep(
+                route_id=route.id,
+                kind="course",
+                block="methodical",
+                level="high",
+                title="Шаг жертвы",
+                target_date=date(2027, 1, 31),
+            )
+        )
         open_ = await svc.start_or_resume(s, registry, user, "deficits", NOW)
         await svc.save_answer(s, open_, "subj1", 2, NOW)
         await svc.advance(s, open_, registry.get("deficits").instrument, NOW, after="subj1")
@@ -121,6 +176,20 @@ async def _snapshot(sessionmaker: async_sessionmaker[AsyncSession]) -> tuple[obj
                 await s.execute(select(ScaleResult).where(ScaleResult.user_id == user.id))
             ).scalars()
         )
+        courses = sorted(
+            (c.id, c.title, c.hours, c.ends_on)
+            for c in (await s.execute(select(Course).where(Course.user_id == user.id))).scalars()
+        )
+        steps = sorted(
+            (st_.id, st_.status, st_.target_date, st_.course_id, st_.closed_reason)
+            for st_ in (
+                await s.execute(select(RouteStep).join(Route).where(Route.user_id == user.id))
+            ).scalars()
+        )
+        routes_ = sorted(
+            (r.id, r.status)
+            for r in (await s.execute(select(Route).where(Route.user_id == user.id))).scalars()
+        )
         subjects = sorted(
             (
                 await s.execute(select(UserSubject.subject).where(UserSubject.user_id == user.id))
@@ -138,6 +207,9 @@ async def _snapshot(sessionmaker: async_sessionmaker[AsyncSession]) -> tuple[obj
             tuple(attempts),
             tuple(answers),
             tuple(results),
+            tuple(courses),
+            tuple(steps),
+            tuple(routes_),
         )
 
 
