@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from models import Municipality, School, User
+from models import CatalogItem, Municipality, Provider, School, User
 from tests.telegram import TgChat
 
 
@@ -73,3 +75,58 @@ async def register(
     await chat.tap(category)
     if category_year is not None:
         await chat.send(str(category_year))
+
+
+async def add_route_catalog(session: AsyncSession) -> dict[str, int]:
+    """A small catalog for route tests (dates around the test clock, 12.10.2026):
+    ``meth_math`` (methodical, for maths teachers), ``meth_all`` (methodical, anyone),
+    ``psy`` (psychological), ``closed`` (enrolment over), ``inactive`` (withdrawn) and
+    ``subject`` (the subject block only)."""
+    provider = Provider(name="ГАУ ДПО «Институт развития образования»")
+    session.add(provider)
+    await session.flush()
+
+    def item(title: str, hours: int, fmt: str, blocks: list[str], **more: object) -> CatalogItem:
+        return CatalogItem(
+            title=title, provider_id=provider.id, hours=hours, format=fmt, blocks=blocks, **more
+        )
+
+    rows = {
+        "meth_math": item(
+            "Методика обучения математике по обновлённым ФГОС",
+            36,
+            "distance",
+            ["methodical"],
+            subjects=["math"],
+            starts_on=date(2026, 11, 2),
+            ends_on=date(2026, 11, 27),
+        ),
+        "meth_all": item(
+            "Формирующее оценивание на уроке",
+            24,
+            "in_person",
+            ["methodical"],
+            starts_on=date(2027, 2, 1),
+            ends_on=date(2027, 2, 12),
+        ),
+        "psy": item(
+            "Инклюзивное образование: обучение детей с ОВЗ",
+            72,
+            "distance",
+            ["psychological"],
+            starts_on=date(2026, 12, 1),
+            ends_on=date(2026, 12, 20),
+        ),
+        "closed": item(
+            "Набор на эту программу закрыт",
+            16,
+            "distance",
+            ["methodical"],
+            enrol_until=date(2026, 10, 1),
+        ),
+        "inactive": item("Снят с каталога", 16, "distance", ["methodical"], active=False),
+        "subject": item("Олимпиадная математика", 36, "distance", ["subject"]),
+    }
+    session.add_all(rows.values())
+    await session.flush()
+    return {k: v.id for k, v in rows.items()}

@@ -15,11 +15,11 @@ from sqlalchemy import select
 
 from bot.i18n import Translator
 from handlers.route import RouteCB, offer_to_close_steps
-from models import CatalogItem, Course, Provider, Route, RouteStep
+from models import Course, Route, RouteStep
 from services import routes as svc
 from services.people import get_user
 from tests.conftest import Harness
-from tests.helpers import add_schools, register
+from tests.helpers import add_route_catalog, add_schools, register
 from tests.telegram import TgChat
 from tests.test_survey_journeys import answer_all, open_survey
 
@@ -42,56 +42,7 @@ def methodical_medium(text: str, labels: list[str]) -> str:
 
 async def add_catalog(harness: Harness) -> dict[str, int]:
     async with harness.sessionmaker.begin() as s:
-        provider = Provider(name="ГАУ ДПО «Институт развития образования»")
-        s.add(provider)
-        await s.flush()
-        rows = {
-            "math": CatalogItem(
-                title="Методика обучения математике по обновлённым ФГОС",
-                provider_id=provider.id,
-                hours=36,
-                format="distance",
-                blocks=["methodical"],
-                subjects=["math"],
-                starts_on=date(2026, 11, 2),
-                ends_on=date(2026, 11, 27),
-            ),
-            "assess": CatalogItem(
-                title="Формирующее оценивание на уроке",
-                provider_id=provider.id,
-                hours=24,
-                format="in_person",
-                blocks=["methodical"],
-                starts_on=date(2027, 2, 1),
-                ends_on=date(2027, 2, 12),
-            ),
-            "inclusion": CatalogItem(
-                title="Инклюзивное образование: обучение детей с ОВЗ",
-                provider_id=provider.id,
-                hours=72,
-                format="distance",
-                blocks=["psychological"],
-                starts_on=date(2026, 12, 1),
-                ends_on=date(2026, 12, 20),
-            ),
-            "closed": CatalogItem(
-                title="Набор на эту программу закрыт",
-                provider_id=provider.id,
-                hours=16,
-                format="distance",
-                blocks=["methodical"],
-                enrol_until=date(2026, 10, 1),
-            ),
-            "subject": CatalogItem(
-                title="Олимпиадная математика",
-                provider_id=provider.id,
-                hours=36,
-                format="distance",
-                blocks=["subject"],
-            ),
-        }
-        s.add_all(rows.values())
-    return {k: v.id for k, v in rows.items()}
+        return await add_route_catalog(s)
 
 
 async def self_assess(chat: TgChat, choose: object) -> None:
@@ -160,10 +111,10 @@ async def test_from_self_assessment_to_a_completed_route(harness: Harness) -> No
     assert draft.status == "draft"
     steps = await steps_of(harness, draft.id)
     assert [(s.kind, s.block, s.level, s.catalog_item_id, s.target_date) for s in steps] == [
-        ("course", "methodical", "high", ids["math"], date(2026, 11, 27)),
-        ("course", "methodical", "high", ids["assess"], date(2027, 2, 12)),
+        ("course", "methodical", "high", ids["meth_math"], date(2026, 11, 27)),
+        ("course", "methodical", "high", ids["meth_all"], date(2027, 2, 12)),
         ("self_study", "methodical", "high", None, date(2027, 2, 12)),
-        ("course", "psychological", "medium", ids["inclusion"], date(2026, 12, 20)),
+        ("course", "psychological", "medium", ids["psy"], date(2026, 12, 20)),
         ("seminar", "psychological", "medium", None, date(2027, 6, 12)),
     ]
     assert draft.baseline["methodical"] == 0.0 and draft.attempt_id is not None
@@ -206,9 +157,9 @@ async def test_from_self_assessment_to_a_completed_route(harness: Harness) -> No
     assert route.status == "active" and route.activated_at is not None
     steps = await steps_of(harness, route.id)
     assert [(s.kind, s.catalog_item_id, s.target_date, s.status) for s in steps] == [
-        ("course", ids["math"], date(2027, 3, 31), "planned"),
+        ("course", ids["meth_math"], date(2027, 3, 31), "planned"),
         ("self_study", None, date(2027, 2, 12), "planned"),
-        ("course", ids["inclusion"], date(2026, 12, 20), "planned"),
+        ("course", ids["psy"], date(2026, 12, 20), "planned"),
         ("seminar", None, date(2027, 6, 12), "planned"),
     ]
 
@@ -302,7 +253,7 @@ async def test_from_self_assessment_to_a_completed_route(harness: Harness) -> No
             ends_on=date(2026, 12, 20),
             format="distance",
             blocks=["psychological"],
-            catalog_item_id=ids["inclusion"],
+            catalog_item_id=ids["psy"],
         )
         s.add(course)
         await s.flush()

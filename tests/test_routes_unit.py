@@ -13,9 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import (
-    CatalogItem,
     Course,
-    Provider,
     Route,
     RouteStatus,
     RouteStep,
@@ -36,6 +34,7 @@ from services.routes import (
     propose_route,
 )
 from surveys.loader import load_instruments
+from tests.helpers import add_route_catalog
 
 TODAY = date(2026, 10, 12)
 NOW = datetime(2026, 10, 12, 9, 30, tzinfo=UTC)
@@ -352,61 +351,6 @@ async def self_assess(
     return attempt.id
 
 
-async def add_catalog(session: AsyncSession) -> dict[str, int]:
-    provider = Provider(name="ГАУ ДПО «Институт развития образования»")
-    session.add(provider)
-    await session.flush()
-    rows = {
-        "meth_math": CatalogItem(
-            title="Методика обучения математике по обновлённым ФГОС",
-            provider_id=provider.id,
-            hours=36,
-            format="distance",
-            blocks=["methodical"],
-            subjects=["math"],
-            starts_on=date(2026, 11, 2),
-            ends_on=date(2026, 11, 27),
-        ),
-        "meth_all": CatalogItem(
-            title="Формирующее оценивание на уроке",
-            provider_id=provider.id,
-            hours=24,
-            format="in_person",
-            blocks=["methodical"],
-            starts_on=date(2027, 2, 1),
-            ends_on=date(2027, 2, 12),
-        ),
-        "psy": CatalogItem(
-            title="Инклюзивное образование: обучение детей с ОВЗ",
-            provider_id=provider.id,
-            hours=72,
-            format="distance",
-            blocks=["psychological"],
-            starts_on=date(2026, 12, 1),
-            ends_on=date(2026, 12, 20),
-        ),
-        "closed": CatalogItem(
-            title="Набор закрыт",
-            provider_id=provider.id,
-            hours=16,
-            format="distance",
-            blocks=["methodical"],
-            enrol_until=date(2026, 10, 1),
-        ),
-        "inactive": CatalogItem(
-            title="Снят с каталога",
-            provider_id=provider.id,
-            hours=16,
-            format="distance",
-            blocks=["methodical"],
-            active=False,
-        ),
-    }
-    session.add_all(rows.values())
-    await session.flush()
-    return {k: v.id for k, v in rows.items()}
-
-
 @pytest.fixture
 async def registry(session: AsyncSession) -> InstrumentRegistry:
     reg = await sync_instruments(session, load_instruments())
@@ -419,7 +363,7 @@ async def test_diagnosis_profile_and_catalog_adapters(
 ) -> None:
     user = await make_teacher(session)
     assert await svc.latest_diagnosis(session, registry, user.id) is None
-    ids = await add_catalog(session)
+    ids = await add_route_catalog(session)
     attempt = await self_assess(
         session, registry, user, {"methodical": "high", "psychological": "medium"}, NOW
     )
@@ -460,7 +404,7 @@ async def test_diagnosis_profile_and_catalog_adapters(
 async def test_route_lifecycle(session: AsyncSession, registry: InstrumentRegistry) -> None:
     user = await make_teacher(session, young=True)
     other = await make_teacher(session, 7002)
-    ids = await add_catalog(session)
+    ids = await add_route_catalog(session)
     attempt = await self_assess(
         session, registry, user, {"methodical": "high", "psychological": "medium"}, NOW
     )
@@ -601,7 +545,7 @@ async def test_new_diagnosis_proposes_an_update_without_overwriting(
     session: AsyncSession, registry: InstrumentRegistry
 ) -> None:
     user = await make_teacher(session)
-    await add_catalog(session)
+    await add_route_catalog(session)
     first = await self_assess(session, registry, user, {"methodical": "high"}, NOW)
     await svc.build_for_latest(session, registry, user, NOW)
     active = await svc.confirm(session, user.id, NOW)
@@ -637,7 +581,7 @@ async def test_steps_matching_course_and_closing_with_it(
 ) -> None:
     user = await make_teacher(session)
     other = await make_teacher(session, 7002)
-    ids = await add_catalog(session)
+    ids = await add_route_catalog(session)
     await self_assess(
         session, registry, user, {"methodical": "high", "psychological": "medium"}, NOW
     )
