@@ -25,6 +25,7 @@ from aiogram.methods import (
     GetFile,
     SendDocument,
     SendMessage,
+    SendPhoto,
     TelegramMethod,
 )
 from aiogram.methods.base import TelegramType
@@ -254,6 +255,23 @@ class MockedSession(BaseSession):
                 if isinstance(method.reply_markup, InlineKeyboardMarkup)
                 else None,
             )
+            return data
+        if isinstance(method, SendPhoto):
+            chat_id = int(method.chat_id)
+            mid = next(self._ids)
+            data = self._message(chat_id, mid, None, method.reply_markup)
+            file_id = method.photo if isinstance(method.photo, str) else f"photo{mid}"
+            data["photo"] = [
+                {"file_id": file_id, "file_unique_id": f"u{mid}", "width": 960, "height": 1280}
+            ]
+            if method.caption:
+                data["caption"] = method.caption
+            markup = (
+                method.reply_markup
+                if isinstance(method.reply_markup, InlineKeyboardMarkup)
+                else None
+            )
+            self.shown.setdefault(chat_id, {})[mid] = Shown(mid, method.caption or "", markup)
             return data
         if isinstance(method, AnswerCallbackQuery):
             return True

@@ -8,7 +8,7 @@ import logging
 from datetime import UTC, date, datetime
 
 import pytest
-from aiogram.methods import AnswerCallbackQuery, SendDocument
+from aiogram.methods import AnswerCallbackQuery, SendDocument, SendPhoto
 from aiogram.types import Document, PhotoSize, Sticker
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -311,6 +311,10 @@ async def test_wrong_certificate_files_are_refused(harness: Harness) -> None:
     [course] = await courses_of(harness, 7004)
     assert (course.certificate_file_id, course.certificate_file_size) == ("AgACbig", 180_000)
     assert course.certificate_file_name == "photo.jpg"
+    # the stored photo goes back as a photo, by its file id
+    await chat.tap("Сертификат")
+    [sent] = harness.bot.api.of(SendPhoto)
+    assert sent.photo == "AgACbig" and not harness.bot.api.of(SendDocument)
 
 
 async def test_edit_fields_and_delete_with_confirmation(harness: Harness) -> None:
