@@ -221,8 +221,9 @@ def active_screen(
             button(t("route.btn_done", n=i + 1), RouteCB(action="done", id=s.id)),
             button(t("route.btn_close", n=i + 1), RouteCB(action="close", id=s.id)),
         ]
-        for i, s in enumerate(route.steps)
         if s.status == StepStatus.PLANNED.value
+        else [button(t("route.btn_reopen", n=i + 1), RouteCB(action="undo", id=s.id))]
+        for i, s in enumerate(route.steps)
     ]
     rows.append([button(t("route.btn_docx"), RouteCB(action="docx", id=route.id))])
     if newer is not None:
@@ -280,6 +281,11 @@ async def completed_screen(
         blocks.append("\n".join(lines))
         rows.append([button(t("route.btn_new_route"), RouteCB(action="build"))])
     blocks += [step_text(s, i + 1, t, icons=True) for i, s in enumerate(route.steps)]
+    if await svc.can_reopen(session, route):
+        rows += [
+            [button(t("route.btn_reopen", n=i + 1), RouteCB(action="undo", id=s.id))]
+            for i, s in enumerate(route.steps)
+        ]
     rows.append([button(t("route.btn_docx"), RouteCB(action="docx", id=route.id))])
     rows.append([menu_button(t)])
     return _with_notice(notice, blocks), markup(rows)
@@ -759,6 +765,26 @@ async def route_done(
         return
     n = next(i for i, s in enumerate(route.steps, start=1) if s.id == callback_data.id)
     callback_answer.text = t("route.marked_done", n=n)
+    await show_route(query, route, t=t, session=session, registry=registry)
+
+
+@router.callback_query(RouteCB.filter(F.action == "undo"))
+async def route_reopen(
+    query: CallbackQuery,
+    callback_data: RouteCB,
+    user: User,
+    t: Translator,
+    session: AsyncSession,
+    registry: InstrumentRegistry,
+    callback_answer: CallbackAnswer,
+) -> None:
+    try:
+        route = await svc.reopen_step(session, user.id, callback_data.id)
+    except svc.RouteError as exc:
+        refuse_error(callback_answer, t, exc)
+        return
+    n = next(i for i, s in enumerate(route.steps, start=1) if s.id == callback_data.id)
+    callback_answer.text = t("route.reopened", n=n)
     await show_route(query, route, t=t, session=session, registry=registry)
 
 

@@ -882,6 +882,36 @@ async def mark_done(session: AsyncSession, user_id: int, step_id: int, now: date
     return route
 
 
+async def can_reopen(session: AsyncSession, route: Route) -> bool:
+    """Steps of the active route can be reopened; a completed one only while no other route
+    is active (reopening makes it active again)."""
+    if route.status == RouteStatus.ACTIVE.value:
+        return True
+    return (
+        route.status == RouteStatus.COMPLETED.value
+        and await active_of(session, route.user_id) is None
+    )
+
+
+async def reopen_step(session: AsyncSession, user_id: int, step_id: int) -> Route:
+    """Undo «Выполнен» or «Закрыть» (a mis-tap): the step is planned again, and a route that
+    this step had completed is active again."""
+    route, step = await _owned_step(
+        session, user_id, step_id, [RouteStatus.ACTIVE, RouteStatus.COMPLETED]
+    )
+    if step.status == StepStatus.PLANNED.value or not await can_reopen(session, route):
+        raise Stale()
+    step.status = StepStatus.PLANNED.value
+    step.done_at = None
+    step.closed_reason = None
+    step.course_id = None
+    if route.status == RouteStatus.COMPLETED.value:
+        route.status = RouteStatus.ACTIVE.value
+        route.completed_at = None
+    await session.flush()
+    return route
+
+
 async def check_closable(
     session: AsyncSession, user_id: int, step_id: int
 ) -> tuple[Route, RouteStep]:

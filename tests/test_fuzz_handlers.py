@@ -29,7 +29,7 @@ ATTACKER = 5002
 small = st.integers(min_value=-3, max_value=40)
 ROUTE_ACTIONS = (
     *("home", "act", "build", "rm", "drop", "ok", "date", "setd", "add", "addb", "addc"),
-    *("addo", "done", "close", "docx", "cw", "zz"),
+    *("addo", "done", "undo", "close", "docx", "cw", "zz"),
 )
 callback = st.one_of(
     st.builds(

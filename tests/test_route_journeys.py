@@ -414,3 +414,42 @@ async def test_long_draft_is_split_and_a_newer_self_assessment_is_offered(
     [new] = await routes_of(harness, 8301)
     assert new.attempt_id != draft.attempt_id and new.status == "draft"
     assert {s.block for s in await steps_of(harness, new.id)} == {"methodical"}
+
+
+async def test_a_mis_tapped_step_can_be_reopened(harness: Harness) -> None:
+    await add_schools(harness.sessionmaker)
+    await add_catalog(harness)
+    chat = harness.chat(8010)
+    await register(chat)
+    await self_assess(chat, methodical_medium)
+    await chat.tap("Построить маршрут")
+    await chat.tap("Утвердить маршрут")
+    [route] = await routes_of(harness, 8010)
+    steps = await steps_of(harness, route.id)
+    assert route.status == "active" and len(steps) >= 2
+
+    await chat.tap("Выполнен 1")
+    assert (await steps_of(harness, route.id))[0].status == "done"
+    await chat.tap("Вернуть 1")
+    assert chat.alerts()[-1] == "Отметка со шага 1 снята: он снова в плане."
+    first = (await steps_of(harness, route.id))[0]
+    assert (first.status, first.done_at) == ("planned", None)
+
+    # the tap that completes the route can be undone too: the route is active again
+    for n in range(1, len(steps) + 1):
+        await chat.tap(f"Выполнен {n}")
+    [route] = await routes_of(harness, 8010)
+    assert route.status == "completed"
+    await chat.tap(f"Вернуть {len(steps)}")
+    [route] = await routes_of(harness, 8010)
+    assert (route.status, route.completed_at) == ("active", None)
+    assert [s.status for s in await steps_of(harness, route.id)][-1] == "planned"
+    assert "Выполнен" in " ".join(chat.buttons())
+
+    # a planned step, or someone else's, cannot be «reopened»
+    other = harness.chat(8011)
+    await register(other, name="Другая Учительница Петровна")
+    await other.press(RouteCB(action="undo", id=steps[0].id).pack())
+    assert any(STALE in a for a in other.alerts())
+    await chat.press(RouteCB(action="undo", id=steps[-1].id).pack())
+    assert any(STALE in a for a in chat.alerts())
