@@ -33,8 +33,18 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from aiohttp import ClientError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.i18n import Translator, languages
-from handlers.common import MESSAGE_LIMIT, MenuCB, button, esc, markup, menu_button, refuse, show
+from bot.i18n import Translator
+from handlers.common import (
+    MESSAGE_LIMIT,
+    MenuCB,
+    button,
+    esc,
+    is_menu_or_command,
+    markup,
+    menu_button,
+    refuse,
+    show,
+)
 from services.catalog import (
     CatalogImportReport,
     catalog_summary,
@@ -169,14 +179,9 @@ async def send_sample(query: CallbackQuery, t: Translator, bot: Bot) -> None:
 # ---------- the file ----------
 
 
-def _reply_texts() -> set[str]:
-    return {Translator(lang)("menu.reply_button") for lang in languages()}
-
-
 def not_for_menu(message: Message) -> bool:
     """Commands and the «🏠 Главное меню» button pass through to their own handlers."""
-    text = message.text or ""
-    return not (text.startswith("/") or text in _reply_texts())
+    return not is_menu_or_command(message.text)
 
 
 def _error_line(t: Translator, error: RowError) -> str:

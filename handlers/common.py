@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
+from functools import cache
 
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters.callback_data import CallbackData
@@ -18,7 +19,7 @@ from aiogram.types import (
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.i18n import Translator
+from bot.i18n import Translator, languages
 
 MESSAGE_LIMIT = 4096
 
@@ -81,6 +82,19 @@ def menu_button(t: Translator) -> InlineKeyboardButton:
 
 def markup(rows: Sequence[Sequence[InlineKeyboardButton]]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=[list(r) for r in rows if r])
+
+
+@cache
+def menu_reply_texts() -> frozenset[str]:
+    """The «🏠 Главное меню» reply button as it reads in every installed language."""
+    return frozenset(Translator(lang)("menu.reply_button") for lang in languages())
+
+
+def is_menu_or_command(text: str | None) -> bool:
+    """A command or the «Главное меню» button: never a typed answer to a question."""
+    if not text:
+        return False
+    return text.startswith("/") or text in menu_reply_texts()
 
 
 def reply_menu(t: Translator) -> ReplyKeyboardMarkup:

@@ -12,7 +12,6 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import cache
 from typing import Any
 
 from aiogram import F, Router
@@ -26,9 +25,19 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.filters import Registered
-from bot.i18n import Translator, languages
+from bot.i18n import Translator
 from handlers.calendar import CalendarCB, calendar_rows, read
-from handlers.common import MenuCB, button, esc, grid, markup, menu_button, refuse, show
+from handlers.common import (
+    MenuCB,
+    button,
+    esc,
+    grid,
+    is_menu_or_command,
+    markup,
+    menu_button,
+    refuse,
+    show,
+)
 from handlers.route import offer_to_close_steps
 from models import Course, Provider, User
 from services import courses as svc
@@ -98,17 +107,12 @@ class CourseCB(CallbackData, prefix="co"):
     v: int = 0
 
 
-@cache
-def _menu_texts() -> frozenset[str]:
-    return frozenset(Translator(lang)("menu.reply_button") for lang in languages())
-
-
 class NotMenu(BaseFilter):
     """Leaves commands and the «🏠 Главное меню» button to the other routers."""
 
     async def __call__(self, event: TelegramObject) -> bool:
         text = getattr(event, "text", None)
-        return text is None or not (text.startswith("/") or text in _menu_texts())
+        return text is None or not is_menu_or_command(text)
 
 
 router.message.filter(Registered(), NotMenu())

@@ -19,6 +19,7 @@ from handlers.common import (
     SurveyCB,
     button,
     markup,
+    menu_reply_texts,
     refuse,
     reply_menu,
     show,
@@ -102,19 +103,12 @@ async def menu_cmd(
     await send_main_menu(message, user=user, t=t, access=access)
 
 
-@router.message(F.text.func(lambda text: text in _reply_buttons()))
+@router.message(F.text.func(lambda text: text in menu_reply_texts()))
 async def menu_reply_button(
     message: Message, user: User | None, t: Translator, state: FSMContext, access: Access
 ) -> None:
     await state.clear()
     await send_main_menu(message, user=user, t=t, access=access)
-
-
-def _reply_buttons() -> set[str]:
-    from bot.i18n import Translator as _T
-    from bot.i18n import languages
-
-    return {_T(lang)("menu.reply_button") for lang in languages()}
 
 
 @router.callback_query(MenuCB.filter(F.to == "consent"))

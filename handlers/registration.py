@@ -15,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import Translator
 from handlers.common import (
-    MenuCB,
     PickCB,
     SchoolPageCB,
     YearCB,
@@ -216,7 +215,3 @@ async def after_step(
     from handlers.menu import finish_registration
 
     await finish_registration(event, user=user, t=t, now=now, access=access)
-
-
-def step_keyboard_menu(t: Translator) -> list[InlineKeyboardButton]:
-    return [button(t("menu.to_main"), MenuCB(to="main"))]

@@ -35,13 +35,14 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.filters import Registered
-from bot.i18n import Translator, languages
+from bot.i18n import Translator
 from handlers.common import (
     MenuCB,
     SurveyCB,
     button,
     esc,
     grid,
+    is_menu_or_command,
     markup,
     menu_button,
     refuse,
@@ -698,11 +699,7 @@ async def route_add_own(
 
 def _typed(text: str) -> bool:
     """A typed answer, not a command or the «Главное меню» reply button."""
-    return not text.startswith("/") and text not in _menu_texts()
-
-
-def _menu_texts() -> set[str]:
-    return {Translator(lang)("menu.reply_button") for lang in languages()}
+    return not is_menu_or_command(text)
 
 
 @router.message(RouteForm.custom_title, F.text.func(_typed))

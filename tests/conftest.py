@@ -86,6 +86,14 @@ async def truncate_all(engine: AsyncEngine) -> None:
         await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
 
 
+def scratch_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A database URL for tests that run their own event loop (hypothesis over asyncio.run)."""
+    if backend == "postgresql":
+        pg_or_skip()
+        return PG_URL
+    return f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db')}/pedbot.db"
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
     if request.param == "postgresql":

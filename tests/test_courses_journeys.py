@@ -793,13 +793,9 @@ async def _co_scenario(url: str, actions: list[tuple[str, str]]) -> None:
 def test_random_course_buttons_never_raise_nor_touch_others(
     backend: str, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    from tests.conftest import PG_URL, pg_or_skip
+    from tests.conftest import scratch_url
 
-    if backend == "postgresql":
-        pg_or_skip()
-        url = PG_URL
-    else:
-        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('cofuzz')}/fuzz.db"
+    url = scratch_url(backend, tmp_path_factory)
 
     @settings(
         max_examples=20,
