@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Answer, Attempt, AttemptStatus, ScaleResult, User, utcnow
+from models import Answer, Attempt, AttemptStatus, ScaleResult, User
 from services.instruments import InstrumentRegistry, Registered
 from services.people import is_young
 from surveys import engine
@@ -274,18 +274,3 @@ async def history(session: AsyncSession, user_id: int, limit: int = 30) -> list[
             )
         ).scalars()
     )
-
-
-async def count_completed(session: AsyncSession, user_id: int) -> int:
-    return int(
-        await session.scalar(
-            select(func.count())
-            .select_from(Attempt)
-            .where(Attempt.user_id == user_id, Attempt.status == AttemptStatus.COMPLETED.value)
-        )
-        or 0
-    )
-
-
-def now_utc() -> datetime:
-    return utcnow()
