@@ -18,12 +18,12 @@ from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.methods.base import Response
 from aiogram.types import BotCommand
-from aiogram.utils.callback_answer import CallbackAnswerMiddleware
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.i18n import Translator
-from bot.middlewares import ContextMiddleware, DbSessionMiddleware
+from bot.middlewares import ButtonAnswerMiddleware, ContextMiddleware, DbSessionMiddleware
+from bot.outgoing import equip
 from bot.storage import SqlStorage
 from handlers import setup_routers
 from models import utcnow
@@ -59,11 +59,13 @@ def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
     if session is None:
         session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
     token = settings.bot_token or "0:" + "x" * 35
-    return Bot(
+    bot = Bot(
         token,
         session=session,
         default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
     )
+    equip(bot)
+    return bot
 
 
 def create_storage(
@@ -85,6 +87,7 @@ class App:
     sessionmaker: async_sessionmaker[AsyncSession]
     registry: InstrumentRegistry
     dispatcher: Dispatcher
+    db: DbSessionMiddleware
 
     async def close(self) -> None:
         await self.dispatcher.storage.close()
@@ -104,16 +107,19 @@ async def create_app(
     async with sessionmaker.begin() as session:
         registry = await sync_instruments(session, load_instruments())
     storage, isolation = create_storage(settings, sessionmaker)
-    dp = Dispatcher(storage=storage, events_isolation=isolation)
+    # aiogram's own FSM middleware would read the state in a session of its own before ours
+    # opens; ContextMiddleware takes its place after the session middleware.
+    dp = Dispatcher(storage=storage, events_isolation=isolation, disable_fsm=True)
     dp["registry"] = registry
     dp["settings"] = settings
+    db = DbSessionMiddleware(sessionmaker)
+    dp.update.outer_middleware(db)
     dp.update.outer_middleware(
-        DbSessionMiddleware(sessionmaker, serialize=engine.dialect.name == "sqlite")
+        ContextMiddleware(storage, isolation, settings.admin_ids, clock, settings.tz)
     )
-    dp.update.outer_middleware(ContextMiddleware(settings.admin_ids, clock, settings.tz))
-    dp.callback_query.middleware(CallbackAnswerMiddleware())
+    dp.callback_query.middleware(ButtonAnswerMiddleware())
     dp.include_router(setup_routers())
-    return App(settings, engine, sessionmaker, registry, dp)
+    return App(settings, engine, sessionmaker, registry, dp, db)
 
 
 async def set_commands(bot: Bot) -> None:

@@ -1,75 +1,140 @@
-"""Per-update context: one database session, the current person, their roles, their texts."""
+"""Per-update context: one database session, the person, their roles, their texts, their
+conversation state, and the answer to a pressed button."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 from datetime import datetime, tzinfo
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.types import TelegramObject
+from aiogram.dispatcher.flags import get_flag
+from aiogram.fsm.middleware import FSMContextMiddleware
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
+from aiogram.types import CallbackQuery, TelegramObject
 from aiogram.types import User as TgUser
+from aiogram.utils.callback_answer import CallbackAnswerMiddleware
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.i18n import DEFAULT_LANGUAGE, Translator
-from bot.storage import current_session
-from services.people import get_user
-from services.roles import Access, access_for
+from bot.outgoing import equip
+from bot.scope import UpdateScope, current_scope
+from bot.storage import SqlStorage
+from services.people import load_person
+from services.roles import Access, access_for, access_of
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 
 class DbSessionMiddleware(BaseMiddleware):
-    """One ``AsyncSession`` per update: committed when the handler returns, rolled back if it raises."""
+    """One ``AsyncSession`` per update: committed when the handler returns (and before each
+    Bot API request, see :mod:`bot.outgoing`), rolled back if it raises.
 
-    def __init__(
-        self, sessionmaker: async_sessionmaker[AsyncSession], serialize: bool = False
-    ) -> None:
+    It also knows which updates are being handled, so a stopping process can wait for them.
+    """
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         self.sessionmaker = sessionmaker
-        # SQLite has one writer at a time; waiting here is cheaper and fairer than SQLite's
-        # busy-wait, which sleeps up to 100 ms between retries under concurrent updates.
-        self.lock: asyncio.Lock | contextlib.nullcontext[None] = (
-            asyncio.Lock() if serialize else contextlib.nullcontext()
-        )
+        self.in_flight: set[asyncio.Task[Any]] = set()
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        async with self.lock, self.sessionmaker() as session:
+        equip(data["bot"])
+        task = asyncio.current_task()
+        if task is not None:
+            self.in_flight.add(task)
+        async with self.sessionmaker() as session:
+            scope = data["scope"] = UpdateScope(session)
             data["session"] = session
-            token = current_session.set(session)
+            token = current_scope.set(scope)
             try:
                 result = await handler(event, data)
+                await session.commit()
+                return result
             except BaseException:
+                scope.failed = True
                 await session.rollback()
                 raise
             finally:
-                current_session.reset(token)
-            await session.commit()
-            return result
+                current_scope.reset(token)
+                if task is not None:
+                    self.in_flight.discard(task)
+
+    async def wait(self, grace: float) -> int:
+        """Wait up to ``grace`` seconds for the updates being handled; how many are left."""
+        pending = set(self.in_flight)
+        if not pending:
+            return 0
+        _, unfinished = await asyncio.wait(pending, timeout=grace)
+        return len(unfinished)
 
 
-class ContextMiddleware(BaseMiddleware):
-    """Loads the teacher (or ``None`` before consent), their :class:`Access` and translator."""
+class ContextMiddleware(FSMContextMiddleware):
+    """aiogram's FSM middleware, extended: under the same per-chat lock it loads the person
+    with their roles and conversation state in one statement, and their translator.
+
+    Registered after :class:`DbSessionMiddleware` (the Dispatcher is built with
+    ``disable_fsm=True`` and this takes the place of its FSM middleware), so the state is read
+    in the update's own session. One person's updates are handled one at a time, in order.
+    """
 
     def __init__(
-        self, admin_ids: frozenset[int], clock: Callable[[], datetime], tz: tzinfo
+        self,
+        storage: BaseStorage,
+        events_isolation: BaseEventIsolation,
+        admin_ids: frozenset[int],
+        clock: Callable[[], datetime],
+        tz: tzinfo,
     ) -> None:
+        super().__init__(storage=storage, events_isolation=events_isolation)
         self.admin_ids = admin_ids
         self.clock = clock
         self.tz = tz
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        data["fsm_storage"] = self.storage
+        data["now"] = self.clock().astimezone(self.tz)  # local time of the municipality
+        context = self.resolve_event_context(data["bot"], data)
+        if context is None:
+            await self._person(data)
+            return await handler(event, data)
+        async with self.events_isolation.lock(key=context.key):
+            user = await self._person(data)
+            if user is not None and isinstance(self.storage, SqlStorage):
+                self.storage.prime(context.key, user.conversations)
+            data["state"] = context
+            data["raw_state"] = await context.get_state()
+            return await handler(event, data)
+
+    async def _person(self, data: dict[str, Any]) -> Any:
         tg_user: TgUser | None = data.get("event_from_user")
         session: AsyncSession = data["session"]
-        data["now"] = self.clock().astimezone(self.tz)  # local time of the municipality
         if tg_user is None:
             data["user"] = None
             data["access"] = Access(telegram_id=0)
             data["t"] = Translator(DEFAULT_LANGUAGE, self.tz)
-            return await handler(event, data)
-        user = await get_user(session, tg_user.id)
+            return None
+        user = await load_person(session, tg_user.id)
         data["user"] = user
-        data["access"] = await access_for(session, tg_user.id, self.admin_ids)
+        if user is not None:
+            data["access"] = access_of(tg_user.id, user.roles, self.admin_ids)
+        else:
+            data["access"] = await access_for(session, tg_user.id, self.admin_ids)
         data["t"] = Translator(user.language if user else DEFAULT_LANGUAGE, self.tz)
-        return await handler(event, data)
+        return user
+
+
+class ButtonAnswerMiddleware(CallbackAnswerMiddleware):
+    """Answers every pressed button once: after the handler (with the text it set), or, when
+    the handler fails, not at all here — the error handler answers it after the rollback."""
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        if not isinstance(event, CallbackQuery):
+            return await handler(event, data)
+        answer = data["callback_answer"] = self.construct_callback_answer(
+            properties=get_flag(data, "callback_answer")
+        )
+        result = await handler(event, data)
+        if not answer.disabled and not answer.answered:
+            await self.answer(event, answer)
+        return result

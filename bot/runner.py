@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from aiogram import Bot, Dispatcher
+from aiogram import Bot
 from aiogram.exceptions import (
     TelegramNetworkError,
     TelegramServerError,
@@ -19,21 +19,6 @@ from scheduler import create_scheduler
 log = logging.getLogger("pedbot")
 
 SHUTDOWN_GRACE = 10.0  # seconds to let updates already being handled finish on stop
-
-
-async def finish_pending_updates(dispatcher: Dispatcher, grace: float = SHUTDOWN_GRACE) -> None:
-    """Wait for the updates aiogram is still handling when polling stops (SIGTERM).
-
-    aiogram's ``start_polling`` does not wait for its per-update tasks; closing the Bot
-    session and the database under them makes a handler that has already answered the
-    person fail before its transaction commits, so the answer is lost.
-    """
-    pending = set(getattr(dispatcher, "_handle_update_tasks", ()))
-    if not pending:
-        return
-    _, unfinished = await asyncio.wait(pending, timeout=grace)
-    if unfinished:
-        log.warning("stopping with %d updates still being handled", len(unfinished))
 
 
 class TokenRejected(Exception):
@@ -76,7 +61,11 @@ async def run_polling(settings: Settings) -> None:
             close_bot_session=False,  # closed below, after the pending updates
         )
     finally:
-        await finish_pending_updates(app.dispatcher)
+        # aiogram's polling does not wait for the updates it is still handling; closing the
+        # Bot session and the database under them would lose an answer already given.
+        left = await app.db.wait(SHUTDOWN_GRACE)
+        if left:
+            log.warning("stopping with %d updates still being handled", left)
         if scheduler.running:
             scheduler.shutdown(wait=False)
         await bot.session.close()

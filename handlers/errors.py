@@ -10,13 +10,14 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.types import ErrorEvent
 
 from bot.i18n import DEFAULT_LANGUAGE, Translator
+from bot.scope import UpdateScope
 
 router = Router(name="errors")
 log = logging.getLogger("pedbot.errors")
 
 
 @router.errors()
-async def on_error(event: ErrorEvent) -> bool:
+async def on_error(event: ErrorEvent, scope: UpdateScope | None = None) -> bool:
     update = event.update
     kind = update.event_type
     # The update id and the exception type only: no text, names or answers in the log.
@@ -34,8 +35,9 @@ async def on_error(event: ErrorEvent) -> bool:
         chat_id = update.message.chat.id
     elif update.callback_query is not None:
         chat_id = update.callback_query.from_user.id
-        with contextlib.suppress(TelegramAPIError):
-            await update.callback_query.answer()
+        if scope is None or not scope.callback_answered:  # a button is answered only once
+            with contextlib.suppress(TelegramAPIError):
+                await update.callback_query.answer()
     if bot is not None and chat_id is not None:
         with contextlib.suppress(TelegramAPIError):
             await bot.send_message(chat_id, t("errors.generic"))

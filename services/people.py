@@ -45,6 +45,22 @@ def asks_subjects(position: str | None) -> bool:
     return position in SUBJECT_POSITIONS
 
 
+async def load_person(session: AsyncSession, telegram_id: int) -> User | None:
+    """The person behind an update, with school, subjects, roles and conversation state, in
+    one statement (every collection is small: a few subjects, roles and conversations)."""
+    result = await session.execute(
+        select(User)
+        .where(User.telegram_id == telegram_id)
+        .options(
+            joinedload(User.school).joinedload(School.municipality),
+            joinedload(User.subjects),
+            joinedload(User.roles),
+            joinedload(User.conversations),
+        )
+    )
+    return result.unique().scalar_one_or_none()
+
+
 async def get_user(session: AsyncSession, telegram_id: int) -> User | None:
     return await session.scalar(
         select(User)

@@ -59,6 +59,12 @@ async def access_for(session: AsyncSession, telegram_id: int, admin_ids: Iterabl
     roles = (
         (await session.execute(select(Role).where(Role.telegram_id == telegram_id))).scalars().all()
     )
+    return access_of(telegram_id, roles, admin_ids)
+
+
+def access_of(telegram_id: int, roles: Iterable[Role], admin_ids: Iterable[int]) -> Access:
+    """:class:`Access` from roles already loaded (with the person, in one statement)."""
+    roles = list(roles)
     is_admin = telegram_id in set(admin_ids) or any(r.role == RoleName.ADMIN.value for r in roles)
     scopes = tuple(_scope(r) for r in roles if r.role == RoleName.METHODIST.value)
     return Access(telegram_id=telegram_id, is_admin=is_admin, methodist_scopes=scopes)

@@ -1,0 +1,81 @@
+"""Every Bot API request of an update goes through here.
+
+- The update's database work is committed before the request leaves: nothing waits on the
+  network while holding a transaction (on SQLite: the one connection), and what the person
+  is told has already been stored. A request that fails afterwards never undoes it.
+- 429 «Too Many Requests» is waited out (``retry_after``) and the request sent again, a
+  bounded number of times.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from aiogram import Bot
+from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
+from aiogram.exceptions import TelegramRetryAfter
+from aiogram.methods import AnswerCallbackQuery, TelegramMethod
+from aiogram.methods.base import TelegramType
+
+from bot.scope import current_scope
+
+log = logging.getLogger("pedbot.outgoing")
+
+RETRY_ATTEMPTS = 4  # sends in all, for one request answered with 429
+RETRY_MAX_WAIT = 60.0  # a longer retry_after is not waited for in a reply
+
+
+class CommitFirst(BaseRequestMiddleware):
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Any:
+        scope = current_scope.get()
+        if scope is not None and not scope.failed and scope.session.in_transaction():
+            await scope.session.commit()
+        result = await make_request(bot, method)
+        if scope is not None and isinstance(method, AnswerCallbackQuery):
+            scope.callback_answered = True
+        return result
+
+
+class RetryAfter(BaseRequestMiddleware):
+    def __init__(self, attempts: int = RETRY_ATTEMPTS, max_wait: float = RETRY_MAX_WAIT) -> None:
+        self.attempts = attempts
+        self.max_wait = max_wait
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Any:
+        for attempt in range(1, self.attempts + 1):
+            try:
+                return await make_request(bot, method)
+            except TelegramRetryAfter as exc:
+                if attempt == self.attempts or exc.retry_after > self.max_wait:
+                    raise
+                log.info(
+                    "%s: 429, waiting %s s (attempt %d)",
+                    type(method).__name__,
+                    exc.retry_after,
+                    attempt,
+                )
+                await asyncio.sleep(exc.retry_after)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def equip(bot: Bot) -> None:
+    """Install the request middlewares on this bot's session (once per session)."""
+    manager = bot.session.middleware
+    if any(isinstance(manager[i], CommitFirst) for i in range(len(manager))):
+        return
+    # the first registered is the outermost: a retried request passes the commit again,
+    # which then has nothing left to commit
+    manager(RetryAfter())
+    manager(CommitFirst())
