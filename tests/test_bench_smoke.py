@@ -1,0 +1,54 @@
+"""The benchmarks run to the end with tiny counts on SQLite (figures printed, none judged)."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+
+
+def load(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"bench_smoke_{name}", BENCH / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+async def test_updates_benchmark_prints_its_figures(capsys: pytest.CaptureFixture[str]) -> None:
+    bench = load("updates")
+    # 28 taps per teacher: each completes the questionnaire, so the load phase starts new
+    # attempts first
+    figures = await bench.main(
+        teachers=3, rounds=1, taps_per_teacher=28, rate=20.0, seconds=0.5, concurrency=4
+    )
+    out = capsys.readouterr().out
+    assert out.startswith("machine: ")
+    assert "database: SQLite" in out
+    assert re.search(r"^round 1: project \d+\.\d taps/s \(84 taps", out, re.M)
+    assert re.search(r"^round 1: bare +\d+\.\d taps/s \(84 taps", out, re.M)
+    assert re.search(r"^round 1: ratio project/bare \d\.\d{3}$", out, re.M)
+    assert re.search(r"^over 1 rounds: project min .* / median .* taps/s", out, re.M)
+    assert re.search(r"^over 1 rounds: ratio project/bare min .*goal ratio >= 0.5", out, re.M)
+    assert re.search(r"^load: project achieved \d+\.\d taps/s \(10 of 10 taps", out, re.M)
+    assert re.search(r"^load: bare +achieved \d+\.\d taps/s \(10 of 10 taps.*p99", out, re.M)
+    assert "check: 94 answers stored, 94 answer taps counted, 0 project and 0 bare" in out
+    assert figures["answers_stored"] == figures["answer_taps"] == 94
+
+
+async def test_burst_benchmark_prints_its_figures(capsys: pytest.CaptureFixture[str]) -> None:
+    bench = load("burst")
+    figures = await bench.main(teachers=4, delay=0.01, rounds=1)
+    out = capsys.readouterr().out
+    assert out.startswith("machine: ")
+    assert re.search(r"^round 1: last reply after \d+\.\d{3} s; p50 .* 4/4 teachers", out, re.M)
+    assert "FAILED" not in out
+    assert re.search(r"^over 1 rounds: last reply min .*goal: last reply <= 0.5 s", out, re.M)
+    assert figures["last_reply"] > 0
