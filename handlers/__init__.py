@@ -1,4 +1,4 @@
-"""aiogram routers, one per capability. ``setup_routers`` includes them in order."""
+"""aiogram routers, one package per capability. ``setup_routers`` includes them in order."""
 
 from __future__ import annotations
 
@@ -6,26 +6,29 @@ from aiogram import Router
 
 
 def setup_routers() -> Router:
-    """A fresh root router holding the feature routers.
-
-    Feature routers are module singletons; an aiogram router may have one parent, so they are
-    detached from a previous root first. That lets one process build the app more than once
-    (the restart tests build a second Dispatcher on the same database).
-    """
-    from handlers import catalog, courses, errors, menu, profile, route, start, surveys
+    """A fresh root router holding a fresh router of every feature."""
+    from handlers import errors
+    from handlers.catalog import router as catalog
+    from handlers.courses import router as courses
+    from handlers.home import router as home
+    from handlers.registration import menu_legacy, profile
+    from handlers.registration import router as start
+    from handlers.route import router as route
+    from handlers.surveys import router as surveys
 
     features = [
         errors.router,
         start.router,
+        menu_legacy.router,
         profile.router,
         surveys.router,
         courses.router,
         route.router,
         catalog.router,
-        menu.router,  # last: main menu and the fallbacks for anything unrecognised
     ]
     root = Router(name="root")
     for feature in features:
         feature._parent_router = None
     root.include_routers(*features)
+    root.include_router(home.setup())  # last: main menu and the fallbacks
     return root

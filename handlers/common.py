@@ -1,11 +1,20 @@
-"""Callback data factories, keyboards and message helpers shared by the routers."""
+"""Widgets every feature uses: bounded ids for buttons, screens, keyboards, sending.
+
+A feature package (``handlers/<feature>/``) holds ``callbacks.py`` (one typed CallbackData
+class per action, ids only, bounded with :data:`Id` and :data:`Num`), ``screens.py`` (pure
+functions: view model + translator -> :class:`Screen`) and ``router.py`` (``setup()``
+building a fresh Router). See the README's Architecture section.
+"""
 
 from __future__ import annotations
 
 import html
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cache
+from typing import Annotated
 
+from aiogram import F
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import (
@@ -18,10 +27,28 @@ from aiogram.types import (
 )
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.keyboard import InlineKeyboardBuilder
+from pydantic import Field
 
 from bot.i18n import Translator, languages
 
 MESSAGE_LIMIT = 4096
+
+# Every number in a button is bounded here, once: a forged or stale payload with a huge id
+# does not match any handler (aiogram's CallbackData filter rejects what fails validation)
+# and falls through to the «устаревшая кнопка» answer instead of reaching the database.
+MAX_ID = 2**31 - 1
+Id = Annotated[int, Field(ge=0, le=MAX_ID)]
+"""A database id in a button (0 where none is meant)."""
+Num = Annotated[int, Field(ge=-1, le=9999)]
+"""An index, page, year or month in a button (-1 where none is meant)."""
+
+
+@dataclass(frozen=True)
+class Screen:
+    """What a screen shows: HTML text and its inline keyboard."""
+
+    text: str
+    keyboard: InlineKeyboardMarkup | None = None
 
 
 def esc(text: str) -> str:
@@ -29,55 +56,8 @@ def esc(text: str) -> str:
     return html.escape(text, quote=False)
 
 
-class MenuCB(CallbackData, prefix="m"):
-    to: str
-
-
-class ConsentCB(CallbackData, prefix="c"):
-    ok: bool
-    school: int = 0
-
-
-class PickCB(CallbackData, prefix="p"):
-    """A choice in a registration or profile step: ``field`` and an index or id."""
-
-    field: str
-    value: int
-
-
-class SchoolPageCB(CallbackData, prefix="sp"):
-    page: int
-
-
-class YearCB(CallbackData, prefix="y"):
-    field: str
-    decade: int
-    year: int
-
-
-class ProfileCB(CallbackData, prefix="pr"):
-    action: str
-    field: str = ""
-
-
-class SurveyCB(CallbackData, prefix="q"):
-    action: str
-    attempt: int = 0
-    question: int = -1
-    option: int = -1
-    instrument: str = ""
-
-
-class ResultCB(CallbackData, prefix="r"):
-    attempt: int
-
-
 def button(text: str, data: CallbackData) -> InlineKeyboardButton:
     return InlineKeyboardButton(text=text, callback_data=data.pack())
-
-
-def menu_button(t: Translator) -> InlineKeyboardButton:
-    return button(t("menu.to_main"), MenuCB(to="main"))
 
 
 def markup(rows: Sequence[Sequence[InlineKeyboardButton]]) -> InlineKeyboardMarkup:
@@ -95,6 +75,15 @@ def is_menu_or_command(text: str | None) -> bool:
     if not text:
         return False
     return text.startswith("/") or text in menu_reply_texts()
+
+
+def is_typed_answer(text: str | None) -> bool:
+    return bool(text) and not is_menu_or_command(text)
+
+
+TYPED = F.text.func(is_typed_answer)
+"""The one filter of every handler that takes typed text as an answer: a command or the
+«🏠 Главное меню» button is never taken as the answer (it reaches the menu instead)."""
 
 
 def reply_menu(t: Translator) -> ReplyKeyboardMarkup:
@@ -142,6 +131,11 @@ def split_text(blocks: Sequence[str], limit: int = MESSAGE_LIMIT) -> list[str]:
     if current:
         out.append(current)
     return out
+
+
+async def render(event: Message | CallbackQuery, screen: Screen) -> None:
+    """Show a screen: edit the message behind a pressed button, or send a new one."""
+    await show(event, screen.text, screen.keyboard)
 
 
 async def show(

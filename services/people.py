@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol
 
@@ -43,6 +44,24 @@ def is_young(person: HasYears, today: date) -> bool:
 
 def asks_subjects(position: str | None) -> bool:
     return position in SUBJECT_POSITIONS
+
+
+@dataclass(frozen=True)
+class MenuView:
+    """What the main menu needs to know of a person."""
+
+    exists: bool  # agreed to data processing
+    registered: bool  # finished registration
+    name: str  # the first name (second word of «Фамилия Имя Отчество»)
+    manages_catalog: bool
+
+
+def menu_view(user: User | None, manages_catalog: bool = False) -> MenuView:
+    if user is None:
+        return MenuView(False, False, "", False)
+    words = (user.full_name or "").split(" ")
+    name = words[1] if len(words) > 1 else words[0]
+    return MenuView(True, user.registered_at is not None, name, manages_catalog)
 
 
 async def load_person(session: AsyncSession, telegram_id: int) -> User | None:

@@ -16,7 +16,7 @@ from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.common import MenuCB
+from handlers.home.callbacks import MenuCB
 from models import CatalogItem, FsmRecord, Provider, RoleName
 from services.catalog import (
     SAMPLE_CATALOG_CSV,

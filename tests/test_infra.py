@@ -90,7 +90,7 @@ async def test_a_crash_in_a_handler_is_reported_plainly_and_rolled_back(
     await chat.send("/start")
     await chat.tap("Согласен")
 
-    import handlers.start as start
+    import handlers.registration.router as start
 
     def boom(text: str) -> str:
         raise RuntimeError("database went away")

@@ -14,7 +14,7 @@ from aiogram.types import Message
 from sqlalchemy import select
 
 from bot.i18n import Translator
-from handlers.route import RouteCB, offer_to_close_steps
+from handlers.route.router import RouteCB, offer_to_close_steps
 from models import Course, Route, RouteStep
 from services import routes as svc
 from services.people import get_user

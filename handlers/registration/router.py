@@ -12,19 +12,10 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import Translator
-from handlers.common import (
-    ConsentCB,
-    MenuCB,
-    PickCB,
-    SchoolPageCB,
-    YearCB,
-    button,
-    esc,
-    markup,
-    refuse,
-    show,
-)
-from handlers.registration import YEAR_FIELDS, Reg, after_step, ask_step, missing_step
+from handlers.common import button, esc, markup, refuse, show
+from handlers.home.callbacks import ConsentCB, MenuCB
+from handlers.registration.callbacks import PickCB, SchoolPageCB, YearCB
+from handlers.registration.steps import YEAR_FIELDS, Reg, after_step, ask_step, missing_step
 from models import School, User
 from services.people import (
     create_on_consent,
@@ -91,7 +82,7 @@ async def start(
                 notice=t("reg.continue"),
             )
             return
-    from handlers.menu import send_main_menu
+    from handlers.registration.menu_legacy import send_main_menu
 
     await state.clear()
     await send_main_menu(message, user=user, t=t, access=access)

@@ -34,17 +34,9 @@ from aiohttp import ClientError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import Translator
-from handlers.common import (
-    MESSAGE_LIMIT,
-    MenuCB,
-    button,
-    esc,
-    is_menu_or_command,
-    markup,
-    menu_button,
-    refuse,
-    show,
-)
+from handlers.common import MESSAGE_LIMIT, button, esc, is_menu_or_command, markup, refuse, show
+from handlers.home.callbacks import MenuCB
+from handlers.home.screens import menu_button
 from services.catalog import (
     CatalogImportReport,
     catalog_summary,

@@ -14,17 +14,9 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import Translator
-from handlers.common import (
-    PickCB,
-    SchoolPageCB,
-    YearCB,
-    button,
-    esc,
-    grid,
-    markup,
-    menu_button,
-    show,
-)
+from handlers.common import button, esc, grid, markup, show
+from handlers.home.screens import menu_button
+from handlers.registration.callbacks import PickCB, SchoolPageCB, YearCB
 from models import User
 from services.people import asks_subjects, year_bounds
 from services.reference import CATEGORIES, POSITIONS, SUBJECTS
@@ -72,7 +64,7 @@ def missing_step(user: User) -> str | None:
 
 def _back_row(t: Translator, editing: bool) -> list[InlineKeyboardButton]:
     if editing:
-        from handlers.common import ProfileCB
+        from handlers.registration.callbacks import ProfileCB
 
         return [button(t("profile.back"), ProfileCB(action="view")), menu_button(t)]
     return [menu_button(t)]
@@ -200,7 +192,7 @@ async def after_step(
         return
     await state.clear()
     if editing:
-        from handlers.profile import render_profile
+        from handlers.registration.profile import render_profile
 
         await render_profile(
             event,
@@ -212,6 +204,6 @@ async def after_step(
             access=access,
         )
         return
-    from handlers.menu import finish_registration
+    from handlers.registration.menu_legacy import finish_registration
 
     await finish_registration(event, user=user, t=t, now=now, access=access)

@@ -19,8 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.filters import Registered
 from bot.i18n import Translator, languages
-from handlers.common import ProfileCB, button, esc, markup, menu_button, refuse, show
-from handlers.registration import STEP_ORDER, ask_step
+from handlers.common import button, esc, markup, refuse, show
+from handlers.home.callbacks import MenuCB
+from handlers.home.screens import menu_button
+from handlers.registration.callbacks import ProfileCB
+from handlers.registration.steps import STEP_ORDER, ask_step
 from models import User
 from services.people import delete_user, export_data, is_young
 from services.roles import Access
@@ -106,6 +109,7 @@ async def switch_language(
 
 
 @router.callback_query(ProfileCB.filter(F.action == "view"))
+@router.callback_query(MenuCB.filter(F.to == "profile"))
 async def view(
     query: CallbackQuery,
     user: User,

@@ -36,19 +36,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.filters import Registered
 from bot.i18n import Translator
-from handlers.common import (
-    MenuCB,
-    SurveyCB,
-    button,
-    esc,
-    grid,
-    is_menu_or_command,
-    markup,
-    menu_button,
-    refuse,
-    show,
-    split_text,
-)
+from handlers.common import button, esc, grid, is_menu_or_command, markup, refuse, show, split_text
+from handlers.home.callbacks import MenuCB
+from handlers.home.screens import menu_button
+from handlers.surveys.callbacks import SurveyCB
 from models import Course, Route, RouteStatus, RouteStep, StepStatus, User
 from services import routes as svc
 from services.instruments import InstrumentRegistry

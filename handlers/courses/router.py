@@ -26,19 +26,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.filters import Registered
 from bot.i18n import Translator
-from handlers.calendar import CalendarCB, calendar_rows, read
-from handlers.common import (
-    MenuCB,
-    button,
-    esc,
-    grid,
-    is_menu_or_command,
-    markup,
-    menu_button,
-    refuse,
-    show,
-)
-from handlers.route import offer_to_close_steps
+from handlers.calendar.router import CalendarCB, calendar_rows, read
+from handlers.common import button, esc, grid, is_menu_or_command, markup, refuse, show
+from handlers.home.callbacks import MenuCB
+from handlers.home.screens import menu_button
+from handlers.route.router import offer_to_close_steps
 from models import Course, Provider, User
 from services import courses as svc
 from services import routes

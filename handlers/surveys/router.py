@@ -13,18 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.filters import Registered
 from bot.i18n import Translator
-from handlers.common import (
-    ResultCB,
-    SurveyCB,
-    button,
-    esc,
-    markup,
-    menu_button,
-    refuse,
-    show,
-    split_text,
-)
-from handlers.route import RouteCB
+from handlers.common import button, esc, markup, refuse, show, split_text
+from handlers.home.callbacks import MenuCB
+from handlers.home.screens import menu_button
+from handlers.route.router import RouteCB
+from handlers.surveys.callbacks import ResultCB, SurveyCB
 from models import Attempt, AttemptStatus, ScaleResult, User
 from services import surveys as svc
 from services.instruments import InstrumentRegistry
@@ -52,6 +45,7 @@ def fmt_score(value: float) -> str:
 
 
 @router.callback_query(SurveyCB.filter(F.action == "list"))
+@router.callback_query(MenuCB.filter(F.to == "surveys"))
 async def survey_list(
     query: CallbackQuery,
     user: User,
@@ -383,7 +377,7 @@ async def survey_tap(
             return
         else:  # "p": pause, progress is already saved
             await state.clear()
-            from handlers.menu import main_menu
+            from handlers.registration.menu_legacy import main_menu
 
             text, kb = main_menu(user, t, access)
             await show(query, t("survey.paused", title=esc(inst.title)) + "\n\n" + text, kb)
@@ -555,6 +549,7 @@ async def _send_blocks(
 
 
 @router.callback_query(ResultCB.filter(F.attempt == 0))
+@router.callback_query(MenuCB.filter(F.to == "results"))
 async def results_history(
     query: CallbackQuery,
     user: User,

@@ -1,0 +1,68 @@
+"""The main menu, help, and the fallbacks for anything the other routers did not take."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.callback_answer import CallbackAnswer
+
+from bot.i18n import Translator
+from handlers.common import menu_reply_texts, refuse, render
+from handlers.home import screens
+from handlers.home.callbacks import MenuCB
+from models import User
+from services.people import menu_view
+from services.roles import Access
+
+
+def setup() -> Router:
+    router = Router(name="home")
+    router.callback_query.register(menu_cb, MenuCB.filter(F.to == "main"))
+    router.message.register(menu_msg, Command("menu"))
+    router.message.register(menu_msg, F.text.func(lambda text: text in menu_reply_texts()))
+    router.callback_query.register(help_cb, MenuCB.filter(F.to == "help"))
+    router.message.register(help_msg, Command("help"))
+    # last: whatever no feature took
+    router.callback_query.register(stale_button)
+    router.message.register(anything_else)
+    return router
+
+
+async def menu_cb(
+    query: CallbackQuery, user: User | None, t: Translator, state: FSMContext, access: Access
+) -> None:
+    await state.clear()
+    await render(query, screens.main_menu(menu_view(user, access.manages_catalog), t))
+
+
+async def menu_msg(
+    message: Message, user: User | None, t: Translator, state: FSMContext, access: Access
+) -> None:
+    await state.clear()
+    await render(message, screens.main_menu(menu_view(user, access.manages_catalog), t))
+
+
+async def help_cb(query: CallbackQuery, t: Translator) -> None:
+    await render(query, screens.help_screen(t))
+
+
+async def help_msg(message: Message, t: Translator) -> None:
+    await render(message, screens.help_screen(t))
+
+
+async def stale_button(
+    query: CallbackQuery, t: Translator, callback_answer: CallbackAnswer
+) -> None:
+    """Any button no other handler took: an old message, a forged payload, or no access."""
+    refuse(callback_answer, t("common.stale"))
+
+
+async def anything_else(message: Message, user: User | None, t: Translator, access: Access) -> None:
+    """Text, files or stickers nobody expected: explain and offer the menu (or the consent)."""
+    if user is None:
+        await render(message, screens.consent(t, notice=t("start.need_consent")))
+        return
+    view = menu_view(user, access.manages_catalog)
+    await render(message, screens.main_menu(view, t, notice=t("common.not_understood")))

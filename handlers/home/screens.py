@@ -1,0 +1,56 @@
+"""Shared screens: the main menu, help, consent. Pure: view model + translator -> Screen."""
+
+from __future__ import annotations
+
+from aiogram.types import InlineKeyboardButton
+
+from bot.i18n import Translator
+from handlers.common import Screen, button, esc, markup
+from handlers.home.callbacks import ConsentCB, MenuCB
+from services.people import MenuView
+
+
+def menu_button(t: Translator) -> InlineKeyboardButton:
+    return button(t("menu.to_main"), MenuCB(to="main"))
+
+
+def main_menu(view: MenuView, t: Translator, notice: str | None = None) -> Screen:
+    """The main menu shows only what works for this person."""
+    if not view.exists:
+        text = t("menu.not_registered")
+        rows = [[button(t("menu.register"), MenuCB(to="consent"))]]
+    elif not view.registered:
+        text = t("menu.finish_registration")
+        rows = [[button(t("menu.continue_reg"), MenuCB(to="register"))]]
+    else:
+        text = t("menu.title", name=esc(view.name))
+        rows = [
+            [button(t(f"menu.{to}"), MenuCB(to=to))]
+            for to in ("surveys", "results", "courses", "route", "profile")
+        ]
+        if view.manages_catalog:
+            rows.append([button(t("menu.catalog"), MenuCB(to="catalog"))])
+        rows.append([button(t("menu.help"), MenuCB(to="help"))])
+    if notice:
+        text = f"{notice}\n\n{text}"
+    return Screen(text, markup(rows))
+
+
+def help_screen(t: Translator) -> Screen:
+    return Screen(t("help.text"), markup([[menu_button(t)]]))
+
+
+def consent(t: Translator, school_id: int = 0, notice: str | None = None) -> Screen:
+    """The request for consent to data processing (152-ФЗ); nothing is stored before it."""
+    text = t("consent.text")
+    if notice:
+        text = f"{notice}\n\n{text}"
+    return Screen(
+        text,
+        markup(
+            [
+                [button(t("consent.yes"), ConsentCB(ok=True, school=school_id))],
+                [button(t("consent.no"), ConsentCB(ok=False, school=school_id))],
+            ]
+        ),
+    )
