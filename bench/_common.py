@@ -9,8 +9,10 @@ keyboard per chat, so a driver taps buttons the bot really sent.
 from __future__ import annotations
 
 import asyncio
+import gc
 import itertools
 import json
+import logging
 import math
 import os
 import platform
@@ -22,6 +24,7 @@ from collections.abc import AsyncGenerator, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 from aiogram import Bot, Dispatcher
@@ -343,9 +346,83 @@ def machine_line() -> str:
     return (
         f"machine: {cpu_model()}, {cores} cores ({usable} usable), "
         f"Python {platform.python_version()} ({platform.python_implementation()}), "
-        f"{platform.system()} {platform.release()}"
+        f"{platform.system()} {platform.release()}; {load_average()}"
     )
 
 
 def goal(met: bool) -> str:
     return "met" if met else "NOT met"
+
+
+class GcPauses:
+    """The garbage collector's pauses while inside ``with GcPauses() as pauses:``."""
+
+    def __init__(self) -> None:
+        self.pauses: list[tuple[int, float]] = []  # (generation, seconds)
+        self._started = 0.0
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.pauses.append((info["generation"], time.perf_counter() - self._started))
+
+    def __enter__(self) -> GcPauses:
+        gc.callbacks.append(self._callback)
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        gc.callbacks.remove(self._callback)
+
+    def summary(self) -> str:
+        full = [p for generation, p in self.pauses if generation == 2]
+        total = sum(p for _, p in self.pauses)
+        longest = f", longest {ms(max(full))}" if full else ""
+        return f"GC paused {ms(total)} in all, {len(full)} full collections{longest}"
+
+
+class LoggedErrors(logging.Handler):
+    """Collects what the app logs at WARNING and above instead of printing every traceback;
+    :meth:`take` summarises and forgets what was collected since the last call."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def __enter__(self) -> LoggedErrors:
+        logging.getLogger().addHandler(self)
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        logging.getLogger().removeHandler(self)
+
+    def take(self) -> str:
+        """ "" when nothing was logged, else a count and the first record with its cause."""
+        records, self.records = self.records, []
+        if not records:
+            return ""
+        first = records[0]
+        cause = ""
+        if first.exc_info and first.exc_info[1] is not None:
+            exc = first.exc_info[1]
+            cause = f" ({type(exc).__module__}.{type(exc).__name__}: {str(exc)[:200]})"
+        return f"{len(records)} warnings or errors logged, the first: {first.getMessage()}{cause}"
+
+
+def load_average() -> str:
+    if not hasattr(os, "getloadavg"):
+        return "load average unknown"
+    return "load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())

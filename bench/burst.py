@@ -25,9 +25,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench._common import (
     TEMPLATE_ID,
     BenchSession,
+    GcPauses,
+    LoggedErrors,
     add_teachers,
     database_version,
     goal,
+    load_average,
     machine_line,
     make_bot,
     median,
@@ -52,7 +55,7 @@ async def main(
 ) -> dict[str, float]:
     """Run the benchmark, print its figures; returns the headline figures."""
     print(machine_line(), flush=True)
-    with use_database(database_url) as url:
+    with use_database(database_url) as url, LoggedErrors() as logged:
         engine = make_engine(url)
         await reset_schema(engine)
         where = "a temporary file" if not database_url else "the given database, schema reset"
@@ -77,10 +80,13 @@ async def main(
                 updates = [message_update(bot, c, COMMAND) for c in chats]
                 session.replies.clear()
                 requests = session.requests
-                start = time.perf_counter()
-                tasks = [asyncio.create_task(app.dispatcher.feed_update(bot, u)) for u in updates]
-                outcomes = await asyncio.gather(*tasks, return_exceptions=True)
-                handled = time.perf_counter() - start
+                with GcPauses() as pauses:
+                    start = time.perf_counter()
+                    tasks = [
+                        asyncio.create_task(app.dispatcher.feed_update(bot, u)) for u in updates
+                    ]
+                    outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+                    handled = time.perf_counter() - start
                 failed = sum(isinstance(o, BaseException) for o in outcomes)
                 replied: dict[int, float] = {}
                 for chat, at in session.replies:
@@ -94,15 +100,19 @@ async def main(
                     f"round {r}: last reply after {last:.3f} s; p50 of reply times {p50:.3f} s; "
                     f"{len(times)}/{teachers} teachers got a reply ({len(session.replies)} "
                     f"sendMessage, {session.requests - requests} Bot API requests); every update "
-                    f"handled after {handled:.3f} s"
+                    f"handled after {handled:.3f} s; {pauses.summary()}"
                     + (f"; {failed} updates FAILED" if failed else ""),
                     flush=True,
                 )
+                summary = logged.take()
+                if summary:
+                    print(f"round {r}: {summary}", flush=True)
             print(
                 f"over {rounds} rounds: last reply min {min(lasts):.3f} s / median "
                 f"{median(lasts):.3f} s; p50 of reply times min {min(medians):.3f} s / median "
                 f"{median(medians):.3f} s (goal: last reply <= {GOAL_SECONDS:g} s: "
-                f"{goal(median(lasts) <= GOAL_SECONDS)}, judged on the median)"
+                f"{goal(median(lasts) <= GOAL_SECONDS)}, judged on the median); "
+                f"{load_average()} at the end"
             )
             return {"last_reply": median(lasts), "p50": median(medians)}
         finally:

@@ -46,6 +46,8 @@ from sqlalchemy import func, select
 from bench._common import (
     ROOT,
     BenchSession,
+    GcPauses,
+    LoggedErrors,
     Screen,
     add_teachers,
     button_with,
@@ -53,6 +55,7 @@ from bench._common import (
     callback_update,
     database_version,
     goal,
+    load_average,
     machine_line,
     make_bot,
     median,
@@ -217,10 +220,16 @@ def bare_dispatcher(text: str, markup: InlineKeyboardMarkup | None) -> Dispatche
 # ---------------------------------------------------------------- the two measurements
 
 
+def failures(count: int) -> str:
+    return f"; {count} taps REFUSED OR FAILED" if count else ""
+
+
 @dataclass
 class Run:
     latencies: list[float]
     elapsed: float
+    failed: int  # taps refused (an alert) or failed (no message edited)
+    gc: str
 
     @property
     def taps(self) -> int:
@@ -235,7 +244,7 @@ class Run:
         return (
             f"{self.rate:.1f} taps/s ({self.taps} taps in {self.elapsed:.2f} s; "
             f"p50 {ms(percentile(lat, 50))}, p95 {ms(percentile(lat, 95))}, "
-            f"p99 {ms(percentile(lat, 99))})"
+            f"p99 {ms(percentile(lat, 99))}; {self.gc}{failures(self.failed)})"
         )
 
 
@@ -254,9 +263,12 @@ async def closed_loop(side: Side, chats: list[int], taps_per_teacher: int, concu
             if took is not None:
                 latencies.append(took)
 
-    start = time.perf_counter()
-    await asyncio.gather(*(teacher(c) for c in chats))
-    return Run(latencies, time.perf_counter() - start)
+    rejected = side.rejected
+    with GcPauses() as pauses:
+        start = time.perf_counter()
+        await asyncio.gather(*(teacher(c) for c in chats))
+        elapsed = time.perf_counter() - start
+    return Run(latencies, elapsed, side.rejected - rejected, pauses.summary())
 
 
 @dataclass
@@ -268,6 +280,8 @@ class Load:
     lags: list[float]
     elapsed: float  # from the first start to the last completion
     ran_out: bool  # every teacher had answered the whole questionnaire
+    failed: int
+    gc: str
 
     @property
     def achieved(self) -> float:
@@ -282,7 +296,8 @@ class Load:
             f"achieved {self.achieved:.1f} taps/s ({len(lat)} of {self.issued} taps done in "
             f"{self.elapsed:.2f} s{note}); p50 {ms(percentile(lat, 50))}, "
             f"p99 {ms(percentile(lat, 99))} (of which the start was late by p50 "
-            f"{ms(percentile(self.lags, 50))}, p99 {ms(percentile(self.lags, 99))})"
+            f"{ms(percentile(self.lags, 50))}, p99 {ms(percentile(self.lags, 99))}; {self.gc}"
+            f"{failures(self.failed)})"
         )
 
 
@@ -306,21 +321,26 @@ async def open_loop(side: Side, chats: list[int], rate: float, seconds: float) -
             latencies.append(time.perf_counter() - due)
 
     ran_out = False
-    start = time.perf_counter()
-    for k in range(total):
-        due = start + k / rate
-        wait = due - time.perf_counter()
-        if wait > 0:
-            await asyncio.sleep(wait)
-        chat = next((c for c in itertools.islice(order, len(chats)) if budget[c] > 0), None)
-        if chat is None:
-            ran_out = True
-            break
-        budget[chat] -= 1
-        tasks.append(asyncio.create_task(one(chat, due)))
-    await asyncio.gather(*tasks)
-    elapsed = time.perf_counter() - start
-    return Load(rate, seconds, len(tasks), latencies, lags, elapsed, ran_out)
+    rejected = side.rejected
+    with GcPauses() as pauses:
+        start = time.perf_counter()
+        for k in range(total):
+            due = start + k / rate
+            wait = due - time.perf_counter()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            chat = next((c for c in itertools.islice(order, len(chats)) if budget[c] > 0), None)
+            if chat is None:
+                ran_out = True
+                break
+            budget[chat] -= 1
+            tasks.append(asyncio.create_task(one(chat, due)))
+        await asyncio.gather(*tasks)
+        elapsed = time.perf_counter() - start
+    failed = side.rejected - rejected
+    return Load(
+        rate, seconds, len(tasks), latencies, lags, elapsed, ran_out, failed, pauses.summary()
+    )
 
 
 # ---------------------------------------------------------------- the benchmark
@@ -344,7 +364,7 @@ async def main(
     """Run the benchmark, print its figures; returns the headline figures."""
     print(machine_line(), flush=True)
     q = load_questionnaire()
-    with use_database(database_url) as url:
+    with use_database(database_url) as url, LoggedErrors() as logged:
         engine = make_engine(url)
         await reset_schema(engine)
         backend = engine.dialect.name
@@ -358,22 +378,29 @@ async def main(
         )
         clock = Clock()
         app = await create_app(make_settings(url), engine=engine, clock=clock)
-        rng = random.Random(seed)
         project_session = BenchSession()
         project = Side(
-            "project", app.dispatcher, make_bot(project_session), project_session, q.answers, rng
+            "project",
+            app.dispatcher,
+            make_bot(project_session),
+            project_session,
+            q.answers,
+            random.Random(seed),
         )
         bare_session = BenchSession()
         bare: Side | None = None
+
+        def errors(phase: str) -> None:
+            summary = logged.take()
+            if summary:
+                print(f"{phase}: {summary}", flush=True)
+
         try:
             started = time.perf_counter()
             chats = await add_teachers(app, teachers)
             registered = time.perf_counter() - started
             started = time.perf_counter()
-            await limited(
-                [partial(open_questionnaire, project, c, q) for c in chats],
-                concurrency,
-            )
+            await limited([partial(open_questionnaire, project, c, q) for c in chats], concurrency)
             first_question = project_session.screens[chats[0]]
             print(
                 f"setup: {teachers} registered teachers in {registered:.1f} s (one through the "
@@ -381,11 +408,14 @@ async def main(
                 f"in {time.perf_counter() - started:.1f} s",
                 flush=True,
             )
+            errors("setup")
 
+            # ---- alternating rounds, as fast as possible
             results: list[tuple[Run, Run]] = []
             for r in range(1, rounds + 1):
                 await refill(project, chats, q, clock, concurrency)
                 p_run = await closed_loop(project, chats, taps_per_teacher, concurrency)
+                errors(f"round {r}: project")
                 if bare is None:
                     # a question the bot showed after an answer (with «back»), else the first
                     sample = project.question_shown or first_question
@@ -407,6 +437,7 @@ async def main(
                         flush=True,
                     )
                 b_run = await closed_loop(bare, chats, taps_per_teacher, concurrency)
+                errors(f"round {r}: bare")
                 results.append((p_run, b_run))
                 ratio = p_run.rate / b_run.rate if b_run.rate else 0.0
                 print(f"round {r}: project {p_run.figures()}")
@@ -433,6 +464,7 @@ async def main(
                 flush=True,
             )
 
+            # ---- a fixed offered load
             print(
                 f"offered load: {rate:g} taps/s for {seconds:g} s, open loop "
                 f"({round(rate * seconds)} taps, one every {ms(1 / rate)})",
@@ -440,30 +472,21 @@ async def main(
             )
             await refill(project, chats, q, clock, concurrency)
             p_load = await open_loop(project, chats, rate, seconds)
-            p99_goal = P99_GOAL.get(backend)
-            if p99_goal is None:
-                p99_text = f"no p99 goal for {backend}"
-            elif rate != GOAL_RATE:
-                p99_text = (
-                    f"the goal p99 <= {ms(p99_goal)} on {backend} is for {GOAL_RATE:g} taps/s"
-                )
-            else:
-                met = percentile(p_load.latencies, 99) <= p99_goal
-                p99_text = (
-                    f"goal p99 <= {ms(p99_goal)} at {GOAL_RATE:g} taps/s on {backend}: {goal(met)}"
-                )
-            print(f"load: project {p_load.figures()} ({p99_text})", flush=True)
+            errors("load: project")
+            print(f"load: project {p_load.figures()} ({p99_goal_text(backend, rate, p_load)})")
             assert bare is not None
             b_load = await open_loop(bare, chats, rate, seconds)
+            errors("load: bare")
             print(f"load: bare    {b_load.figures()}", flush=True)
 
+            # ---- every counted answer tap is an answer in the database
             async with app.sessionmaker() as s:
                 stored = int(await s.scalar(select(func.count()).select_from(Answer)) or 0)
-            ok = stored == project.answered and project.rejected == 0
             print(
-                f"check: {stored} answers stored, {project.answered} answer taps counted, "
-                f"{project.rejected} project and {bare.rejected} bare taps refused or failed"
-                + ("" if ok else " — MISMATCH")
+                f"check: {stored} answers stored for {project.answered} accepted answer taps "
+                f"({'equal' if stored == project.answered else 'DIFFERENT'}); taps refused or "
+                f"failed: project {project.rejected}, bare {bare.rejected}; {load_average()} "
+                f"at the end"
             )
             return {
                 "project_rate": median(p_rates),
@@ -473,11 +496,22 @@ async def main(
                 "load_bare_p99": percentile(b_load.latencies, 99),
                 "answers_stored": float(stored),
                 "answer_taps": float(project.answered),
+                "failed": float(project.rejected + bare.rejected),
             }
         finally:
             await app.close()
             await project.bot.session.close()
             await bare_session.close()
+
+
+def p99_goal_text(backend: str, rate: float, load: Load) -> str:
+    goal_p99 = P99_GOAL.get(backend)
+    if goal_p99 is None:
+        return f"no p99 goal for {backend}"
+    if rate != GOAL_RATE:
+        return f"the goal p99 <= {ms(goal_p99)} on {backend} is for {GOAL_RATE:g} taps/s"
+    met = percentile(load.latencies, 99) <= goal_p99
+    return f"goal p99 <= {ms(goal_p99)} at {GOAL_RATE:g} taps/s on {backend}: {goal(met)}"
 
 
 if __name__ == "__main__":
