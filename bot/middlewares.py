@@ -49,6 +49,7 @@ class DbSessionMiddleware(BaseMiddleware):
             token = current_scope.set(scope)
             try:
                 result = await handler(event, data)
+                await scope.flush()
                 await session.commit()
                 return result
             except BaseException:

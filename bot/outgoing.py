@@ -35,8 +35,10 @@ class CommitFirst(BaseRequestMiddleware):
         method: TelegramMethod[TelegramType],
     ) -> Any:
         scope = current_scope.get()
-        if scope is not None and not scope.failed and scope.session.in_transaction():
-            await scope.session.commit()
+        if scope is not None and not scope.failed:
+            await scope.flush()
+            if scope.session.in_transaction():
+                await scope.session.commit()
         result = await make_request(bot, method)
         if scope is not None and isinstance(method, AnswerCallbackQuery):
             scope.callback_answered = True

@@ -13,6 +13,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from models import FsmRecord, utcnow
+from models.db import upsert
+
 Conversation = tuple[str | None, dict[str, Any]]
 
 
@@ -25,6 +28,29 @@ class UpdateScope:
     failed: bool = False
     # the pressed button has been answered (answerCallbackQuery succeeded)
     callback_answered: bool = False
+    # conversations changed in this update and not yet written: storage key -> Telegram id
+    changed: dict[str, int] = field(default_factory=dict)
+
+    async def flush(self) -> None:
+        """Write each changed conversation once (an upsert), just before a commit."""
+        for key, user_id in self.changed.items():
+            await upsert_conversation(self.session, key, user_id, self.conversations[key])
+        self.changed.clear()
+
+
+async def upsert_conversation(
+    session: AsyncSession, key: str, user_id: int, value: Conversation
+) -> None:
+    values = {
+        "key": key,
+        "user_id": user_id,
+        "state": value[0],
+        "data": value[1],
+        "updated_at": utcnow(),
+    }
+    await session.execute(
+        upsert(session, FsmRecord, values, ["key"], ["state", "data", "updated_at"])
+    )
 
 
 current_scope: ContextVar[UpdateScope | None] = ContextVar("pedbot_update_scope", default=None)

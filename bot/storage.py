@@ -1,10 +1,10 @@
 """aiogram FSM storage in our database: a conversation survives a restart.
 
-Inside an update the storage writes through the update's own session (see
+Inside an update the storage works through the update's own session (see
 :mod:`bot.scope`), so the conversation state commits or rolls back together with the
 handler's changes. The state is read once per update (usually together with the person, by
 the context middleware, which primes :attr:`UpdateScope.conversations`) and written only when
-it changes, as one upsert.
+it changed: once per update, as one upsert just before the commit.
 """
 
 from __future__ import annotations
@@ -17,9 +17,8 @@ from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.scope import Conversation, current_scope
-from models import FsmRecord, utcnow
-from models.db import upsert
+from bot.scope import Conversation, current_scope, upsert_conversation
+from models import FsmRecord
 
 _KEEP: Any = object()
 
@@ -32,6 +31,10 @@ def storage_key(key: StorageKey) -> str:
         parts.append(f"b{key.business_connection_id}")
     parts.append(key.destiny)
     return ":".join(parts)
+
+
+def _changed(now: Conversation, state: Any, data: Any) -> Conversation:
+    return (now[0] if state is _KEEP else state, now[1] if data is _KEEP else dict(data))
 
 
 class SqlStorage(BaseStorage):
@@ -74,44 +77,22 @@ class SqlStorage(BaseStorage):
         return known
 
     async def _store(self, key: StorageKey, state: Any = _KEEP, data: Any = _KEEP) -> None:
+        """Inside an update a change is only noted; it is written once, before the update's
+        next commit (:meth:`UpdateScope.flush`). Outside an update it is written at once."""
         name = storage_key(key)
         scope = current_scope.get()
-        session = scope.session if scope is not None else None
-        if session is None:
-            async with self.sessionmaker.begin() as own:
-                await self._write(own, key, name, await self._load(own, name), state, data)
+        if scope is None:
+            async with self.sessionmaker.begin() as session:
+                now = await self._load(session, name)
+                new = _changed(now, state, data)
+                if new != now:
+                    await upsert_conversation(session, name, key.user_id, new)
             return
-        assert scope is not None
         now = await self._current(name)
-        written = await self._write(session, key, name, now, state, data)
-        scope.conversations[name] = written
-
-    @staticmethod
-    async def _write(
-        session: AsyncSession,
-        key: StorageKey,
-        name: str,
-        now: Conversation,
-        state: Any,
-        data: Any,
-    ) -> Conversation:
-        new: Conversation = (
-            now[0] if state is _KEEP else state,
-            now[1] if data is _KEEP else dict(data),
-        )
-        if new == now:
-            return now
-        values = {
-            "key": name,
-            "user_id": key.user_id,
-            "state": new[0],
-            "data": new[1],
-            "updated_at": utcnow(),
-        }
-        await session.execute(
-            upsert(session, FsmRecord, values, ["key"], ["state", "data", "updated_at"])
-        )
-        return new
+        new = _changed(now, state, data)
+        if new != now:
+            scope.conversations[name] = new
+            scope.changed[name] = key.user_id
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         await self._store(key, state=state.state if isinstance(state, State) else state)

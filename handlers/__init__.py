@@ -14,14 +14,13 @@ def setup_routers() -> Router:
     from handlers.registration import menu_legacy, profile
     from handlers.registration import router as start
     from handlers.route import router as route
-    from handlers.surveys import router as surveys
+    from handlers.surveys import router as surveys_feature
 
     features = [
         errors.router,
         start.router,
         menu_legacy.router,
         profile.router,
-        surveys.router,
         courses.router,
         route.router,
         catalog.router,
@@ -29,6 +28,8 @@ def setup_routers() -> Router:
     root = Router(name="root")
     for feature in features:
         feature._parent_router = None
-    root.include_routers(*features)
+    root.include_routers(*features[:4])
+    root.include_router(surveys_feature.setup())
+    root.include_routers(*features[4:])
     root.include_router(home.setup())  # last: main menu and the fallbacks
     return root

@@ -14,10 +14,11 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Answer, Attempt, AttemptStatus, ScaleResult, User
+from models.db import upsert
 from services.instruments import InstrumentRegistry, Registered
 from services.people import is_young
 from surveys import engine
-from surveys.schema import AnswerValue, Instrument, Question
+from surveys.schema import AnswerValue, Instrument, Question, QuestionType
 from surveys.scoring import ScaleScore, score_instrument
 
 
@@ -51,31 +52,30 @@ def in_audience(instrument: Instrument, user: User, today: date) -> bool:
     return True
 
 
-async def _latest(
-    session: AsyncSession, user_id: int, instrument_id: str, status: AttemptStatus
-) -> Attempt | None:
-    order = Attempt.completed_at if status == AttemptStatus.COMPLETED else Attempt.started_at
-    return await session.scalar(
-        select(Attempt)
-        .where(
-            Attempt.user_id == user_id,
-            Attempt.instrument_id == instrument_id,
-            Attempt.status == status.value,
-        )
-        .order_by(order.desc(), Attempt.id.desc())
-        .limit(1)
-    )
+def _latest(attempts: list[Attempt], status: AttemptStatus) -> Attempt | None:
+    def when(a: Attempt) -> tuple[datetime, int]:
+        moment = a.completed_at if status == AttemptStatus.COMPLETED else a.started_at
+        return (moment or a.started_at, a.id)
+
+    return max((a for a in attempts if a.status == status.value), key=when, default=None)
 
 
 async def availability(
     session: AsyncSession, registry: InstrumentRegistry, user: User, now: datetime
 ) -> list[Availability]:
+    """For each questionnaire: the open attempt, the last completed one, and whether the
+    teacher may start it now (one statement: a teacher has a handful of attempts)."""
     today = now.date()
+    mine = (await session.execute(select(Attempt).where(Attempt.user_id == user.id))).scalars()
+    by_instrument: dict[str, list[Attempt]] = {}
+    for a in mine:
+        by_instrument.setdefault(a.instrument_id, []).append(a)
     out: list[Availability] = []
     for reg in registry.ordered():
         inst = reg.instrument
-        current = await _latest(session, user.id, inst.id, AttemptStatus.IN_PROGRESS)
-        last = await _latest(session, user.id, inst.id, AttemptStatus.COMPLETED)
+        attempts = by_instrument.get(inst.id, [])
+        current = _latest(attempts, AttemptStatus.IN_PROGRESS)
+        last = _latest(attempts, AttemptStatus.COMPLETED)
         blocked: Blocked | None = None
         next_date: date | None = None
         if current is None:
@@ -124,11 +124,15 @@ async def answers_of(
     session: AsyncSession, attempt_id: int
 ) -> tuple[dict[str, AnswerValue], dict[str, AnswerValue]]:
     """(final answers, drafts of multiple choices being ticked)."""
-    rows = (await session.execute(select(Answer).where(Answer.attempt_id == attempt_id))).scalars()
+    rows = await session.execute(
+        select(Answer.question_id, Answer.value, Answer.final).where(
+            Answer.attempt_id == attempt_id
+        )
+    )
     final: dict[str, AnswerValue] = {}
     drafts: dict[str, AnswerValue] = {}
-    for row in rows:
-        (final if row.final else drafts)[row.question_id] = row.value
+    for question_id, value, is_final in rows:
+        (final if is_final else drafts)[question_id] = value
     return final, drafts
 
 
@@ -141,25 +145,24 @@ async def save_answer(
     *,
     final: bool = True,
 ) -> None:
-    row = await session.scalar(
-        select(Answer).where(Answer.attempt_id == attempt.id, Answer.question_id == question_id)
-    )
-    if row is None:
-        session.add(
-            Answer(
-                attempt_id=attempt.id,
-                question_id=question_id,
-                value=value,
-                final=final,
-                answered_at=now,
-            )
+    """Write one answer: a single upsert keyed by (attempt, question), so a replayed tap
+    records once. The attempt's ``updated_at`` is written with its next flush."""
+    await session.execute(
+        upsert(
+            session,
+            Answer,
+            {
+                "attempt_id": attempt.id,
+                "question_id": question_id,
+                "value": value,
+                "final": final,
+                "answered_at": now,
+            },
+            ["attempt_id", "question_id"],
+            ["value", "final", "answered_at"],
         )
-    else:
-        row.value = value
-        row.final = final
-        row.answered_at = now
+    )
     attempt.updated_at = now
-    await session.flush()
 
 
 @dataclass(frozen=True)
@@ -186,17 +189,6 @@ async def advance(
         return Step(nxt)
     results = await complete(session, attempt, instrument, answers, now)
     return Step(None, results)
-
-
-async def go_back(
-    session: AsyncSession, attempt: Attempt, instrument: Instrument
-) -> Question | None:
-    answers, _ = await answers_of(session, attempt.id)
-    prev = engine.previous_question(instrument, answers, attempt.current_question)
-    if prev is not None:
-        attempt.current_question = prev.id
-        await session.flush()
-    return prev
 
 
 async def complete(
@@ -273,4 +265,395 @@ async def history(session: AsyncSession, user_id: int, limit: int = 30) -> list[
                 .limit(limit)
             )
         ).scalars()
+    )
+
+
+# ---------- one call per update: what the questionnaire handlers ask, as view models ----------
+
+Refusal = engine.AnswerError
+"""A tap or a typed answer that changes nothing; ``code`` names the locale text to show."""
+STALE = "survey.error.stale"
+
+
+@dataclass(frozen=True)
+class ListItem:
+    instrument_id: str
+    title: str
+    button: str
+    status: str  # new | again | in_progress | wait
+    when: date | datetime | None = None  # last completion (again) or the date it opens (wait)
+
+
+@dataclass(frozen=True)
+class SurveyList:
+    items: tuple[ListItem, ...]
+
+
+@dataclass(frozen=True)
+class Intro:
+    """The first screen of a questionnaire not yet started."""
+
+    instrument: Instrument
+
+
+@dataclass(frozen=True)
+class QuestionView:
+    attempt_id: int
+    instrument: Instrument
+    question: Question
+    index: int  # position of the question in the instrument (it goes into the buttons)
+    number: int  # «Вопрос N из M»
+    total: int
+    selected: AnswerValue  # what is marked now (a multiple choice being ticked first)
+    earlier: AnswerValue  # a previous typed answer to a number or text question
+    can_go_back: bool
+
+    @property
+    def typed(self) -> bool:
+        return self.question.type in (QuestionType.NUMBER, QuestionType.TEXT)
+
+
+@dataclass(frozen=True)
+class ScaleLine:
+    title: str
+    score: float | None
+    percent: bool
+    band: str
+    interpretation: str
+    recommendation: str | None
+    previous: float | None  # the score of the previous attempt, if there was one
+    answered: int
+    need: int
+
+
+@dataclass(frozen=True)
+class ResultsView:
+    attempt_id: int
+    title: str
+    kind: str
+    completed_at: datetime | None
+    lines: tuple[ScaleLine, ...]
+    note: str | None
+    private: bool
+    has_scales: bool
+    just_completed: bool = False
+
+
+@dataclass(frozen=True)
+class Paused:
+    title: str
+
+
+@dataclass(frozen=True)
+class HistoryItem:
+    attempt_id: int
+    completed_at: datetime | None
+    button: str
+
+
+Shown = QuestionView | ResultsView
+
+
+async def survey_list(
+    session: AsyncSession, registry: InstrumentRegistry, user: User, now: datetime
+) -> SurveyList:
+    items: list[ListItem] = []
+    for item in await availability(session, registry, user, now):
+        inst = item.registered.instrument
+        if item.blocked == Blocked.AUDIENCE:
+            continue
+        if item.in_progress is not None:
+            status, when = "in_progress", None
+        elif item.blocked == Blocked.INTERVAL and item.next_date is not None:
+            status, when = "wait", item.next_date
+        elif item.last_completed is not None and item.last_completed.completed_at:
+            status, when = "again", item.last_completed.completed_at
+        else:
+            status, when = "new", None
+        items.append(ListItem(inst.id, inst.title, inst.button, status, when))
+    return SurveyList(tuple(items))
+
+
+async def open_survey(
+    session: AsyncSession,
+    registry: InstrumentRegistry,
+    user: User,
+    instrument_id: str,
+    now: datetime,
+) -> Intro | Shown:
+    """The intro of a questionnaire, or straight back to where an open attempt stopped."""
+    item = await _availability_of(session, registry, user, instrument_id, now)
+    if item.in_progress is not None:
+        return await _resume(session, registry, item.in_progress, now)
+    if item.blocked is not None:
+        raise _blocked(item.blocked, item.next_date)
+    return Intro(item.registered.instrument)
+
+
+async def begin(
+    session: AsyncSession,
+    registry: InstrumentRegistry,
+    user: User,
+    instrument_id: str,
+    now: datetime,
+) -> Shown:
+    if registry.get(instrument_id) is None:
+        raise Refusal("common.stale")
+    try:
+        attempt = await start_or_resume(session, registry, user, instrument_id, now)
+    except SurveyUnavailable as exc:
+        raise _blocked(exc.reason, exc.next_date) from exc
+    return await _resume(session, registry, attempt, now)
+
+
+async def tap(
+    session: AsyncSession,
+    registry: InstrumentRegistry,
+    user_id: int,
+    action: str,
+    attempt_id: int,
+    index: int,
+    option: int,
+    now: datetime,
+) -> Shown | Paused:
+    """A button under a question: answer (a), tick (t), done (d), skip (s), back (b), pause (p).
+
+    Only the teacher's own open attempt, at the question it is on, is touched. An answer
+    costs one read (the attempt with its answers) and two writes (the answer, the attempt).
+    """
+    current = await _load_open(session, user_id, attempt_id)
+    if current is None:
+        raise Refusal(STALE)
+    attempt, answers, drafts = current
+    inst = await registry.by_version_id(session, attempt.instrument_version_id)
+    questions = inst.questions
+    if not 0 <= index < len(questions) or questions[index].id != attempt.current_question:
+        raise Refusal(STALE)
+    q = questions[index]
+    if action == "p":
+        return Paused(inst.title)
+    if action == "b":
+        prev = engine.previous_question(inst, answers, q.id)
+        if prev is None:
+            raise Refusal("survey.error.first")
+        attempt.current_question = prev.id
+        return _question_view(attempt.id, inst, prev, answers, drafts)
+    chosen: AnswerValue
+    if action == "a":
+        if q.type not in (QuestionType.SINGLE, QuestionType.SCALE, QuestionType.YESNO):
+            raise Refusal(STALE)
+        chosen = engine.option_value(inst, q, option)
+    elif action in ("t", "d"):
+        if q.type != QuestionType.MULTI:
+            raise Refusal(STALE)
+        marked = drafts.get(q.id, answers.get(q.id))
+        ticked = list(marked) if isinstance(marked, list) else []
+        if action == "t":
+            ticked = engine.toggle(inst, q, ticked, option)
+            await save_answer(session, attempt, q.id, ticked, now, final=False)
+            drafts[q.id] = ticked
+            return _question_view(attempt.id, inst, q, answers, drafts)
+        engine.check_multi(q, ticked)
+        chosen = ticked
+    elif action == "s":
+        if q.required:
+            raise Refusal("survey.error.required")
+        chosen = None
+    else:
+        raise Refusal(STALE)
+    await save_answer(session, attempt, q.id, chosen, now)
+    answers[q.id] = chosen
+    drafts.pop(q.id, None)
+    return await _after_answer(session, attempt, inst, q, answers, drafts, now)
+
+
+async def typed(
+    session: AsyncSession,
+    registry: InstrumentRegistry,
+    user_id: int,
+    attempt_id: int,
+    text: str,
+    now: datetime,
+) -> Shown:
+    """A typed answer to the number or text question the attempt is on."""
+    current = await _load_open(session, user_id, attempt_id)
+    if current is None:
+        raise Refusal(STALE)
+    attempt, answers, drafts = current
+    inst = await registry.by_version_id(session, attempt.instrument_version_id)
+    q = inst.question(attempt.current_question or "")
+    value = engine.parse_typed(q, text)
+    await save_answer(session, attempt, q.id, value, now)
+    answers[q.id] = value
+    return await _after_answer(session, attempt, inst, q, answers, drafts, now)
+
+
+async def history_of(
+    session: AsyncSession, registry: InstrumentRegistry, user_id: int
+) -> tuple[HistoryItem, ...]:
+    out: list[HistoryItem] = []
+    for a in await history(session, user_id):
+        inst = await registry.by_version_id(session, a.instrument_version_id)
+        out.append(HistoryItem(a.id, a.completed_at, inst.button))
+    return tuple(out)
+
+
+async def result_of(
+    session: AsyncSession, registry: InstrumentRegistry, user_id: int, attempt_id: int
+) -> ResultsView:
+    """A completed attempt's results, only to the teacher who answered."""
+    attempt = await session.get(Attempt, attempt_id)
+    if (
+        attempt is None
+        or attempt.user_id != user_id
+        or attempt.status != AttemptStatus.COMPLETED.value
+    ):
+        raise Refusal("common.stale")
+    inst = await registry.by_version_id(session, attempt.instrument_version_id)
+    return await _results_view(session, attempt, inst, await results_of(session, attempt.id))
+
+
+# ---------- internals ----------
+
+
+def _blocked(reason: Blocked, next_date: date | None) -> engine.AnswerError:
+    if reason == Blocked.INTERVAL and next_date is not None:
+        return Refusal("survey.wait_until", date=next_date)
+    return Refusal("survey.not_for_you")
+
+
+async def _availability_of(
+    session: AsyncSession,
+    registry: InstrumentRegistry,
+    user: User,
+    instrument_id: str,
+    now: datetime,
+) -> Availability:
+    if registry.get(instrument_id) is None:
+        raise Refusal("common.stale")
+    for item in await availability(session, registry, user, now):
+        if item.registered.instrument.id == instrument_id:
+            return item
+    raise Refusal("common.stale")  # pragma: no cover - every registered id is listed
+
+
+async def _load_open(
+    session: AsyncSession, user_id: int, attempt_id: int
+) -> tuple[Attempt, dict[str, AnswerValue], dict[str, AnswerValue]] | None:
+    """The teacher's open attempt with its answers and drafts, in one statement."""
+    if attempt_id <= 0:
+        return None
+    rows = (
+        await session.execute(
+            select(Attempt, Answer.question_id, Answer.value, Answer.final)
+            .outerjoin(Answer, Answer.attempt_id == Attempt.id)
+            .where(
+                Attempt.id == attempt_id,
+                Attempt.user_id == user_id,
+                Attempt.status == AttemptStatus.IN_PROGRESS.value,
+            )
+        )
+    ).all()
+    if not rows or rows[0][0].current_question is None:
+        return None
+    answers: dict[str, AnswerValue] = {}
+    drafts: dict[str, AnswerValue] = {}
+    for _, question_id, value, is_final in rows:
+        if question_id is not None:
+            (answers if is_final else drafts)[question_id] = value
+    return rows[0][0], answers, drafts
+
+
+def _question_view(
+    attempt_id: int,
+    inst: Instrument,
+    q: Question,
+    answers: dict[str, AnswerValue],
+    drafts: dict[str, AnswerValue],
+) -> QuestionView:
+    pos = engine.progress(inst, answers, q.id)
+    return QuestionView(
+        attempt_id=attempt_id,
+        instrument=inst,
+        question=q,
+        index=inst.index_of(q.id),
+        number=pos.number,
+        total=pos.total,
+        selected=drafts.get(q.id, answers.get(q.id)),
+        earlier=answers.get(q.id),
+        can_go_back=engine.previous_question(inst, answers, q.id) is not None,
+    )
+
+
+async def _after_answer(
+    session: AsyncSession,
+    attempt: Attempt,
+    inst: Instrument,
+    q: Question,
+    answers: dict[str, AnswerValue],
+    drafts: dict[str, AnswerValue],
+    now: datetime,
+) -> Shown:
+    nxt = engine.next_question(inst, answers, after=q.id)
+    if nxt is not None:
+        attempt.current_question = nxt.id  # written with the commit, before the reply
+        return _question_view(attempt.id, inst, nxt, answers, drafts)
+    results = await complete(session, attempt, inst, answers, now)
+    return await _results_view(session, attempt, inst, results, just_completed=True)
+
+
+async def _resume(
+    session: AsyncSession, registry: InstrumentRegistry, attempt: Attempt, now: datetime
+) -> Shown:
+    """The first unanswered question (how an interrupted attempt continues), or the results."""
+    inst = await registry.by_version_id(session, attempt.instrument_version_id)
+    answers, drafts = await answers_of(session, attempt.id)
+    nxt = engine.next_question(inst, answers)
+    if nxt is None:
+        results = await complete(session, attempt, inst, answers, now)
+        return await _results_view(session, attempt, inst, results, just_completed=True)
+    attempt.current_question = nxt.id
+    await session.flush()
+    return _question_view(attempt.id, inst, nxt, answers, drafts)
+
+
+async def _results_view(
+    session: AsyncSession,
+    attempt: Attempt,
+    inst: Instrument,
+    results: list[ScaleResult],
+    *,
+    just_completed: bool = False,
+) -> ResultsView:
+    previous = await previous_scores(session, attempt)
+    by_scale = {r.scale_id: r for r in results}
+    lines: list[ScaleLine] = []
+    for scale in inst.scales:
+        row = by_scale.get(scale.id)
+        if row is None:
+            continue
+        band = next((b for b in scale.bands if b.code == row.band), None)
+        lines.append(
+            ScaleLine(
+                title=scale.title,
+                score=row.score,
+                percent=scale.aggregation.value == "percent",
+                band=band.label if band else "",
+                interpretation=band.interpretation if band else "",
+                recommendation=band.recommendation if band else None,
+                previous=previous.get(scale.id) if row.score is not None else None,
+                answered=row.answered,
+                need=scale.min_answered,
+            )
+        )
+    return ResultsView(
+        attempt_id=attempt.id,
+        title=inst.title,
+        kind=inst.kind,
+        completed_at=attempt.completed_at,
+        lines=tuple(lines),
+        note=inst.result_note,
+        private=inst.private,
+        has_scales=bool(inst.scales),
+        just_completed=just_completed,
     )

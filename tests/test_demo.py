@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -68,11 +67,8 @@ def test_female_surnames() -> None:
 
 async def test_fill_demo_makes_a_plausible_municipality(_session: AsyncSession) -> None:
     registry = await registry_for(_session)
-    started = time.perf_counter()
     report = await fill_demo(_session, registry, today=TODAY)
     await _session.commit()
-    elapsed = time.perf_counter() - started
-    assert elapsed < 20, f"fill_demo took {elapsed:.1f} s"
 
     assert report.schools == 12
     assert report.teachers == 400

@@ -192,8 +192,8 @@ async def test_young_questionnaire_hidden_for_experienced(harness: Harness) -> N
     await chat.tap("Анкеты")
     assert not any("молод" in b.lower() for b in chat.buttons())
     # a forged button for it is refused
-    await chat.press("q:open:0:-1:-1:young")
-    await chat.press("q:begin:0:-1:-1:young")
+    await chat.press("qo:young")
+    await chat.press("qb:young")
     assert chat.alerts()[-1].startswith("Эта анкета предназначена")
     async with harness.sessionmaker() as s:
         assert (await s.scalar(select(Attempt))) is None

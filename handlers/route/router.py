@@ -39,7 +39,7 @@ from bot.i18n import Translator
 from handlers.common import button, esc, grid, is_menu_or_command, markup, refuse, show, split_text
 from handlers.home.callbacks import MenuCB
 from handlers.home.screens import menu_button
-from handlers.surveys.callbacks import SurveyCB
+from handlers.surveys.callbacks import SurveyOpen
 from models import Course, Route, RouteStatus, RouteStep, StepStatus, User
 from services import routes as svc
 from services.instruments import InstrumentRegistry
@@ -252,9 +252,7 @@ async def completed_screen(
         blocks.append(t("route.change_wait"))
         survey = svc.deficit_instrument_ids(registry)
         if survey:
-            rows.append(
-                [button(t("route.take_survey"), SurveyCB(action="open", instrument=survey[0]))]
-            )
+            rows.append([button(t("route.take_survey"), SurveyOpen(instrument=survey[0]))])
     else:
         after, changes = change
         lines = [t("route.change_title", date=t.date(after.completed_at))]
@@ -294,9 +292,7 @@ def none_screen(
         text = t("route.none_without_diagnosis")
         survey = svc.deficit_instrument_ids(registry)
         if survey:
-            rows.append(
-                [button(t("route.take_survey"), SurveyCB(action="open", instrument=survey[0]))]
-            )
+            rows.append([button(t("route.take_survey"), SurveyOpen(instrument=survey[0]))])
     rows.append([menu_button(t)])
     return [t("route.none_title") + "\n\n" + text], markup(rows)
 

@@ -1,1 +1,1 @@
-"""surveys"""
+"""Questionnaires: the list, one question per message, results and history."""

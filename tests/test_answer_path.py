@@ -1,0 +1,205 @@
+"""The answer path: what one tap costs in SQL, and what happens when Telegram refuses.
+
+- An answer tap runs at most four statements (the person with roles and conversation state;
+  the attempt with its answers; the answer upsert; the attempt's position) and the FSM state
+  is written only when it changes.
+- The answer is committed before the reply leaves: a reply that fails afterwards (400, or a
+  429 beyond the retries) never undoes it, and the pressed button is answered exactly once.
+- 429 with ``retry_after`` is waited out and the reply sent again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from aiogram import Bot
+from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage, TelegramMethod
+from sqlalchemy import event, select
+
+from models import Answer, Attempt, FsmRecord
+from tests.conftest import Harness
+from tests.helpers import add_schools, register
+from tests.telegram import MockedSession, TgChat
+
+
+@contextmanager
+def statements(harness: Harness) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement.split()[0].upper() + " " + statement[:80])
+
+    target = harness.app.engine.sync_engine
+    event.listen(target, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(target, "before_cursor_execute", record)
+
+
+async def started(harness: Harness, telegram_id: int = 7001) -> TgChat:
+    await add_schools(harness.sessionmaker)
+    chat = harness.chat(telegram_id)
+    await register(chat)
+    await chat.send("🏠 Главное меню")
+    await chat.tap("Анкеты")
+    await chat.tap("Профессиональные затруднения")
+    await chat.tap("Начать")
+    return chat
+
+
+async def answers(harness: Harness) -> dict[str, Any]:
+    async with harness.sessionmaker() as s:
+        rows = (await s.execute(select(Answer.question_id, Answer.value))).all()
+    return dict(rows)
+
+
+async def test_an_answer_tap_costs_at_most_four_statements(harness: Harness) -> None:
+    chat = await started(harness)
+    await chat.tap("незначительные")  # the first answer creates nothing special
+    with statements(harness) as seen:
+        await chat.tap("незначительные")
+    assert len(seen) <= 4, seen
+    assert sum(s.startswith("SELECT") for s in seen) == 2, seen
+    assert not any("fsm_states" in s for s in seen if not s.startswith("SELECT")), seen
+    assert len(await answers(harness)) == 2
+    assert "Вопрос 3 из" in chat.last.text
+
+
+async def test_typed_question_writes_its_state_once(harness: Harness) -> None:
+    """The conversation state changes only when a typed question starts or ends."""
+    await add_schools(harness.sessionmaker)
+    chat = harness.chat(7002)
+    await register(chat, birth=2001, since=2024, category="Без категории", category_year=None)
+    await chat.send("🏠 Главное меню")
+    await chat.tap("Анкеты")
+    await chat.tap("молод")
+    await chat.tap("Начать")
+    writes: list[str] = []
+    for _ in range(40):
+        text = chat.last_with_buttons().text
+        with statements(harness) as seen:
+            if "Напишите ответ числом" in text:
+                await chat.send("2")
+            elif "Напишите ответ" in text:
+                await chat.send("Нужна помощь с рабочими программами")
+            else:
+                labels = [
+                    b
+                    for b in chat.buttons()
+                    if not any(n in b for n in ("Назад", "Прервать", "Пропустить", "Главное"))
+                ]
+                await chat.tap(labels[0])
+                if "Готово" in " ".join(chat.buttons()):
+                    await chat.tap("Готово")
+        writes += [s for s in seen if "fsm_states" in s and not s.startswith("SELECT")]
+        if any("Анкета заполнена" in t for t in chat.texts()):
+            break
+    else:
+        raise AssertionError("the questionnaire did not end")
+    typed = sum(1 for t in chat.texts() if "Напишите ответ" in t)
+    assert typed >= 1
+    # entering a typed question writes the state with its attempt (once); leaving clears it
+    assert 0 < len(writes) <= 2 * typed, writes
+    async with harness.sessionmaker() as s:
+        row = await s.scalar(select(FsmRecord).where(FsmRecord.user_id == chat.id))
+    assert row is None or row.state is None
+
+
+class FlakySession(MockedSession):
+    """Answers the next requests of the given kinds with an error status, then normally."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.errors: list[tuple[type, int, dict[str, Any]]] = []
+
+    async def make_request(
+        self, bot: Bot, method: TelegramMethod[Any], timeout: int | None = None
+    ) -> Any:
+        for i, (kind, status, body) in enumerate(self.errors):
+            if isinstance(method, kind):
+                del self.errors[i]
+                self.requests.append(method)
+                content = json.dumps({"ok": False, "error_code": status, **body})
+                response = self.check_response(
+                    bot=bot, method=method, status_code=status, content=content
+                )
+                return response.result  # pragma: no cover - check_response raises
+        return await super().make_request(bot, method, timeout)
+
+
+def flaky(harness: Harness) -> FlakySession:
+    session = FlakySession()
+    session.shown = harness.bot.api.shown  # what the chats show so far
+    harness.bot.session = session
+    return session
+
+
+async def test_429_is_waited_out_and_the_reply_arrives(harness: Harness) -> None:
+    chat = await started(harness)
+    api = flaky(harness)
+    api.errors.append(
+        (
+            EditMessageText,
+            429,
+            {"description": "Too Many Requests: retry after 1", "parameters": {"retry_after": 1}},
+        )
+    )
+    await chat.tap("незначительные")
+    edits = api.of(EditMessageText)
+    assert len(edits) == 2 and "Вопрос 2 из" in edits[-1].text
+    assert len(api.of(AnswerCallbackQuery)) == 1
+    assert len(await answers(harness)) == 1
+
+
+async def test_a_message_that_cannot_be_edited_is_replaced_by_a_new_one(
+    harness: Harness,
+) -> None:
+    chat = await started(harness)
+    api = flaky(harness)
+    api.errors.append(
+        (EditMessageText, 400, {"description": "Bad Request: message to edit not found"})
+    )
+    await chat.tap("незначительные")
+    assert "Вопрос 2 из" in api.of(SendMessage)[-1].text
+    assert len(api.of(AnswerCallbackQuery)) == 1
+    assert len(await answers(harness)) == 1
+
+
+async def test_a_failed_reply_keeps_the_answer_and_answers_the_button_once(
+    harness: Harness,
+) -> None:
+    chat = await started(harness)
+    api = flaky(harness)
+    gone = {"description": "Bad Request: chat not found"}
+    api.errors += [(EditMessageText, 400, gone), (SendMessage, 400, gone)]
+    await chat.tap("незначительные")
+    # the answer was committed before the reply was attempted
+    assert len(await answers(harness)) == 1
+    async with harness.sessionmaker() as s:
+        attempt = await s.scalar(select(Attempt))
+    assert attempt is not None and attempt.current_question == "subj2"
+    # the error handler answers the button (once) and says the answers are kept
+    assert len(api.of(AnswerCallbackQuery)) == 1
+    assert "Ваши ответы сохранены" in api.of(SendMessage)[-1].text
+
+
+async def test_a_forged_huge_id_is_a_stale_button(harness: Harness, caplog: Any) -> None:
+    chat = await started(harness)
+    before = await answers(harness)
+    harness.bot.api.clear()
+    for data in (
+        "qa:99999999999999999999:0:0",
+        "qa:1:99999999999999999999:0",
+        "qt:1:0:-99999999999",
+        "r:99999999999999999999",
+        "qo:../../etc",
+    ):
+        await chat.press(data)
+    assert len(harness.bot.api.of(AnswerCallbackQuery)) == 5
+    assert all("не действует" in a for a in chat.alerts())
+    assert await answers(harness) == before
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
