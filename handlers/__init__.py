@@ -17,7 +17,6 @@ def setup_routers() -> Router:
     from handlers.surveys import router as surveys
 
     features = [
-        errors.router,
         start.router,
         menu_legacy.router,
         profile.router,
@@ -27,6 +26,7 @@ def setup_routers() -> Router:
         catalog.router,
     ]
     root = Router(name="root")
+    root.include_router(errors.setup())
     for feature in features:
         feature._parent_router = None
     root.include_routers(*features)
