@@ -672,3 +672,36 @@ async def test_download_failure_keeps_waiting(harness: Harness) -> None:
     del harness.bot.api.fail[GetFile]
     await chat.send_document("c.csv", (HEADER + GOOD).encode())
     assert await count(harness.sessionmaker, CatalogItem) == 3
+
+
+async def test_a_crash_is_answered_once_and_changes_nothing(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import handlers.catalog.router as catalog_router
+
+    chat = await open_catalog(harness)
+    await chat.tap("Заменить весь каталог")
+
+    async def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(catalog_router, "import_upload", broken)
+    monkeypatch.setattr(catalog_router, "catalog_summary", broken)
+    caplog.set_level(logging.INFO)
+    await chat.send_document("Секретный каталог.csv", (HEADER + GOOD).encode())
+    assert "Что-то пошло не так" in chat.texts()[-1]
+    assert await count(harness.sessionmaker, CatalogItem) == 0
+    assert await fsm_state(harness, ADMIN_ID) == "CatalogForm:waiting_file"
+
+    harness.bot.api.clear()
+    await chat.press(CatalogOpen().pack())
+    assert len(harness.bot.api.of(AnswerCallbackQuery)) == 1
+    assert "Что-то пошло не так" in chat.texts()[-1]
+    assert await fsm_state(harness, ADMIN_ID) == "CatalogForm:waiting_file"  # rolled back
+    logged = "\n".join(r.getMessage() + str(r.exc_info) for r in caplog.records)
+    assert logged.count("RuntimeError") >= 2 and "Секретный" not in logged
+    assert "Функциональная" not in logged
+
+    monkeypatch.undo()
+    await chat.send_document("c.csv", (HEADER + GOOD).encode())
+    assert await count(harness.sessionmaker, CatalogItem) == 3
