@@ -14,22 +14,22 @@ def setup_routers() -> Router:
     from handlers.registration import menu_legacy, profile
     from handlers.registration import router as start
     from handlers.route import router as route
-    from handlers.surveys import router as surveys_feature
+    from handlers.surveys import router as surveys
 
     features = [
-        errors.router,
         start.router,
         menu_legacy.router,
         profile.router,
-        courses.router,
-        route.router,
-        catalog.router,
     ]
     root = Router(name="root")
+    root.include_router(errors.setup())
     for feature in features:
         feature._parent_router = None
-    root.include_routers(*features[:4])
-    root.include_router(surveys_feature.setup())
-    root.include_routers(*features[4:])
+    root.include_routers(*features)
+    root.include_router(surveys.setup())
+    root.include_router(courses.router)
+    route.router._parent_router = None
+    root.include_router(route.router)
+    root.include_router(catalog.setup())
     root.include_router(home.setup())  # last: main menu and the fallbacks
     return root

@@ -12,11 +12,15 @@ from aiogram.types import ErrorEvent
 from bot.i18n import DEFAULT_LANGUAGE, Translator
 from bot.scope import UpdateScope
 
-router = Router(name="errors")
 log = logging.getLogger("pedbot.errors")
 
 
-@router.errors()
+def setup() -> Router:
+    router = Router(name="errors")
+    router.errors.register(on_error)
+    return router
+
+
 async def on_error(event: ErrorEvent, scope: UpdateScope | None = None) -> bool:
     update = event.update
     kind = update.event_type

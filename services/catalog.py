@@ -42,12 +42,15 @@ Position and subject labels come from the locale files (``position.*``, ``subjec
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
+import logging
 import re
+import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -74,6 +77,10 @@ LINK_MAX = 500
 YEAR_MIN = 2000
 YEAR_MAX = 2100
 EXPORT_SUFFIXES = (".xlsx", ".csv")
+UPLOAD_SUFFIXES = (".xlsx", ".csv")
+MAX_FILE_BYTES = 20 * 1024 * 1024  # what the Bot API lets a bot download
+
+log = logging.getLogger(__name__)
 
 # canonical column -> (header as exported, accepted headers after normalisation)
 COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -293,8 +300,10 @@ class CatalogImportReport:
         return len({e.row for e in self.errors})
 
 
-@dataclass
+@dataclass(frozen=True)
 class CatalogSummary:
+    """What the catalog screen shows: active and withdrawn counts, active ones per block."""
+
     active: int
     inactive: int
     by_block: dict[str, int]
@@ -872,3 +881,82 @@ def sample_catalog_xlsx() -> bytes:
             row[i] = parse_date(row[i]) if row[i] else None
         rows.append(row)
     return _write_xlsx(rows)
+
+
+# ---------------------------------------------------------------- the bot's files
+
+
+class CatalogRefusal(Exception):
+    """A file the bot does not take; ``key`` is the locale key that explains why."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+@dataclass(frozen=True)
+class CatalogFile:
+    """A spreadsheet to send: its bytes, its name and how many programmes it lists."""
+
+    data: bytes
+    filename: str
+    count: int
+
+
+def accept_upload(file_name: str | None, file_size: int | None) -> str:
+    """The suffix of a sent document worth downloading (checked before any download).
+
+    Raises :class:`CatalogRefusal` for another type or a file too big to download.
+    """
+    suffix = Path(file_name or "").suffix.lower()
+    if suffix not in UPLOAD_SUFFIXES:
+        raise CatalogRefusal("catalog.wrong_type")
+    if (file_size or 0) > MAX_FILE_BYTES:
+        raise CatalogRefusal("catalog.too_big")
+    return suffix
+
+
+def _write_upload(folder: str, suffix: str, data: bytes) -> Path:
+    path = Path(folder) / f"catalog{suffix}"
+    path.write_bytes(data)
+    return path
+
+
+async def import_upload(
+    session: AsyncSession, suffix: str, data: bytes, *, replace: bool
+) -> CatalogImportReport:
+    """Read a downloaded spreadsheet (``suffix`` from :func:`accept_upload`) and import it.
+
+    Call it after the download: the import opens the transaction. Raises
+    :class:`CatalogRefusal` when the bytes are over the limit; nothing is written then.
+    """
+    if suffix not in UPLOAD_SUFFIXES:
+        raise CatalogRefusal("catalog.wrong_type")
+    if len(data) > MAX_FILE_BYTES:
+        raise CatalogRefusal("catalog.too_big")
+    with tempfile.TemporaryDirectory(prefix="pedbot-catalog-") as folder:
+        path = await asyncio.to_thread(_write_upload, folder, suffix, data)
+        report = await import_catalog(session, path, replace=replace)
+    log.info(
+        "catalog import: created=%d updated=%d unchanged=%d deactivated=%d error_rows=%d",
+        report.created,
+        report.updated,
+        report.unchanged,
+        report.deactivated,
+        report.error_rows,
+    )
+    return report
+
+
+async def catalog_file(session: AsyncSession, now: datetime) -> CatalogFile | None:
+    """The active catalog as an XLSX file named by today's date; ``None`` when it is empty."""
+    data, count = await export_bytes(session, ".xlsx")
+    if not count:
+        return None
+    return CatalogFile(data, f"catalog-{now:%Y%m%d}.xlsx", count)
+
+
+async def sample_file() -> CatalogFile:
+    """The sample catalog as an XLSX file (built off the event loop)."""
+    data = await asyncio.to_thread(sample_catalog_xlsx)
+    return CatalogFile(data, "catalog-sample.xlsx", 0)

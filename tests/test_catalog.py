@@ -4,34 +4,49 @@ the CLI, and the «📥 Каталог программ» screen through the rea
 from __future__ import annotations
 
 import io
+import logging
 import subprocess
 import sys
+from collections.abc import AsyncGenerator
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
-from aiogram.methods import SendDocument
+from aiogram.methods import AnswerCallbackQuery, SendDocument
 from aiogram.types import BufferedInputFile, PhotoSize
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.scope import current_scope
+from handlers.catalog.callbacks import (
+    CatalogExport,
+    CatalogOpen,
+    CatalogReplace,
+    CatalogSample,
+    CatalogUpload,
+)
 from handlers.home.callbacks import MenuCB
 from models import CatalogItem, FsmRecord, Provider, RoleName
 from services.catalog import (
+    MAX_FILE_BYTES,
     SAMPLE_CATALOG_CSV,
+    CatalogRefusal,
+    accept_upload,
     active_catalog,
     catalog_summary,
     enrolment_open,
     export_catalog,
     import_catalog,
+    import_upload,
     parse_date,
     sample_catalog_xlsx,
 )
 from services.roles import grant
 from tests.conftest import ADMIN_ID, NOW, Harness
 from tests.helpers import add_schools, count, register
-from tests.telegram import TgChat
+from tests.telegram import MockedSession, TgChat
 
 ROOT = Path(__file__).resolve().parents[1]
 STALE = "Эта кнопка уже не действует. Откройте нужный раздел заново из главного меню."
@@ -302,6 +317,30 @@ async def test_sample_catalog_is_realistic(session: AsyncSession, tmp_path: Path
     assert len({i.provider.name for i in items}) >= 5
 
 
+def test_accept_upload_checks_type_and_size_before_the_download() -> None:
+    assert accept_upload("Каталог.XLSX", 1000) == ".xlsx"
+    assert accept_upload("c.csv", None) == ".csv"
+    for name, size, key in (
+        ("catalog.pdf", 10, "catalog.wrong_type"),
+        (None, 10, "catalog.wrong_type"),
+        ("catalog.xls", 10, "catalog.wrong_type"),
+        ("catalog.xlsx", MAX_FILE_BYTES + 1, "catalog.too_big"),
+    ):
+        with pytest.raises(CatalogRefusal) as refused:
+            accept_upload(name, size)
+        assert refused.value.key == key
+
+
+async def test_import_upload_reads_the_bytes_in_one_call(session: AsyncSession) -> None:
+    report = await import_upload(session, ".csv", (HEADER + GOOD).encode("cp1251"), replace=False)
+    assert (report.created, report.errors) == (3, [])
+    with pytest.raises(CatalogRefusal) as refused:
+        await import_upload(session, ".csv", b"x" * (MAX_FILE_BYTES + 1), replace=True)
+    assert refused.value.key == "catalog.too_big"
+    assert await n_rows(session, CatalogItem) == 3
+    assert len(await active_catalog(session)) == 3
+
+
 def test_parse_date_forms() -> None:
     assert parse_date("05.03.2027") == date(2027, 3, 5)
     assert parse_date("5.3.27") == date(2027, 3, 5)
@@ -518,15 +557,16 @@ async def test_teacher_without_role_gets_stale_alert(harness: Harness) -> None:
         await grant(s, 5001, RoleName.METHODIST, school_code="sch3")
     for data in (
         MenuCB(to="catalog").pack(),
-        "ct:upload",
-        "ct:replace",
-        "ct:export",
-        "ct:sample",
-        "ct:view",
+        CatalogUpload().pack(),
+        CatalogReplace().pack(),
+        CatalogExport().pack(),
+        CatalogSample().pack(),
+        CatalogOpen().pack(),
     ):
         harness.bot.api.clear()
         await chat.press(data)
         assert chat.alerts() == [STALE]
+        assert len(harness.bot.api.of(AnswerCallbackQuery)) == 1
         assert not harness.bot.api.of(SendDocument)
     assert await fsm_state(harness, 5001) is None
     await chat.send_document("catalog.csv", (HEADER + GOOD).encode())
@@ -545,6 +585,123 @@ async def test_municipal_methodist_manages_the_catalog(harness: Harness) -> None
     await chat.send_document("c.csv", (HEADER + GOOD).encode())
     assert await count(harness.sessionmaker, CatalogItem) == 3
     # a forged action gets the stale alert too
-    await chat.press("ct:drop_everything")
+    await chat.press(CatalogUpload.__prefix__ + ":drop_everything")
     assert chat.alerts()[-1] == STALE
+    assert await count(harness.sessionmaker, CatalogItem) == 3
+
+
+async def test_forged_catalog_buttons_get_the_stale_answer(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    chat = await open_catalog(harness)
+    await chat.tap("Загрузить файл")
+    await chat.send_document("c.csv", (HEADER + GOOD).encode())
+    assert await count(harness.sessionmaker, CatalogItem) == 3
+    async with harness.sessionmaker() as s:
+        before = [fields(i) for i in (await items_by_title(s)).values()]
+    caplog.set_level(logging.INFO)
+    huge = "99999999999999999999"
+    for cls in (CatalogOpen, CatalogUpload, CatalogReplace, CatalogExport, CatalogSample):
+        for data in (f"{cls.__prefix__}:{huge}", f"{cls.__prefix__}:-1:{huge}"):
+            harness.bot.api.clear()
+            await chat.press(data)
+            assert chat.alerts() == [STALE]
+            assert len(harness.bot.api.of(AnswerCallbackQuery)) == 1
+            assert not harness.bot.api.of(SendDocument)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    assert await fsm_state(harness, ADMIN_ID) is None
+    assert await count(harness.sessionmaker, CatalogItem) == 3
+    async with harness.sessionmaker() as s:
+        assert [fields(i) for i in (await items_by_title(s)).values()] == before
+
+
+@pytest.mark.parametrize("leave", ["🏠 Главное меню", "/menu"])
+async def test_main_menu_in_the_middle_of_the_upload(harness: Harness, leave: str) -> None:
+    chat = await open_catalog(harness)
+    for button_label in ("Загрузить файл", "Заменить весь каталог"):
+        await chat.press(MenuCB(to="catalog").pack())
+        await chat.tap(button_label)
+        assert await fsm_state(harness, ADMIN_ID) == "CatalogForm:waiting_file"
+        harness.bot.api.clear()
+        await chat.send(leave)
+        [shown] = chat.texts()
+        assert "Главное меню" in shown and "Я жду файл" not in shown
+        assert any("Каталог программ" in b for b in chat.buttons())
+        assert await fsm_state(harness, ADMIN_ID) is None
+        # the file sent afterwards is not taken as the answer either
+        await chat.send_document("c.csv", (HEADER + GOOD).encode())
+        assert await count(harness.sessionmaker, CatalogItem) == 0
+        assert await count(harness.sessionmaker, Provider) == 0
+
+
+async def test_no_transaction_is_open_while_the_file_downloads(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chat = await open_catalog(harness)
+    await chat.tap("Заменить весь каталог")
+    seen: list[bool] = []
+    stream = MockedSession.stream_content
+
+    async def watched(
+        self: MockedSession, *args: Any, **kwargs: Any
+    ) -> AsyncGenerator[bytes, None]:
+        scope = current_scope.get()
+        assert scope is not None
+        seen.append(scope.session.in_transaction())
+        async for chunk in stream(self, *args, **kwargs):
+            yield chunk
+
+    monkeypatch.setattr(MockedSession, "stream_content", watched)
+    await chat.send_document("c.csv", (HEADER + GOOD).encode())
+    assert seen == [False]
+    assert await count(harness.sessionmaker, CatalogItem) == 3
+    assert "Файл загружен" in chat.texts()[-1]
+    assert await fsm_state(harness, ADMIN_ID) is None
+
+
+async def test_download_failure_keeps_waiting(harness: Harness) -> None:
+    from aiogram.methods import GetFile
+
+    chat = await open_catalog(harness)
+    await chat.tap("Загрузить файл")
+    harness.bot.api.fail[GetFile] = "file is temporarily unavailable"
+    await chat.send_document("c.csv", (HEADER + GOOD).encode())
+    assert "Не удалось получить файл" in chat.texts()[-1]
+    assert await count(harness.sessionmaker, CatalogItem) == 0
+    assert await fsm_state(harness, ADMIN_ID) == "CatalogForm:waiting_file"
+    del harness.bot.api.fail[GetFile]
+    await chat.send_document("c.csv", (HEADER + GOOD).encode())
+    assert await count(harness.sessionmaker, CatalogItem) == 3
+
+
+async def test_a_crash_is_answered_once_and_changes_nothing(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import handlers.catalog.router as catalog_router
+
+    chat = await open_catalog(harness)
+    await chat.tap("Заменить весь каталог")
+
+    async def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(catalog_router, "import_upload", broken)
+    monkeypatch.setattr(catalog_router, "catalog_summary", broken)
+    caplog.set_level(logging.INFO)
+    await chat.send_document("Секретный каталог.csv", (HEADER + GOOD).encode())
+    assert "Что-то пошло не так" in chat.texts()[-1]
+    assert await count(harness.sessionmaker, CatalogItem) == 0
+    assert await fsm_state(harness, ADMIN_ID) == "CatalogForm:waiting_file"
+
+    harness.bot.api.clear()
+    await chat.press(CatalogOpen().pack())
+    assert len(harness.bot.api.of(AnswerCallbackQuery)) == 1
+    assert "Что-то пошло не так" in chat.texts()[-1]
+    assert await fsm_state(harness, ADMIN_ID) == "CatalogForm:waiting_file"  # rolled back
+    logged = "\n".join(r.getMessage() + str(r.exc_info) for r in caplog.records)
+    assert logged.count("RuntimeError") >= 2 and "Секретный" not in logged
+    assert "Функциональная" not in logged
+
+    monkeypatch.undo()
+    await chat.send_document("c.csv", (HEADER + GOOD).encode())
     assert await count(harness.sessionmaker, CatalogItem) == 3
