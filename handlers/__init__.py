@@ -22,7 +22,6 @@ def setup_routers() -> Router:
         menu_legacy.router,
         profile.router,
         surveys.router,
-        courses.router,
         route.router,
         catalog.router,
     ]
@@ -30,5 +29,6 @@ def setup_routers() -> Router:
     for feature in features:
         feature._parent_router = None
     root.include_routers(*features)
+    root.include_router(courses.setup())
     root.include_router(home.setup())  # last: main menu and the fallbacks
     return root
