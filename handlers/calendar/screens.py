@@ -1,7 +1,7 @@
 """The calendar keyboard: pure (a month, bounds and a translator -> inline rows).
 
 Texts: ``calendar.*`` in the locale files. See :mod:`handlers.calendar.callbacks` for the
-buttons and :func:`handlers.calendar.callbacks.read` for what a pressed one means.
+buttons and :func:`handlers.calendar.parse.read` for what a pressed one means.
 """
 
 from __future__ import annotations

@@ -26,7 +26,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.filters import Registered
 from bot.i18n import Translator
-from handlers.calendar.callbacks import CalendarCB, read
+from handlers.calendar.callbacks import CalendarCB
+from handlers.calendar.parse import read
 from handlers.common import TYPED, refuse, render
 from handlers.courses import screens
 from handlers.courses.callbacks import (
