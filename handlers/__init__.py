@@ -27,7 +27,7 @@ def setup_routers() -> Router:
         feature._parent_router = None
     root.include_routers(*features)
     root.include_router(surveys.setup())
-    root.include_router(courses.router)
+    root.include_router(courses.setup())
     route.router._parent_router = None
     root.include_router(route.router)
     root.include_router(catalog.setup())

@@ -19,6 +19,7 @@ same day and month of its last year):
 from __future__ import annotations
 
 import calendar
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -32,7 +33,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Course, CourseFormat, CourseKind, Provider, User
+from services import routes
 from services.reference import BLOCKS
+
+log = logging.getLogger("pedbot.courses")
 
 # ---------- reference lists (codes are stored; labels live in the locale files) ----------
 
@@ -309,6 +313,22 @@ def size_parts(size: int) -> tuple[str, str]:
 
 # ---------- the draft of a course being added ----------
 
+# the steps of adding a course, in order; «confirm» shows the summary before saving
+QUESTIONS: tuple[str, ...] = (
+    "title",
+    "provider",
+    "kind",
+    "hours",
+    "starts_on",
+    "ends_on",
+    "format",
+    "blocks",
+    "certificate_number",
+    "certificate",
+)
+ADD_STEPS: tuple[str, ...] = (*QUESTIONS, "confirm")
+OPTIONAL_STEPS = frozenset({"certificate_number", "certificate"})
+
 
 @dataclass
 class Draft:
@@ -325,9 +345,12 @@ class Draft:
     blocks: list[str] = field(default_factory=list)
     certificate_number: str | None = None
     certificate: CertificateFile | None = None
+    # the steps answered (or skipped) so far; the step to ask is the first one not here
+    answered: list[str] = field(default_factory=list)
 
     def to_data(self) -> dict[str, Any]:
         return {
+            "answered": list(self.answered),
             "title": self.title,
             "provider_id": self.provider_id,
             "provider_name": self.provider_name,
@@ -363,7 +386,8 @@ class Draft:
                 return None
 
         blocks = data.get("blocks")
-        return cls(
+        answered = data.get("answered")
+        draft = cls(
             title=text("title"),
             provider_id=integer("provider_id"),
             provider_name=text("provider_name"),
@@ -376,6 +400,11 @@ class Draft:
             certificate_number=text("certificate_number"),
             certificate=CertificateFile.from_data(data.get("certificate")),
         )
+        if isinstance(answered, list):
+            draft.answered = [s for s in ADD_STEPS if s in answered]
+        else:  # a draft kept before steps were recorded: what is filled in was answered
+            draft.answered = [s for s in QUESTIONS if s not in missing_fields(draft)]
+        return draft
 
 
 # ---------- providers ----------
@@ -743,3 +772,417 @@ def set_category_date(user: User, value: date, today: date) -> None:
     """Record the exact date the category was given (its year follows the date)."""
     user.category_date = check_category_date(user.category, value, today)
     user.category_year = value.year
+
+
+# ---------- view models: what the screens of «Мои курсы» show ----------
+
+
+@dataclass(frozen=True)
+class CourseItem:
+    """One line of the list: a button opening the course."""
+
+    id: int
+    title: str
+    ends_on: date
+
+
+@dataclass(frozen=True)
+class CourseCard:
+    """A recorded course as its card shows it (also the draft's summary, with ``id`` 0)."""
+
+    id: int
+    title: str | None
+    provider: str | None
+    kind: str | None
+    hours: int | None
+    starts_on: date | None
+    ends_on: date | None
+    format: str | None
+    blocks: tuple[str, ...]
+    certificate_number: str | None
+    certificate: CertificateFile | None
+
+    @classmethod
+    def of(cls, course: Course) -> CourseCard:
+        return cls(
+            id=course.id,
+            title=course.title,
+            provider=course.provider.name if course.provider else None,
+            kind=course.kind,
+            hours=course.hours,
+            starts_on=course.starts_on,
+            ends_on=course.ends_on,
+            format=course.format,
+            blocks=tuple(b for b in BLOCKS if b in (course.blocks or [])),
+            certificate_number=course.certificate_number,
+            certificate=certificate_of(course),
+        )
+
+    @classmethod
+    def of_draft(cls, draft: Draft) -> CourseCard:
+        return cls(
+            id=0,
+            title=draft.title,
+            provider=draft.provider_name,
+            kind=draft.kind,
+            hours=draft.hours,
+            starts_on=draft.starts_on,
+            ends_on=draft.ends_on,
+            format=draft.format,
+            blocks=tuple(draft.blocks),
+            certificate_number=draft.certificate_number,
+            certificate=draft.certificate,
+        )
+
+
+COURSES_PER_PAGE = 8
+PROVIDERS_PER_PAGE = 6
+
+
+def pages_of(total: int, per_page: int, page: int) -> tuple[int, int]:
+    """(the page within range, the number of pages) for ``total`` items."""
+    pages = max(1, -(-total // per_page))
+    return min(max(page, 0), pages - 1), pages
+
+
+def has_category(category: str | None) -> bool:
+    return bool(category) and category != "none"
+
+
+@dataclass(frozen=True)
+class Overview:
+    """«Мои курсы»: totals, the attestation term and one page of the list."""
+
+    today: date
+    totals: Totals
+    attestation: Attestation
+    count: int
+    courses: tuple[CourseItem, ...]
+    page: int
+    pages: int
+    resumable: bool  # a course being added waits to be continued
+    has_category: bool
+
+
+async def overview(
+    session: AsyncSession, user: User, today: date, *, page: int = 0, resumable: bool = False
+) -> Overview:
+    courses = await list_courses(session, user.id)
+    page, pages = pages_of(len(courses), COURSES_PER_PAGE, page)
+    shown = courses[page * COURSES_PER_PAGE : (page + 1) * COURSES_PER_PAGE]
+    return Overview(
+        today=today,
+        totals=totals(courses, today),
+        attestation=attestation(user.category, user.category_date, user.category_year, today),
+        count=len(courses),
+        courses=tuple(CourseItem(c.id, c.title, c.ends_on) for c in shown),
+        page=page,
+        pages=pages,
+        resumable=resumable,
+        has_category=has_category(user.category),
+    )
+
+
+async def course_card(session: AsyncSession, user_id: int, course_id: int) -> CourseCard | None:
+    """The card of the teacher's own course; ``None`` when it is gone or someone else's."""
+    course = await get_course(session, user_id, course_id)
+    return CourseCard.of(course) if course is not None else None
+
+
+async def remove_course(session: AsyncSession, user_id: int, course_id: int) -> bool:
+    """Delete the teacher's own course (``False``: not theirs or already gone)."""
+    return await delete_course(session, user_id, course_id)
+
+
+# ---------- the dialog of adding (and editing) a course ----------
+
+
+def next_step(draft: Draft) -> str | None:
+    """The first step not answered yet; ``None`` when all are (the summary is shown)."""
+    return next((s for s in QUESTIONS if s not in draft.answered), None)
+
+
+def step_to_ask(draft: Draft) -> str:
+    return next_step(draft) or "confirm"
+
+
+def step_back(draft: Draft, step: str) -> str | None:
+    """Go back from ``step`` one step: that step is asked again (its answer stays shown)."""
+    step = "hours" if step == "hours_warn" else step
+    index = ADD_STEPS.index(step) if step in ADD_STEPS else 0
+    if index == 0:
+        return None
+    previous = ADD_STEPS[index - 1]
+    draft.answered = [s for s in draft.answered if ADD_STEPS.index(s) < index - 1]
+    return previous
+
+
+def step_number(step: str) -> int:
+    """The number shown as «Шаг N из 10»."""
+    return QUESTIONS.index("hours" if step == "hours_warn" else step) + 1
+
+
+TYPED_STEPS = frozenset(
+    {"title", "provider", "hours", "hours_warn", "starts_on", "ends_on", "certificate_number"}
+    | {"att"}
+)
+BUTTON_STEPS = frozenset({"kind", "format", "blocks", "confirm"})
+
+
+def check_typed(step: str, text: str, today: date) -> Any:
+    """A typed answer to ``step``: its clean value, or :class:`CourseError`."""
+    if step == "title":
+        return parse_title(text)
+    if step == "provider":
+        return parse_provider_name(text)
+    if step in ("hours", "hours_warn"):
+        return parse_hours(text)
+    if step == "att":
+        return read_date(text)  # its own rules are checked when it is saved
+    if step in ("starts_on", "ends_on"):
+        return parse_date(text, today)
+    if step == "certificate_number":
+        return parse_certificate_number(text)
+    raise CourseError("courses.error.use_buttons")
+
+
+def check_choice(step: str, index: int) -> str:
+    """A kind or format picked by its button's index."""
+    codes = KINDS if step == "kind" else FORMATS
+    if not 0 <= index < len(codes):
+        raise CourseError("common.stale")
+    return codes[index]
+
+
+def toggle_block(ticked: Sequence[str], index: int) -> list[str]:
+    """Tick or untick the block of this index; the result in the canonical order."""
+    if not 0 <= index < len(BLOCKS):
+        raise CourseError("common.stale")
+    chosen = set(ticked) ^ {BLOCKS[index]}
+    return [b for b in BLOCKS if b in chosen]
+
+
+def edit_field_of(index: int) -> str:
+    if not 0 <= index < len(EDIT_FIELDS):
+        raise CourseError("common.stale")
+    return EDIT_FIELDS[index]
+
+
+async def hours_need_confirming(
+    session: AsyncSession, user_id: int, hours: int, draft: Draft, edit_id: int | None
+) -> bool:
+    """Retraining under 250 hours: asked «Да, верно» before it is kept."""
+    kind = draft.kind
+    if edit_id is not None:
+        course = await get_course(session, user_id, edit_id)
+        kind = course.kind if course else None
+    return hours_warning(kind, hours)
+
+
+def step_dates(step: str, today: date, start: date | None) -> tuple[date, date]:
+    """The dates the calendar of ``step`` offers (the end not before the start)."""
+    lo, hi = date_bounds(today)
+    if step == "att":
+        return lo, today
+    if step == "ends_on" and start is not None and lo <= start <= hi:
+        lo = start
+    return lo, hi
+
+
+async def answer_step(session: AsyncSession, draft: Draft, step: str, value: Any) -> Draft:
+    """Keep one checked answer in the draft (a typed provider matched to a known one)."""
+    if step == "provider":
+        provider = value if isinstance(value, Provider) else None
+        if isinstance(value, str):
+            provider = await find_provider(session, value)
+        if provider is not None:
+            draft.provider_id, draft.provider_name = provider.id, provider.name
+        else:
+            draft.provider_id, draft.provider_name = None, str(value)
+    elif step == "ends_on" and draft.starts_on is not None:
+        check_order(draft.starts_on, value)
+        draft.ends_on = value
+    elif step == "blocks":
+        draft.blocks = check_blocks(value)
+    elif step in QUESTIONS:
+        setattr(draft, step, value)
+    else:  # pragma: no cover - the steps are a closed list
+        raise CourseError("courses.error.bad_choice")
+    if step not in draft.answered:
+        draft.answered = [s for s in ADD_STEPS if s in {*draft.answered, step}]
+    return draft
+
+
+async def pick_provider(session: AsyncSession, provider_id: int) -> Provider:
+    provider = await get_provider(session, provider_id)
+    if provider is None:
+        raise CourseError("common.stale")
+    return provider
+
+
+@dataclass(frozen=True)
+class ProviderItem:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class ProviderPage:
+    """Known providers to choose from, the most used first."""
+
+    items: tuple[ProviderItem, ...]
+    total: int
+    page: int
+    pages: int
+
+
+async def provider_page(session: AsyncSession, page: int) -> ProviderPage:
+    total = await count_providers(session)
+    page, pages = pages_of(total, PROVIDERS_PER_PAGE, page)
+    rows = await known_providers(session, PROVIDERS_PER_PAGE, offset=page * PROVIDERS_PER_PAGE)
+    return ProviderPage(tuple(ProviderItem(p.id, p.name) for p in rows), total, page, pages)
+
+
+@dataclass(frozen=True)
+class DatePick:
+    lo: date
+    hi: date
+    shown: date
+    selected: date | None
+
+
+@dataclass(frozen=True)
+class Question:
+    """One step asked: while adding (``course`` is None), editing a course, or «att»."""
+
+    step: str
+    draft: Draft
+    course: CourseCard | None = None
+    providers: ProviderPage | None = None
+    chosen_provider: int | None = None
+    pending_hours: int | None = None
+    ticked: tuple[str, ...] = ()
+    dates: DatePick | None = None
+    category: str | None = None
+    today: date | None = None
+
+    @property
+    def adding(self) -> bool:
+        return self.course is None and self.step != "att"
+
+
+async def question(
+    session: AsyncSession,
+    user: User,
+    step: str,
+    today: date,
+    *,
+    draft: Draft,
+    edit_id: int | None = None,
+    pending_hours: int | None = None,
+    ticked: Sequence[str] = (),
+    page: int = 0,
+    month: date | None = None,
+) -> Question:
+    """What the question of ``step`` shows; :class:`CourseError` when the course is gone."""
+    course: Course | None = None
+    if edit_id is not None:
+        course = await get_course(session, user.id, edit_id)
+        if course is None:
+            raise CourseError("courses.error.not_found")
+    card = CourseCard.of(course) if course is not None else None
+    providers = None
+    chosen_provider = None
+    dates = None
+    if step == "provider":
+        providers = await provider_page(session, page)
+        chosen_provider = course.provider_id if course else draft.provider_id
+    elif step in ("starts_on", "ends_on", "att"):
+        start = course.starts_on if course else draft.starts_on
+        lo, hi = step_dates(step, today, start)
+        if step == "att":
+            selected = user.category_date
+            fallback = date(user.category_year, 1, 1) if user.category_year else today
+        else:
+            selected = getattr(course if course is not None else draft, step)
+            fallback = draft.starts_on if step == "ends_on" and draft.starts_on else today
+            if course is not None:
+                fallback = course.starts_on
+        dates = DatePick(lo, hi, month or selected or fallback, selected)
+    if step == "blocks":
+        ticked = list(ticked) if course is not None else draft.blocks
+    return Question(
+        step=step,
+        draft=draft,
+        course=card,
+        providers=providers,
+        chosen_provider=chosen_provider,
+        pending_hours=pending_hours,
+        ticked=tuple(ticked),
+        dates=dates,
+        category=user.category if has_category(user.category) else None,
+        today=today,
+    )
+
+
+def date_in_step(step: str, picked: date, today: date, start: date | None) -> bool:
+    lo, hi = step_dates(step, today, start)
+    return lo <= picked <= hi
+
+
+class DraftIncomplete(CourseError):
+    """The summary was confirmed with a required answer missing: ``step`` asks it."""
+
+    def __init__(self, step: str) -> None:
+        super().__init__("courses.error.incomplete")
+        self.step = step
+
+
+@dataclass(frozen=True)
+class Saved:
+    """A course just written, and the ИОМ steps it may close (offered to the teacher)."""
+
+    card: CourseCard
+    course: Course
+    route_steps: tuple[Any, ...]
+
+
+async def save_draft(session: AsyncSession, user_id: int, draft: Draft, today: date) -> Saved:
+    """The last step: write the course, then look up the open ИОМ steps it may close.
+
+    The lookup runs in a savepoint: a failure there is logged (its type only) and never
+    undoes the course.
+    """
+    missing = missing_fields(draft)
+    if missing:
+        raise DraftIncomplete(missing[0])
+    course = await create_course(session, user_id, draft, today)
+    steps: list[Any] = []
+    try:
+        async with session.begin_nested():
+            steps = list(await routes.steps_matching_course(session, user_id, course))
+    except Exception as exc:  # the course is saved; the offer is a convenience on top
+        log.warning("steps_matching_course failed: %s", type(exc).__name__)
+    return Saved(CourseCard.of(course), course, tuple(steps))
+
+
+@dataclass(frozen=True)
+class Edited:
+    card: CourseCard
+    hours_warning: bool  # the kind was changed to retraining while the hours are under 250
+
+
+async def edit_step(
+    session: AsyncSession, user_id: int, course_id: int, step: str, value: Any, today: date
+) -> Edited:
+    """Change one field of the teacher's own course (the value is checked again)."""
+    stored = value.id if isinstance(value, Provider) else value
+    course = await update_course(session, user_id, course_id, step, stored, today)
+    warn = step == "kind" and hours_warning(course.kind, course.hours)
+    return Edited(CourseCard.of(course), warn)
+
+
+async def save_category_date(session: AsyncSession, user: User, value: date, today: date) -> None:
+    """The attestation date typed or picked: checked and kept on the teacher's row."""
+    set_category_date(user, value, today)
+    await session.flush()

@@ -417,25 +417,25 @@ async def test_forged_buttons_change_nothing(harness: Harness) -> None:
     await register(other, name="Петров Пётр", category="Без категории", category_year=None)
     cid = course.id
     forged = [
-        f"co:view:{cid}:0",
-        f"co:edit:{cid}:0",
-        f"co:f:{cid}:3",
-        f"co:del:{cid}:0",
-        f"co:delok:{cid}:0",
-        f"co:cert:{cid}:0",
-        "co:f:999999:0",
-        "co:view:99999999999:0",  # beyond a 32-bit id
-        "co:f:-5:0",
-        "co:kind:0:0",
-        "co:fmt:0:9",
-        "co:save:0:0",
-        "co:skip:0:0",
-        "co:hok:0:0",
-        "co:prev:0:0",
-        "co:cancel:0:0",
-        "co:resume:0:0",
-        "co:prov:1:0",
-        "co:att:0:0",  # no category: no attestation date
+        f"coo:{cid}",
+        f"coe:{cid}",
+        f"cof:{cid}:3",
+        f"cod:{cid}",
+        f"cox:{cid}",
+        f"coc:{cid}",
+        "cof:999999:0",
+        "coo:99999999999",  # beyond a 32-bit id
+        "cof:-5:0",
+        "cok:0",
+        "cofm:9",
+        "cosv",
+        "cos",
+        "coy",
+        "cob",
+        "coq",
+        "cor",
+        "cop:1",
+        "coa",  # no category: no attestation date
         "cal:cs:d:2026:10:1",
         "cal:ca:d:2026:10:1",
     ]
@@ -453,7 +453,7 @@ async def test_forged_buttons_change_nothing(harness: Harness) -> None:
 
     # a teacher in the middle of a step cannot be pushed to another one
     await start_course(other, title="Свой курс")
-    await other.press("co:fmt:0:0")  # format is not asked yet
+    await other.press("cofm:0")  # format is not asked yet
     assert other.alerts()[-1].startswith(STALE)
     await other.press("cal:ce:d:2026:10:1")
     assert other.alerts()[-1].startswith(STALE)
@@ -663,20 +663,162 @@ async def test_saving_a_course_offers_matching_route_steps(harness: Harness, mon
     assert data.startswith(f"rt:cw:{step_id}:{course.id}")
 
 
+# ---------- forged huge ids and the menu button in the middle of a step ----------
+
+HUGE = "99999999999999999999"
+
+
+async def _course_rows(harness: Harness) -> list[tuple[object, ...]]:
+    async with harness.sessionmaker() as s:
+        rows = (await s.execute(select(Course).order_by(Course.id))).scalars().all()
+        users = (await s.execute(select(User).order_by(User.id))).scalars().all()
+        return [
+            *((c.id, c.user_id, c.title, c.hours, c.starts_on, c.ends_on, c.blocks) for c in rows),
+            *((u.id, u.category_date, u.category_year) for u in users),
+        ]
+
+
+async def test_forged_huge_ids_are_answered_once_as_stale(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    await add_schools(harness.sessionmaker)
+    chat = harness.chat(7020)
+    await register(chat)
+    await start_course(chat)
+    await finish_course(chat)
+    await start_course(chat, title="Второй курс")  # in the middle of a dialog
+    before_rows = await _course_rows(harness)
+    providers = await count(harness.sessionmaker, Provider)
+    caplog.set_level(logging.WARNING)
+    forged = [
+        f"col:{HUGE}",
+        f"coo:{HUGE}",
+        f"coe:{HUGE}",
+        f"cof:{HUGE}:0",
+        f"cof:1:{HUGE}",
+        f"cod:{HUGE}",
+        f"cox:{HUGE}",
+        f"coc:{HUGE}",
+        f"cop:{HUGE}",
+        f"cog:{HUGE}",
+        f"cok:{HUGE}",
+        f"cofm:{HUGE}",
+        f"cot:{HUGE}",
+        f"cal:cs:d:{HUGE}:9:1",
+        f"cal:ce:m:2026:{HUGE}:1",
+        f"cal:ca:d:2026:1:{HUGE}",
+    ]
+    for data in forged:
+        before = len(harness.bot.api.of(AnswerCallbackQuery))
+        await chat.press(data)
+        answers = harness.bot.api.of(AnswerCallbackQuery)[before:]
+        assert len(answers) == 1, data
+        assert answers[0].show_alert and STALE in (answers[0].text or ""), data
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    assert not errors, [r.getMessage() for r in errors]
+    assert await _course_rows(harness) == before_rows
+    assert await count(harness.sessionmaker, Provider) == providers
+    assert "Сколько часов" in chat.last.text  # the dialog waits where it was
+
+
+MENU = "🏠 Главное меню"
+
+
+async def _reach(chat: TgChat, step: str) -> None:
+    """Start adding a course and answer up to ``step`` (its question is the last screen)."""
+    await open_courses(chat)
+    await chat.tap("Добавить курс")
+    answers: list[tuple[str, str, str]] = [
+        ("title", "send", "Курс о меню"),
+        ("provider", "send", "ИРО"),
+        ("kind", "tap", "Профессиональная переподготовка"),
+        ("hours", "send", "72"),
+        ("hours_warn", "tap", "Да, верно"),
+        ("starts_on", "send", "01.09.2026"),
+        ("ends_on", "send", "25.09.2026"),
+        ("format", "tap", "Очно"),
+        ("blocks", "tap", "Предметная"),
+        ("blocks_done", "tap", "Готово"),
+        ("certificate_number", "send", "ПК-1"),
+    ]
+    for name, how, value in answers:
+        if name == step:
+            return
+        await (chat.send(value) if how == "send" else chat.tap(value))
+
+
+async def test_menu_button_in_a_typed_step_is_never_the_answer(harness: Harness) -> None:
+    await add_schools(harness.sessionmaker)
+    chat = harness.chat(7021)
+    await register(chat)
+    steps = [
+        ("title", 1),
+        ("provider", 2),
+        ("hours", 4),
+        ("hours_warn", 4),
+        ("starts_on", 5),
+        ("ends_on", 6),
+        ("certificate_number", 9),
+        ("certificate", 10),
+    ]
+    for step, number in steps:
+        await _reach(chat, step)
+        assert f"Шаг {number} из 10" in chat.last.text, step
+        if step == "hours_warn":
+            assert "Да, верно" in " ".join(chat.buttons())
+        await chat.send(MENU)
+        assert "Главное меню" in chat.last.text and "📚 Мои курсы" in chat.buttons(), step
+        # the dialog is left (handlers/home clears it): no step takes the next text
+        await chat.send("72")
+        assert "Я не понял" in chat.texts()[-1], step
+        await open_courses(chat)
+        assert not any("Продолжить" in b for b in chat.buttons()), step
+    assert await count(harness.sessionmaker, Course) == 0
+    assert await count(harness.sessionmaker, Provider) == 0
+
+    # editing a typed field of a recorded course
+    await start_course(chat, title="Записанный курс")
+    await finish_course(chat)
+    [course] = await courses_of(harness, 7021)
+    for field in ("Название", "Часы", "Дата начала", "Номер удостоверения"):
+        await chat.tap("Изменить")
+        await chat.tap(field)
+        assert "Изменение:" in chat.last.text
+        await chat.send(MENU)
+        assert "Главное меню" in chat.last.text and "📚 Мои курсы" in chat.buttons(), field
+        await open_courses(chat)
+        await chat.tap("Записанный курс")
+    [same] = await courses_of(harness, 7021)
+    assert (same.title, same.hours, same.starts_on, same.certificate_number) == (
+        course.title,
+        course.hours,
+        course.starts_on,
+        course.certificate_number,
+    )
+
+    # the attestation date
+    await open_courses(chat)
+    await chat.tap("Аттестация: указать дату")
+    await chat.send(MENU)
+    assert "Главное меню" in chat.last.text and "📚 Мои курсы" in chat.buttons()
+    await chat.send("15.03.2021")  # not in a step any more: nothing is taken
+    victim = await user_row(harness.sessionmaker, 7021)
+    assert victim is not None and victim.category_date is None
+
+
 # ---------- property: random buttons and messages from another teacher ----------
 
 VICTIM, ATTACKER = 7101, 7102
-CO_ACTIONS = (
-    *("list", "new", "resume", "cancel", "prev", "view", "edit", "f", "del", "delok", "cert"),
-    *("prov", "pp", "kind", "fmt", "hok", "hfix", "blk", "bok", "skip", "save", "att", "zz"),
+CO_PREFIXES = (
+    *("col", "con", "cor", "coq", "cob", "coo", "coe", "cof", "cod", "cox", "coc", "coa"),
+    *("cop", "cog", "cok", "cofm", "coy", "coh", "cot", "cobd", "cos", "cosv", "co", "zz"),
 )
 _ids = st.sampled_from([0, 1, 2, 3, -1, 2**40])
 co_callback = st.one_of(
     st.builds(
-        lambda a, i, v: f"co:{a}:{i}:{v}",
-        st.sampled_from(CO_ACTIONS),
-        _ids,
-        st.integers(-2, 12),
+        lambda prefix, numbers: ":".join([prefix, *map(str, numbers)]),
+        st.sampled_from(CO_PREFIXES),
+        st.lists(st.one_of(_ids, st.integers(-2, 12)), max_size=3),
     ),
     st.builds(
         lambda f, a, y, m, d: f"cal:{f}:{a}:{y}:{m}:{d}",
@@ -686,7 +828,7 @@ co_callback = st.one_of(
         st.integers(-1, 13),
         st.integers(-1, 32),
     ),
-    st.sampled_from(["m:courses", "m:main", "co:new:0:0"]),
+    st.sampled_from(["m:courses", "m:main", "con"]),
     st.text(max_size=80),
 )
 co_message = st.one_of(

@@ -393,3 +393,124 @@ def test_text_parsers_only_raise_course_error(text: str) -> None:
         except CourseError:
             continue
         assert 0 < len(value) <= limit and value == value.strip()
+
+
+# ---------- the dialog of adding a course: the step to ask is a function of the draft ----------
+
+
+def test_next_step_follows_the_answers() -> None:
+    draft = Draft()
+    assert svc.next_step(draft) == "title"
+    draft.answered = ["title", "provider", "kind"]
+    assert svc.next_step(draft) == "hours"
+    draft.answered = list(svc.QUESTIONS)
+    assert svc.next_step(draft) is None and svc.step_to_ask(draft) == "confirm"
+    # a skipped optional step counts as answered
+    draft.answered = [s for s in svc.QUESTIONS if s != "certificate"]
+    assert svc.next_step(draft) == "certificate"
+
+
+def test_step_back_asks_the_previous_step_again_and_then_goes_on() -> None:
+    draft = Draft(title="Курс", kind="qualification", answered=["title", "provider", "kind"])
+    assert svc.step_back(draft, "hours") == "kind"
+    assert svc.next_step(draft) == "kind" and draft.kind == "qualification"  # still shown
+    assert svc.step_back(draft, "kind") == "provider"
+    assert svc.next_step(draft) == "provider"
+    assert svc.step_back(draft, "title") is None
+    confirm = Draft(answered=list(svc.QUESTIONS))
+    assert svc.step_back(confirm, "confirm") == "certificate"
+    assert svc.step_to_ask(confirm) == "certificate"
+    assert svc.step_back(Draft(answered=["title", "provider", "kind"]), "hours_warn") == "kind"
+
+
+async def test_answers_are_checked_and_recorded_in_order() -> None:
+    draft = Draft(starts_on=date(2026, 9, 1), answered=["title", "starts_on"])
+    draft = await svc.answer_step(None, draft, "ends_on", date(2026, 9, 2))  # type: ignore[arg-type]
+    assert draft.answered == ["title", "starts_on", "ends_on"]
+    with pytest.raises(CourseError) as info:
+        await svc.answer_step(None, draft, "ends_on", date(2026, 8, 1))  # type: ignore[arg-type]
+    assert info.value.code == "courses.error.date_order"
+    with pytest.raises(CourseError):
+        await svc.answer_step(None, draft, "blocks", [])  # type: ignore[arg-type]
+    draft = await svc.answer_step(None, draft, "certificate", None)  # type: ignore[arg-type]
+    assert draft.answered[-1] == "certificate" and draft.certificate is None
+
+
+def test_draft_keeps_the_answered_steps_and_reads_an_older_draft() -> None:
+    draft = Draft(title="Курс", answered=["title", "provider"])
+    assert Draft.from_data(draft.to_data()).answered == ["title", "provider"]
+    # a draft kept before the steps were recorded: what is filled in counts as answered
+    older = Draft(title="Курс", provider_name="ИРО", kind="other").to_data()
+    del older["answered"]
+    assert svc.next_step(Draft.from_data(older)) == "hours"
+    forged = {**Draft().to_data(), "answered": ["hack", "title", 5]}
+    assert Draft.from_data(forged).answered == ["title"]
+
+
+def test_typed_answers_and_buttons_are_checked_by_the_service() -> None:
+    assert svc.check_typed("title", "  Курс  по   методике ", TODAY) == "Курс по методике"
+    assert svc.check_typed("hours_warn", "100", TODAY) == 100
+    assert svc.check_typed("starts_on", "01.09.2026", TODAY) == date(2026, 9, 1)
+    assert svc.check_typed("att", "01.09.2031", TODAY) == date(2031, 9, 1)  # checked on save
+    assert code_of(svc.check_typed, "kind", "Очно", TODAY) == "courses.error.use_buttons"
+    assert svc.check_choice("kind", 0) == svc.KINDS[0]
+    assert svc.check_choice("format", len(svc.FORMATS) - 1) == svc.FORMATS[-1]
+    assert code_of(svc.check_choice, "format", len(svc.FORMATS)) == "common.stale"
+    assert code_of(svc.check_choice, "kind", -1) == "common.stale"
+    assert svc.toggle_block([], 1) == [svc.BLOCKS[1]]
+    assert svc.toggle_block([svc.BLOCKS[1], svc.BLOCKS[0]], 1) == [svc.BLOCKS[0]]
+    assert code_of(svc.toggle_block, [], len(svc.BLOCKS)) == "common.stale"
+    assert svc.edit_field_of(0) == "title"
+    assert code_of(svc.edit_field_of, len(svc.EDIT_FIELDS)) == "common.stale"
+
+
+def test_calendar_bounds_of_each_date_step() -> None:
+    lo, hi = svc.date_bounds(TODAY)
+    assert svc.step_dates("starts_on", TODAY, None) == (lo, hi)
+    assert svc.step_dates("ends_on", TODAY, date(2026, 9, 1)) == (date(2026, 9, 1), hi)
+    assert svc.step_dates("ends_on", TODAY, date(1900, 1, 1)) == (lo, hi)
+    assert svc.step_dates("att", TODAY, None) == (lo, TODAY)
+
+
+def test_buttons_stay_within_64_bytes_and_refuse_unbounded_numbers() -> None:
+    from aiogram.filters.callback_data import CallbackData
+
+    from handlers.calendar.callbacks import CalendarCB
+    from handlers.common import MAX_ID
+    from handlers.courses import callbacks
+
+    classes = [
+        v
+        for v in vars(callbacks).values()
+        if isinstance(v, type) and issubclass(v, CallbackData) and v is not CallbackData
+    ]
+    assert len(classes) == 22
+    for cls in classes:
+        biggest = {
+            name: next(m.le for m in f.metadata if hasattr(m, "le"))
+            for name, f in cls.model_fields.items()
+        }
+        assert all(v in (MAX_ID, 9999) for v in biggest.values()), cls
+        packed = cls(**biggest).pack()
+        assert len(packed.encode()) <= 64, packed
+        assert cls.unpack(packed) == cls(**biggest)
+    assert len(CalendarCB(f="abcd", a="d", y=9999, m=9999, d=9999).pack()) <= 64
+    with pytest.raises(ValueError):
+        callbacks.CourseOpen.unpack("coo:99999999999999999999")
+    with pytest.raises(ValueError):
+        CalendarCB.unpack("cal:cs:d:99999999999:1:1")
+
+
+def test_question_screen_is_pure_and_ends_with_the_menu_button() -> None:
+    from bot.i18n import Translator
+    from handlers.courses import screens
+
+    t = Translator("ru")
+    q = svc.Question(
+        step="blocks", draft=Draft(blocks=["subject"]), ticked=("subject",), today=TODAY
+    )
+    screen = screens.question(q, t, notice="Проверка")
+    assert screen.text.startswith("Проверка") and "Шаг 8 из 10" in screen.text
+    assert screen.keyboard is not None
+    labels = [b.text for row in screen.keyboard.inline_keyboard for b in row]
+    assert "✅ Предметная" in labels and labels[-1] == "🏠 Главное меню"

@@ -1,48 +1,21 @@
-"""An inline month calendar to pick a date, for any feature.
+"""The calendar keyboard: pure (a month, bounds and a translator -> inline rows).
 
-A feature asks for a date by showing :func:`calendar_rows` under its question with a short
-``field`` code of its own (a few letters, e.g. ``cs`` for a course's start), and handles
-``CalendarCB.filter(F.f == field)`` itself: :func:`read` turns the pressed button into a
-month to show next, a picked day, or nothing (a label was pressed); ``None`` means the button
-was forged or is outside the bounds. Texts: ``calendar.*`` in the locale files.
-
-Callback data is ``cal:<field>:<action>:<year>:<month>:<day>``, at most about 30 bytes.
+Texts: ``calendar.*`` in the locale files. See :mod:`handlers.calendar.callbacks` for the
+buttons and :func:`handlers.calendar.parse.read` for what a pressed one means.
 """
 
 from __future__ import annotations
 
 import calendar as _calendar
-from dataclasses import dataclass
 from datetime import date
 
-from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton
 
 from bot.i18n import Translator
+from handlers.calendar.callbacks import NAV, NOOP, PICK, CalendarCB
 from handlers.common import button
 
-NAV = "m"  # show the month y-m
-PICK = "d"  # the day y-m-d was picked
-NOOP = "n"  # a label: weekday names, the month title, empty cells
 EMPTY = "·"
-
-
-class CalendarCB(CallbackData, prefix="cal"):
-    f: str  # which date the feature asks for
-    a: str  # NAV, PICK or NOOP
-    y: int = 0
-    m: int = 0
-    d: int = 0
-
-
-@dataclass(frozen=True)
-class CalendarAction:
-    month: date | None = None  # navigation: show the month of this date
-    picked: date | None = None  # a day was picked
-
-    @property
-    def noop(self) -> bool:
-        return self.month is None and self.picked is None
 
 
 def _month_start(value: date) -> date:
@@ -119,20 +92,3 @@ def calendar_rows(
         ]
     )
     return rows
-
-
-def read(data: CalendarCB, *, lo: date, hi: date) -> CalendarAction | None:
-    """What a pressed calendar button means; ``None`` for a forged or out-of-range one."""
-    if data.a == NOOP:
-        return CalendarAction()
-    try:
-        value = date(data.y, data.m, data.d if data.a == PICK else 1)
-    except ValueError:
-        return None
-    if data.a == NAV:
-        if not _month_start(lo) <= value <= _month_start(hi):
-            return None
-        return CalendarAction(month=value)
-    if data.a == PICK:
-        return CalendarAction(picked=value) if lo <= value <= hi else None
-    return None
