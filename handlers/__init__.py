@@ -23,12 +23,12 @@ def setup_routers() -> Router:
         profile.router,
         surveys.router,
         courses.router,
-        route.router,
         catalog.router,
     ]
     root = Router(name="root")
     for feature in features:
         feature._parent_router = None
     root.include_routers(*features)
+    root.include_router(route.setup())
     root.include_router(home.setup())  # last: main menu and the fallbacks
     return root

@@ -14,7 +14,19 @@ from aiogram.types import Message
 from sqlalchemy import select
 
 from bot.i18n import Translator
-from handlers.route.router import RouteCB, offer_to_close_steps
+from handlers.route.callbacks import (
+    AddBlock,
+    AddCatalogItem,
+    DraftConfirm,
+    RouteBuild,
+    RouteDocx,
+    StepCloseWithCourse,
+    StepDone,
+    StepMonth,
+    StepRemove,
+    StepReopen,
+)
+from handlers.route.router import offer_to_close_steps
 from models import Course, Route, RouteStep
 from services import routes as svc
 from services.people import get_user
@@ -216,22 +228,23 @@ async def test_from_self_assessment_to_a_completed_route(harness: Harness) -> No
     their_steps = snapshot(await steps_of(harness, their.id))
     before = snapshot(await steps_of(harness, route.id))
     for data in (
-        RouteCB(action="done", id=their_steps[0][0]).pack(),  # another teacher's step
-        RouteCB(action="rm", id=their_steps[0][0]).pack(),
-        RouteCB(action="setd", id=their_steps[0][0], v=3).pack(),
-        RouteCB(action="docx", id=their.id).pack(),
-        RouteCB(action="done", id=steps[0].id).pack(),  # already done
-        RouteCB(action="done", id=999_999).pack(),
-        RouteCB(action="rm", id=steps[2].id).pack(),  # not a draft any more
-        RouteCB(action="setd", id=steps[2].id, v=12).pack(),  # no such month
-        RouteCB(action="addb", v=9).pack(),
-        RouteCB(action="ok", id=their.id).pack(),
-        RouteCB(action="cw", id=steps[2].id, v=999).pack(),
-        "rt:done:abc:0:0",
-        "rt:done:99999999999:0:0",  # beyond the INTEGER keys
-        "rt:docx:-1:0:0",
-        f"rt:cw:{steps[2].id}:99999999999:0",
-        "rt:addc:99999999999:1:0",
+        StepDone(step=their_steps[0][0]).pack(),  # another teacher's step
+        StepRemove(step=their_steps[0][0]).pack(),
+        StepMonth(step=their_steps[0][0], month=3).pack(),
+        RouteDocx(route=their.id).pack(),
+        StepDone(step=steps[0].id).pack(),  # already done
+        StepDone(step=999_999).pack(),
+        StepRemove(step=steps[2].id).pack(),  # not a draft any more
+        StepMonth(step=steps[2].id, month=12).pack(),  # no such month
+        AddBlock(block=9).pack(),
+        AddCatalogItem(item=999_999, block=1).pack(),
+        DraftConfirm(route=their.id).pack(),
+        StepCloseWithCourse(step=steps[2].id, course=999).pack(),
+        "rtd:abc",
+        "rtd:99999999999",  # beyond the INTEGER keys
+        "rtf:-1",
+        f"rtw:{steps[2].id}:99999999999",
+        "rti:99999999999:1",
     ):
         harness.bot.api.clear()
         await chat.press(data)
@@ -340,7 +353,7 @@ async def test_no_route_screens(harness: Harness) -> None:
     await chat.tap("Мой маршрут")
     assert "Вы её ещё не проходили" in chat.last.text
     harness.bot.api.clear()
-    await chat.press(RouteCB(action="build").pack())
+    await chat.press(RouteBuild().pack())
     assert any("Сначала пройдите самооценку" in a for a in chat.alerts())
     await chat.tap("Пройти самооценку")
     assert "Самооценка профессиональных затруднений" in chat.last.text
@@ -398,7 +411,7 @@ async def test_long_draft_is_split_and_a_newer_self_assessment_is_offered(
 
     # a typed input is abandoned by any other button of the screen
     last = (await steps_of(harness, draft.id))[-1]
-    await chat.press(RouteCB(action="rm", id=last.id).pack())
+    await chat.press(StepRemove(step=last.id).pack())
     await chat.send("Ещё один шаг")
     assert "Я не понял" in chat.texts()[-1]
     assert len(await steps_of(harness, draft.id)) == svc.MAX_STEPS - 1
@@ -449,7 +462,7 @@ async def test_a_mis_tapped_step_can_be_reopened(harness: Harness) -> None:
     # a planned step, or someone else's, cannot be «reopened»
     other = harness.chat(8011)
     await register(other, name="Другая Учительница Петровна")
-    await other.press(RouteCB(action="undo", id=steps[0].id).pack())
+    await other.press(StepReopen(step=steps[0].id).pack())
     assert any(STALE in a for a in other.alerts())
-    await chat.press(RouteCB(action="undo", id=steps[-1].id).pack())
+    await chat.press(StepReopen(step=steps[-1].id).pack())
     assert any(STALE in a for a in chat.alerts())
