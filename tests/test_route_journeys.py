@@ -6,10 +6,12 @@ self-assessment offers an update without overwriting."""
 from __future__ import annotations
 
 import io
+import logging
 from datetime import date, timedelta
 
 import docx
-from aiogram.methods import SendDocument
+import pytest
+from aiogram.methods import AnswerCallbackQuery, SendDocument
 from aiogram.types import Message
 from sqlalchemy import select
 
@@ -466,3 +468,118 @@ async def test_a_mis_tapped_step_can_be_reopened(harness: Harness) -> None:
     assert any(STALE in a for a in other.alerts())
     await chat.press(StepReopen(step=steps[-1].id).pack())
     assert any(STALE in a for a in chat.alerts())
+
+
+async def all_rows(harness: Harness) -> list[tuple[object, ...]]:
+    """Every route and step row, to compare before and after a refused button."""
+    async with harness.sessionmaker() as s:
+        routes = (await s.execute(select(Route).order_by(Route.id))).scalars()
+        steps = (await s.execute(select(RouteStep).order_by(RouteStep.id))).scalars()
+        return [(r.id, r.status, r.activated_at, r.completed_at) for r in routes] + [
+            (s.id, s.route_id, s.position, s.title, *snapshot([s])[0]) for s in steps
+        ]
+
+
+HUGE = "99999999999999999999"
+
+
+async def test_forged_buttons_with_huge_ids_are_answered_once(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    await add_schools(harness.sessionmaker)
+    await add_catalog(harness)
+    chat = harness.chat(8401)
+    await register(chat)
+    await self_assess(chat, methodical_high_psychological_medium)
+    await chat.tap("Построить маршрут")
+    await chat.tap("Утвердить маршрут")
+    [route] = await routes_of(harness, 8401)
+    step = (await steps_of(harness, route.id))[0].id
+    before = await all_rows(harness)
+    caplog.set_level(logging.INFO)
+    for data in (
+        f"rtk:{HUGE}",
+        f"rtx:{HUGE}",
+        f"rtr:{HUGE}",
+        f"rtt:{HUGE}",
+        f"rtm:{step}:{HUGE}",
+        f"rtm:{HUGE}:1",
+        f"rtc:{HUGE}:0",
+        f"rtc:1:{HUGE}",
+        f"rti:{HUGE}:1",
+        f"rti:1:{HUGE}",
+        f"rto:1:{HUGE}",
+        f"rtd:{HUGE}",
+        f"rtu:{HUGE}",
+        f"rtz:{HUGE}",
+        f"rtf:{HUGE}",
+        f"rtw:{step}:{HUGE}",
+        f"rtw:{HUGE}:1",
+        f"rtd:-{HUGE}",
+    ):
+        harness.bot.api.clear()
+        await chat.press(data)
+        answers = harness.bot.api.of(AnswerCallbackQuery)
+        assert len(answers) == 1, data
+        assert STALE in (answers[0].text or ""), data
+        assert not harness.bot.api.of(SendDocument), data
+    assert await all_rows(harness) == before
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+
+
+async def test_main_menu_button_leaves_every_typed_step(harness: Harness) -> None:
+    await add_schools(harness.sessionmaker)
+    await add_catalog(harness)
+    chat = harness.chat(8501)
+    await register(chat)
+    await self_assess(chat, methodical_medium)
+    await chat.tap("Построить маршрут")
+    [draft] = await routes_of(harness, 8501)
+    before = await all_rows(harness)
+
+    # an own step's title
+    await chat.tap("Добавить шаг")
+    await chat.tap("Коммуникативная")
+    await chat.tap("Свой шаг: семинар")
+    assert "Напишите, что вы запланировали" in chat.last.text
+    await chat.send("🏠 Главное меню")
+    assert "Мой маршрут" in " ".join(chat.buttons())  # the main menu
+    assert await all_rows(harness) == before
+    await chat.send("Выступить на методическом объединении")  # no longer an answer
+    assert "Я не понял" in chat.texts()[-1]
+    assert await all_rows(harness) == before
+
+    # a closing reason
+    await chat.tap("Мой маршрут")
+    await chat.tap("Утвердить маршрут")
+    before = await all_rows(harness)
+    await chat.tap("Закрыть 1")
+    assert "Почему закрываете шаг 1" in chat.last.text
+    await chat.send("🏠 Главное меню")
+    assert "Мой маршрут" in " ".join(chat.buttons())
+    await chat.send("Перенесли на следующий год")
+    assert "Я не понял" in chat.texts()[-1]
+    assert await all_rows(harness) == before
+    step = (await steps_of(harness, draft.id))[0]
+    assert (step.status, step.closed_reason) == ("planned", None)
+
+
+async def test_the_editor_dialog_survives_a_restart(harness: Harness, make_harness) -> None:  # type: ignore[no-untyped-def]
+    """The draft of a typed input is conversation state in the database: a new dispatcher
+    (a restarted bot) takes the answer."""
+    await add_schools(harness.sessionmaker)
+    chat = harness.chat(8601)
+    await register(chat)
+    await self_assess(chat, methodical_medium)
+    await chat.tap("Построить маршрут")
+    await chat.tap("Добавить шаг")
+    await chat.tap("Предметная")
+    await chat.tap("Свой шаг: другое")
+    await harness.app.dispatcher.storage.close()
+    again = await make_harness()
+    chat = again.chat(8601)
+    await chat.send("  Разобрать   задания ОГЭ  ")
+    assert "Шаг добавлен" in chat.last.text
+    [draft] = await routes_of(harness, 8601)
+    added = (await steps_of(harness, draft.id))[-1]
+    assert (added.title, added.kind, added.block) == ("Разобрать задания ОГЭ", "other", "subject")
