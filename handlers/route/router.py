@@ -341,6 +341,18 @@ async def route_add_catalog(
 # ---------------------------------------------------------------- the typed inputs (one dialog)
 
 
+def state_of(step: str) -> str | None:
+    """The state that asks ``step`` of the dialog (``None``: a step chosen by a button)."""
+    return next((s.state for s in RouteForm.__states__ if s.state == f"RouteForm:{step}"), None)
+
+
+async def ask_next(state: FSMContext, draft: dict[str, object]) -> None:
+    """Keep the draft and ask the step it still misses (``services.routes.next_step``)."""
+    step = svc.next_step(draft)
+    await state.set_state(state_of(step) if step else None)
+    await state.update_data({DRAFT_KEY: draft})
+
+
 async def route_add_own(
     query: CallbackQuery,
     callback_data: AddOwnStep,
@@ -355,8 +367,7 @@ async def route_add_own(
     except svc.RouteError as exc:
         refuse_error(callback_answer, t, exc)
         return
-    await state.set_state(RouteForm.title)
-    await state.update_data({DRAFT_KEY: draft})
+    await ask_next(state, draft)
     await render(query, screens.ask_title(str(draft["kind"]), str(draft["block"]), t))
 
 
@@ -374,8 +385,7 @@ async def route_close(
     except svc.RouteError as exc:
         refuse_error(callback_answer, t, exc)
         return
-    await state.set_state(RouteForm.reason)
-    await state.update_data({DRAFT_KEY: draft})
+    await ask_next(state, draft)
     await render(query, screens.ask_reason(step, t))
 
 
@@ -393,7 +403,7 @@ async def typed_answer(
     draft = dict((await state.get_data()).get(DRAFT_KEY) or {})
     step = svc.next_step(draft)
     try:
-        if step is None or await state.get_state() != f"{RouteForm.__name__}:{step}":
+        if step is None or await state.get_state() != state_of(step):
             raise svc.Stale()
         draft[step] = svc.check_answer(step, message.text or "")
         # every typed step is the last one of its dialog: the draft is complete now
