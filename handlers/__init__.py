@@ -28,8 +28,7 @@ def setup_routers() -> Router:
     root.include_routers(*features)
     root.include_router(surveys.setup())
     root.include_router(courses.setup())
-    route.router._parent_router = None
-    root.include_router(route.router)
+    root.include_router(route.setup())
     root.include_router(catalog.setup())
     root.include_router(home.setup())  # last: main menu and the fallbacks
     return root

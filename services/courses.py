@@ -1144,7 +1144,7 @@ class Saved:
 
     card: CourseCard
     course: Course
-    route_steps: tuple[Any, ...]
+    close_offer: routes.CloseOffer | None  # the ИОМ steps it may close, if any
 
 
 async def save_draft(session: AsyncSession, user_id: int, draft: Draft, today: date) -> Saved:
@@ -1163,7 +1163,8 @@ async def save_draft(session: AsyncSession, user_id: int, draft: Draft, today: d
             steps = list(await routes.steps_matching_course(session, user_id, course))
     except Exception as exc:  # the course is saved; the offer is a convenience on top
         log.warning("steps_matching_course failed: %s", type(exc).__name__)
-    return Saved(CourseCard.of(course), course, tuple(steps))
+    offer = routes.close_offer_of(course, steps) if steps else None
+    return Saved(CourseCard.of(course), course, offer)
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,16 @@ class Texts(Protocol):
     def date(self, value: datetime | date) -> str: ...
 
 
+class StepKindForm(Protocol):
+    """What :func:`step_form` reads of a step (a ``RouteStep`` or a step's view model)."""
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def form(self) -> str | None: ...
+
+
 @dataclass(frozen=True)
 class TeacherLine:
     name: str
@@ -72,7 +82,7 @@ def level_label(t: Texts, level: str | None) -> str:
     return _label(t, "route.level", level)
 
 
-def step_form(step: RouteStep, t: Texts) -> str:
+def step_form(step: StepKindForm, t: Texts) -> str:
     kind = _label(t, "route.kind", step.kind)
     return f"{kind}, {_label(t, 'route.form', step.form)}" if step.form else kind
 

@@ -79,6 +79,7 @@ from models import (
 from services.instruments import InstrumentRegistry
 from services.people import is_young
 from services.reference import BLOCKS
+from services.route_docx import TeacherLine, Texts, route_docx
 
 DEFICIT_LEVELS: tuple[str, ...] = ("high", "medium")  # bands that call for steps, worst first
 LEVELS: tuple[str, ...] = ("high", "medium", "minimal")
@@ -1063,3 +1064,460 @@ async def route_change(
         for b in blocks
     ]
     return after, changes
+
+
+# ---------------------------------------------------------------- view models for the screens
+#
+# Each function below serves one tap of «Мой маршрут»: it checks the ids of the button
+# against the teacher's own routes (a forged or stale one raises :class:`Stale`), makes the
+# change, and returns a frozen view model for ``handlers/route/screens.py``.
+
+CATALOG_PAGE = 6  # catalog items on one page of «Добавить шаг»
+
+
+@dataclass(frozen=True)
+class StepView:
+    id: int
+    n: int  # its number in the route, from 1
+    title: str
+    kind: str
+    form: str | None
+    block: str | None
+    level: str | None
+    target_date: date
+    status: str
+    done_at: datetime | None
+    closed_reason: str | None
+
+    @property
+    def planned(self) -> bool:
+        return self.status == StepStatus.PLANNED.value
+
+
+@dataclass(frozen=True)
+class ChangeView:
+    """The change per block since the route's baseline, by a later self-assessment."""
+
+    diagnosed_at: datetime
+    blocks: tuple[BlockChange, ...]
+
+
+@dataclass(frozen=True)
+class RouteView:
+    """One route as its screen shows it (draft, active or completed)."""
+
+    id: int
+    status: str
+    steps: tuple[StepView, ...]
+    since: datetime  # activated (else created)
+    completed_at: datetime | None
+    diagnosed_at: datetime  # the self-assessment it was built from
+    replaces_active: bool = False  # a draft while another route is active
+    newer: datetime | None = None  # a newer self-assessment (draft and active)
+    change: ChangeView | None = None  # completed: before → after
+    can_reopen: bool = False
+    survey: str | None = None  # the self-assessment to take again (completed)
+
+    @property
+    def progress(self) -> int:
+        if not self.steps:
+            return 0
+        return self.finished * 100 // len(self.steps)
+
+    @property
+    def finished(self) -> int:
+        return sum(1 for s in self.steps if not s.planned)
+
+    def count(self, status: StepStatus) -> int:
+        return sum(1 for s in self.steps if s.status == status.value)
+
+    def step(self, step_id: int) -> StepView:
+        return next(s for s in self.steps if s.id == step_id)
+
+
+@dataclass(frozen=True)
+class Home:
+    """«Мой маршрут»: the route to show, or why there is none yet."""
+
+    route: RouteView | None
+    latest: datetime | None  # the latest self-assessment, when there is no route
+    survey: str | None  # the self-assessment to take
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    """A changed step and its route after the change."""
+
+    route: RouteView
+    step: StepView
+
+
+@dataclass(frozen=True)
+class MonthPicker:
+    step: StepView
+    months: tuple[date, ...]  # the choices, by offset
+
+
+@dataclass(frozen=True)
+class BlockChoice:
+    index: int  # in :data:`BLOCKS`
+    block: str
+    level: str | None  # the deficit level when it is high or medium
+
+
+@dataclass(frozen=True)
+class CatalogPage:
+    block: str
+    index: int  # of the block in :data:`BLOCKS`
+    page: int
+    pages: int
+    entries: tuple[CatalogEntry, ...]
+    kinds: tuple[str, ...] = CUSTOM_KINDS  # the own steps that may be typed
+
+
+@dataclass(frozen=True)
+class CloseWithCourse:
+    route: RouteView
+    step: StepView
+    course_title: str
+
+
+@dataclass(frozen=True)
+class CloseOffer:
+    """Planned steps of the active route that a just recorded course may close."""
+
+    course_id: int
+    course_title: str
+    steps: tuple[StepView, ...]
+
+
+def _step_view(step: RouteStep, n: int) -> StepView:
+    return StepView(
+        id=step.id,
+        n=n,
+        title=step.title,
+        kind=step.kind,
+        form=step.form,
+        block=step.block,
+        level=step.level,
+        target_date=step.target_date,
+        status=step.status,
+        done_at=step.done_at,
+        closed_reason=step.closed_reason,
+    )
+
+
+def _steps(route: Route) -> tuple[StepView, ...]:
+    return tuple(_step_view(s, i) for i, s in enumerate(route.steps, start=1))
+
+
+async def route_view(
+    session: AsyncSession, registry: InstrumentRegistry, route: Route
+) -> RouteView:
+    """What the screen of ``route`` needs, by its status."""
+    view = RouteView(
+        id=route.id,
+        status=route.status,
+        steps=_steps(route),
+        since=route.activated_at or route.created_at,
+        completed_at=route.completed_at,
+        diagnosed_at=await diagnosed_at(session, route),
+    )
+    if route.status == RouteStatus.DRAFT.value:
+        newer = await newer_diagnosis(session, registry, route)
+        return replace(
+            view,
+            replaces_active=await active_of(session, route.user_id) is not None,
+            newer=newer.completed_at if newer else None,
+        )
+    if route.status == RouteStatus.ACTIVE.value:
+        newer = await newer_diagnosis(session, registry, route)
+        return replace(view, newer=newer.completed_at if newer else None, can_reopen=True)
+    change = await route_change(session, registry, route)
+    surveys = deficit_instrument_ids(registry)
+    return replace(
+        view,
+        change=None if change is None else ChangeView(change[0].completed_at, tuple(change[1])),
+        can_reopen=await can_reopen(session, route),
+        survey=surveys[0] if surveys else None,
+    )
+
+
+async def home(session: AsyncSession, registry: InstrumentRegistry, user_id: int) -> Home:
+    """«Мой маршрут»: the draft, else the active route, else the last completed one."""
+    view = await overview(session, registry, user_id)
+    route = view.draft or view.active or view.completed
+    surveys = deficit_instrument_ids(registry)
+    return Home(
+        route=None if route is None else await route_view(session, registry, route),
+        latest=view.latest.completed_at if view.latest else None,
+        survey=surveys[0] if surveys else None,
+    )
+
+
+async def active_home(session: AsyncSession, registry: InstrumentRegistry, user_id: int) -> Home:
+    """«Действующий маршрут» (from a draft): the active route, else :func:`home`."""
+    route = await active_of(session, user_id)
+    if route is None:
+        return await home(session, registry, user_id)
+    return Home(await route_view(session, registry, route), None, None)
+
+
+async def build(
+    session: AsyncSession, registry: InstrumentRegistry, user: User, now: datetime
+) -> RouteView:
+    """«Построить маршрут» (:func:`build_for_latest`)."""
+    return await route_view(session, registry, await build_for_latest(session, registry, user, now))
+
+
+async def remove(
+    session: AsyncSession, registry: InstrumentRegistry, user_id: int, step_id: int
+) -> RouteView:
+    """«Убрать»: a step of the draft."""
+    return await route_view(session, registry, await remove_step(session, user_id, step_id))
+
+
+async def _own_draft(session: AsyncSession, user_id: int, route_id: int) -> Route:
+    draft = await draft_of(session, user_id)
+    if draft is None or draft.id != route_id:
+        raise Stale()
+    return draft
+
+
+async def discard(
+    session: AsyncSession, registry: InstrumentRegistry, user_id: int, route_id: int
+) -> Home:
+    """«Удалить черновик»: only the draft on the screen (``route_id``)."""
+    await _own_draft(session, user_id, route_id)
+    await discard_draft(session, user_id)
+    return await home(session, registry, user_id)
+
+
+async def confirm_draft(
+    session: AsyncSession,
+    registry: InstrumentRegistry,
+    user_id: int,
+    route_id: int,
+    now: datetime,
+) -> RouteView:
+    """«Утвердить маршрут»: only the draft on the screen (``route_id``), see :func:`confirm`."""
+    await _own_draft(session, user_id, route_id)
+    return await route_view(session, registry, await confirm(session, user_id, now))
+
+
+async def month_picker(
+    session: AsyncSession, user_id: int, step_id: int, today: date
+) -> MonthPicker:
+    """«Срок»: the months a planned step of the draft or the active route may end in."""
+    route, step = await dated_step(session, user_id, step_id)
+    return MonthPicker(_step_view(step, route.steps.index(step) + 1), tuple(month_choices(today)))
+
+
+async def set_month(
+    session: AsyncSession,
+    registry: InstrumentRegistry,
+    user_id: int,
+    step_id: int,
+    offset: int,
+    today: date,
+) -> StepOutcome:
+    step = await set_target_month(session, user_id, step_id, offset, today)
+    view = await route_view(session, registry, await route_by_id(session, user_id, step.route_id))
+    return StepOutcome(view, view.step(step_id))
+
+
+async def add_menu(
+    session: AsyncSession, registry: InstrumentRegistry, user_id: int
+) -> tuple[BlockChoice, ...]:
+    """«Добавить шаг»: the blocks, with the deficit level of the draft's self-assessment."""
+    draft = await draft_of(session, user_id)
+    if draft is None:
+        raise Stale()
+    levels = await baseline_levels(session, registry, draft)
+    return tuple(
+        BlockChoice(i, block, levels[block] if levels.get(block) in DEFICIT_LEVELS else None)
+        for i, block in enumerate(BLOCKS)
+    )
+
+
+def block_at(index: int) -> str:
+    """The block of a button (an index in :data:`BLOCKS`), or :class:`Stale`."""
+    if not 0 <= index < len(BLOCKS):
+        raise Stale()
+    return BLOCKS[index]
+
+
+async def catalog_page(
+    session: AsyncSession, user: User, block_index: int, page: int, today: date
+) -> CatalogPage:
+    """Open catalog items of a block that fit the teacher and are not in the draft yet."""
+    block = block_at(block_index)
+    draft = await draft_of(session, user.id)
+    if draft is None:
+        raise Stale()
+    in_route = {s.catalog_item_id for s in draft.steps if s.catalog_item_id}
+    items = [
+        e for e in await catalog_for_block(session, user, block, today) if e.id not in in_route
+    ]
+    pages = max(1, -(-len(items) // CATALOG_PAGE))
+    page = min(max(page, 0), pages - 1)
+    chunk = tuple(items[page * CATALOG_PAGE : (page + 1) * CATALOG_PAGE])
+    return CatalogPage(block, block_index, page, pages, chunk)
+
+
+async def add_from_catalog(
+    session: AsyncSession,
+    registry: InstrumentRegistry,
+    user: User,
+    item_id: int,
+    block_index: int,
+    today: date,
+) -> RouteView:
+    """«➕ n» on a catalog page: the item becomes a step of the draft."""
+    step = await add_catalog_step(session, registry, user, item_id, block_at(block_index), today)
+    return await route_view(session, registry, await route_by_id(session, user.id, step.route_id))
+
+
+async def mark_step_done(
+    session: AsyncSession, registry: InstrumentRegistry, user_id: int, step_id: int, now: datetime
+) -> StepOutcome:
+    view = await route_view(session, registry, await mark_done(session, user_id, step_id, now))
+    return StepOutcome(view, view.step(step_id))
+
+
+async def reopen(
+    session: AsyncSession, registry: InstrumentRegistry, user_id: int, step_id: int
+) -> StepOutcome:
+    view = await route_view(session, registry, await reopen_step(session, user_id, step_id))
+    return StepOutcome(view, view.step(step_id))
+
+
+async def close_with_course(
+    session: AsyncSession,
+    registry: InstrumentRegistry,
+    user_id: int,
+    step_id: int,
+    course_id: int,
+    now: datetime,
+) -> CloseWithCourse:
+    """«Закрыть шаг: …» under a recorded course (:func:`close_step_with_course`)."""
+    route = await close_step_with_course(session, user_id, step_id, course_id, now)
+    course = await session.get(Course, course_id)
+    view = await route_view(session, registry, route)
+    return CloseWithCourse(view, view.step(step_id), course.title if course else "")
+
+
+async def close_offer(session: AsyncSession, user_id: int, course: Course) -> CloseOffer | None:
+    """After a course is recorded: the steps it may close (``None`` when there are none)."""
+    route = await active_of(session, user_id) if course.user_id == user_id else None
+    if route is None:
+        return None
+    steps = tuple(
+        _step_view(s, i)
+        for i, s in enumerate(route.steps, start=1)
+        if step_matches_course(s, course)
+    )
+    return CloseOffer(course.id, course.title, steps) if steps else None
+
+
+async def route_document(session: AsyncSession, user: User, route_id: int, t: Texts) -> bytes:
+    """The teacher's own route as a DOCX form (:func:`services.route_docx.route_docx`)."""
+    route = await route_by_id(session, user.id, route_id)
+    teacher = TeacherLine(
+        name=user.full_name or "",
+        organisation=user.school.name if user.school else "",
+        position=t(f"position.{user.position}") if user.position else "",
+    )
+    return route_docx(route, teacher, t, diagnosed_on=await diagnosed_at(session, route))
+
+
+# ---------------------------------------------------------------- the route editor dialog
+#
+# Two typed inputs, one pattern: the answers so far are a JSON-able draft (kept by the bot in
+# the conversation state); :func:`next_step` says which input is asked next; :func:`check_answer`
+# checks one typed answer; :func:`finish` writes the rows.
+#
+# * an own step: ``{"aim": "add", "block": …, "kind": …}`` (chosen by buttons, see
+#   :func:`start_own_step`), then the typed ``title``;
+# * closing a step: ``{"aim": "close", "step": id}`` (:func:`start_closing`), then the typed
+#   ``reason``.
+
+Draft = dict[str, object]
+AIM_ADD = "add"
+AIM_CLOSE = "close"
+DIALOG_STEPS: Mapping[str, tuple[str, ...]] = {
+    AIM_ADD: ("block", "kind", "title"),
+    AIM_CLOSE: ("step", "reason"),
+}
+_TEXT_LIMITS: Mapping[str, int] = {"title": TITLE_MAX, "reason": REASON_MAX}
+
+
+def next_step(draft: Mapping[str, object]) -> str | None:
+    """The first input the draft still misses (``None``: complete, or not a draft at all)."""
+    steps = DIALOG_STEPS.get(str(draft.get("aim")))
+    if steps is None:
+        return None
+    return next((s for s in steps if draft.get(s) in (None, "")), None)
+
+
+def check_answer(step: str, text: str) -> str:
+    """A typed ``title`` or ``reason``: one line, not empty, not too long (else RouteError)."""
+    if step not in _TEXT_LIMITS:
+        raise Stale()
+    return clean_text(text, _TEXT_LIMITS[step])
+
+
+async def start_own_step(
+    session: AsyncSession, user_id: int, block_index: int, kind_index: int
+) -> Draft:
+    """«Свой шаг: …»: the dialog's draft for a step of this block and kind in the draft route."""
+    block = block_at(block_index)
+    if not 0 <= kind_index < len(CUSTOM_KINDS) or await draft_of(session, user_id) is None:
+        raise Stale()
+    return {"aim": AIM_ADD, "block": block, "kind": str(CUSTOM_KINDS[kind_index])}
+
+
+async def start_closing(
+    session: AsyncSession, user_id: int, step_id: int
+) -> tuple[Draft, StepView]:
+    """«Закрыть»: the dialog's draft for closing a planned step of the active route."""
+    route, step = await check_closable(session, user_id, step_id)
+    return {"aim": AIM_CLOSE, "step": step.id}, _step_view(step, route.steps.index(step) + 1)
+
+
+def _draft_int(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+async def finish(
+    session: AsyncSession,
+    registry: InstrumentRegistry,
+    user_id: int,
+    draft: Mapping[str, object],
+    now: datetime,
+) -> StepOutcome:
+    """The complete draft written: the own step added, or the step closed with the reason."""
+    if draft.get("aim") not in DIALOG_STEPS or next_step(draft) is not None:
+        raise Stale()
+    if draft["aim"] == AIM_ADD:
+        step = await add_custom_step(
+            session,
+            registry,
+            user_id,
+            str(draft["kind"]),
+            str(draft["block"]),
+            str(draft["title"]),
+            now.date(),
+        )
+        route = await route_by_id(session, user_id, step.route_id)
+        step_id = step.id
+    else:
+        step_id = _draft_int(draft["step"])
+        route = await close_step(session, user_id, step_id, str(draft["reason"]), now)
+    view = await route_view(session, registry, route)
+    return StepOutcome(view, view.step(step_id))
+
+
+def close_offer_of(course: Course, steps: Sequence[RouteStep]) -> CloseOffer:
+    """The offer for steps already found by :func:`steps_matching_course`."""
+    return CloseOffer(course.id, course.title, tuple(_step_view(s, s.position + 1) for s in steps))

@@ -660,7 +660,7 @@ async def test_saving_a_course_offers_matching_route_steps(harness: Harness, mon
     course = (await courses_of(harness, 7012))[-1]
     assert "Курс сохранён" not in chat.last.text
     data, _ = chat.button_data("Курс по методике")
-    assert data.startswith(f"rt:cw:{step_id}:{course.id}")
+    assert data == f"rtw:{step_id}:{course.id}"
 
 
 # ---------- forged huge ids and the menu button in the middle of a step ----------

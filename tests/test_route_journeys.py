@@ -6,15 +6,29 @@ self-assessment offers an update without overwriting."""
 from __future__ import annotations
 
 import io
+import logging
 from datetime import date, timedelta
 
 import docx
-from aiogram.methods import SendDocument
+import pytest
+from aiogram.methods import AnswerCallbackQuery, SendDocument
 from aiogram.types import Message
 from sqlalchemy import select
 
 from bot.i18n import Translator
-from handlers.route.router import RouteCB, offer_to_close_steps
+from handlers.route.callbacks import (
+    AddBlock,
+    AddCatalogItem,
+    DraftConfirm,
+    RouteBuild,
+    RouteDocx,
+    StepCloseWithCourse,
+    StepDone,
+    StepMonth,
+    StepRemove,
+    StepReopen,
+)
+from handlers.route import screens as route_screens
 from models import Course, Route, RouteStep
 from services import routes as svc
 from services.people import get_user
@@ -216,22 +230,23 @@ async def test_from_self_assessment_to_a_completed_route(harness: Harness) -> No
     their_steps = snapshot(await steps_of(harness, their.id))
     before = snapshot(await steps_of(harness, route.id))
     for data in (
-        RouteCB(action="done", id=their_steps[0][0]).pack(),  # another teacher's step
-        RouteCB(action="rm", id=their_steps[0][0]).pack(),
-        RouteCB(action="setd", id=their_steps[0][0], v=3).pack(),
-        RouteCB(action="docx", id=their.id).pack(),
-        RouteCB(action="done", id=steps[0].id).pack(),  # already done
-        RouteCB(action="done", id=999_999).pack(),
-        RouteCB(action="rm", id=steps[2].id).pack(),  # not a draft any more
-        RouteCB(action="setd", id=steps[2].id, v=12).pack(),  # no such month
-        RouteCB(action="addb", v=9).pack(),
-        RouteCB(action="ok", id=their.id).pack(),
-        RouteCB(action="cw", id=steps[2].id, v=999).pack(),
-        "rt:done:abc:0:0",
-        "rt:done:99999999999:0:0",  # beyond the INTEGER keys
-        "rt:docx:-1:0:0",
-        f"rt:cw:{steps[2].id}:99999999999:0",
-        "rt:addc:99999999999:1:0",
+        StepDone(step=their_steps[0][0]).pack(),  # another teacher's step
+        StepRemove(step=their_steps[0][0]).pack(),
+        StepMonth(step=their_steps[0][0], month=3).pack(),
+        RouteDocx(route=their.id).pack(),
+        StepDone(step=steps[0].id).pack(),  # already done
+        StepDone(step=999_999).pack(),
+        StepRemove(step=steps[2].id).pack(),  # not a draft any more
+        StepMonth(step=steps[2].id, month=12).pack(),  # no such month
+        AddBlock(block=9).pack(),
+        AddCatalogItem(item=999_999, block=1).pack(),
+        DraftConfirm(route=their.id).pack(),
+        StepCloseWithCourse(step=steps[2].id, course=999).pack(),
+        "rtd:abc",
+        "rtd:99999999999",  # beyond the INTEGER keys
+        "rtf:-1",
+        f"rtw:{steps[2].id}:99999999999",
+        "rti:99999999999:1",
     ):
         harness.bot.api.clear()
         await chat.press(data)
@@ -262,7 +277,8 @@ async def test_from_self_assessment_to_a_completed_route(harness: Harness) -> No
     message = Message(
         message_id=1, date=harness.clock.now, chat=chat.chat, from_user=chat.user, text="ok"
     ).as_(harness.bot)
-    await offer_to_close_steps(message, matching, course, t=Translator("ru"))
+    offer = route_screens.close_offer(svc.close_offer_of(course, matching), Translator("ru"))
+    await message.answer(offer.text, reply_markup=offer.keyboard)
     assert "может закрыть шаг" in chat.last.text
     await chat.tap("Закрыть шаг: Инклюзивное")
     assert "Шаг 3 выполнен: закрыт курсом" in chat.last.text
@@ -340,7 +356,7 @@ async def test_no_route_screens(harness: Harness) -> None:
     await chat.tap("Мой маршрут")
     assert "Вы её ещё не проходили" in chat.last.text
     harness.bot.api.clear()
-    await chat.press(RouteCB(action="build").pack())
+    await chat.press(RouteBuild().pack())
     assert any("Сначала пройдите самооценку" in a for a in chat.alerts())
     await chat.tap("Пройти самооценку")
     assert "Самооценка профессиональных затруднений" in chat.last.text
@@ -398,7 +414,7 @@ async def test_long_draft_is_split_and_a_newer_self_assessment_is_offered(
 
     # a typed input is abandoned by any other button of the screen
     last = (await steps_of(harness, draft.id))[-1]
-    await chat.press(RouteCB(action="rm", id=last.id).pack())
+    await chat.press(StepRemove(step=last.id).pack())
     await chat.send("Ещё один шаг")
     assert "Я не понял" in chat.texts()[-1]
     assert len(await steps_of(harness, draft.id)) == svc.MAX_STEPS - 1
@@ -449,7 +465,122 @@ async def test_a_mis_tapped_step_can_be_reopened(harness: Harness) -> None:
     # a planned step, or someone else's, cannot be «reopened»
     other = harness.chat(8011)
     await register(other, name="Другая Учительница Петровна")
-    await other.press(RouteCB(action="undo", id=steps[0].id).pack())
+    await other.press(StepReopen(step=steps[0].id).pack())
     assert any(STALE in a for a in other.alerts())
-    await chat.press(RouteCB(action="undo", id=steps[-1].id).pack())
+    await chat.press(StepReopen(step=steps[-1].id).pack())
     assert any(STALE in a for a in chat.alerts())
+
+
+async def all_rows(harness: Harness) -> list[tuple[object, ...]]:
+    """Every route and step row, to compare before and after a refused button."""
+    async with harness.sessionmaker() as s:
+        routes = (await s.execute(select(Route).order_by(Route.id))).scalars()
+        steps = (await s.execute(select(RouteStep).order_by(RouteStep.id))).scalars()
+        return [(r.id, r.status, r.activated_at, r.completed_at) for r in routes] + [
+            (s.id, s.route_id, s.position, s.title, *snapshot([s])[0]) for s in steps
+        ]
+
+
+HUGE = "99999999999999999999"
+
+
+async def test_forged_buttons_with_huge_ids_are_answered_once(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    await add_schools(harness.sessionmaker)
+    await add_catalog(harness)
+    chat = harness.chat(8401)
+    await register(chat)
+    await self_assess(chat, methodical_high_psychological_medium)
+    await chat.tap("Построить маршрут")
+    await chat.tap("Утвердить маршрут")
+    [route] = await routes_of(harness, 8401)
+    step = (await steps_of(harness, route.id))[0].id
+    before = await all_rows(harness)
+    caplog.set_level(logging.INFO)
+    for data in (
+        f"rtk:{HUGE}",
+        f"rtx:{HUGE}",
+        f"rtr:{HUGE}",
+        f"rtt:{HUGE}",
+        f"rtm:{step}:{HUGE}",
+        f"rtm:{HUGE}:1",
+        f"rtc:{HUGE}:0",
+        f"rtc:1:{HUGE}",
+        f"rti:{HUGE}:1",
+        f"rti:1:{HUGE}",
+        f"rto:1:{HUGE}",
+        f"rtd:{HUGE}",
+        f"rtu:{HUGE}",
+        f"rtz:{HUGE}",
+        f"rtf:{HUGE}",
+        f"rtw:{step}:{HUGE}",
+        f"rtw:{HUGE}:1",
+        f"rtd:-{HUGE}",
+    ):
+        harness.bot.api.clear()
+        await chat.press(data)
+        answers = harness.bot.api.of(AnswerCallbackQuery)
+        assert len(answers) == 1, data
+        assert STALE in (answers[0].text or ""), data
+        assert not harness.bot.api.of(SendDocument), data
+    assert await all_rows(harness) == before
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+
+
+async def test_main_menu_button_leaves_every_typed_step(harness: Harness) -> None:
+    await add_schools(harness.sessionmaker)
+    await add_catalog(harness)
+    chat = harness.chat(8501)
+    await register(chat)
+    await self_assess(chat, methodical_medium)
+    await chat.tap("Построить маршрут")
+    [draft] = await routes_of(harness, 8501)
+    before = await all_rows(harness)
+
+    # an own step's title
+    await chat.tap("Добавить шаг")
+    await chat.tap("Коммуникативная")
+    await chat.tap("Свой шаг: семинар")
+    assert "Напишите, что вы запланировали" in chat.last.text
+    await chat.send("🏠 Главное меню")
+    assert "Мой маршрут" in " ".join(chat.buttons())  # the main menu
+    assert await all_rows(harness) == before
+    await chat.send("Выступить на методическом объединении")  # no longer an answer
+    assert "Я не понял" in chat.texts()[-1]
+    assert await all_rows(harness) == before
+
+    # a closing reason
+    await chat.tap("Мой маршрут")
+    await chat.tap("Утвердить маршрут")
+    before = await all_rows(harness)
+    await chat.tap("Закрыть 1")
+    assert "Почему закрываете шаг 1" in chat.last.text
+    await chat.send("🏠 Главное меню")
+    assert "Мой маршрут" in " ".join(chat.buttons())
+    await chat.send("Перенесли на следующий год")
+    assert "Я не понял" in chat.texts()[-1]
+    assert await all_rows(harness) == before
+    step = (await steps_of(harness, draft.id))[0]
+    assert (step.status, step.closed_reason) == ("planned", None)
+
+
+async def test_the_editor_dialog_survives_a_restart(harness: Harness, make_harness) -> None:  # type: ignore[no-untyped-def]
+    """The draft of a typed input is conversation state in the database: a new dispatcher
+    (a restarted bot) takes the answer."""
+    await add_schools(harness.sessionmaker)
+    chat = harness.chat(8601)
+    await register(chat)
+    await self_assess(chat, methodical_medium)
+    await chat.tap("Построить маршрут")
+    await chat.tap("Добавить шаг")
+    await chat.tap("Предметная")
+    await chat.tap("Свой шаг: другое")
+    await harness.app.dispatcher.storage.close()
+    again = await make_harness()
+    chat = again.chat(8601)
+    await chat.send("  Разобрать   задания ОГЭ  ")
+    assert "Шаг добавлен" in chat.last.text
+    [draft] = await routes_of(harness, 8601)
+    added = (await steps_of(harness, draft.id))[-1]
+    assert (added.title, added.kind, added.block) == ("Разобрать задания ОГЭ", "other", "subject")

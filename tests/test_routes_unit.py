@@ -7,11 +7,16 @@ import random
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from aiogram.filters.callback_data import CallbackData
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.i18n import Translator
+from handlers.common import MAX_ID
+from handlers.route import callbacks as route_callbacks
+from handlers.route import screens as route_screens
 from models import (
     Course,
     Route,
@@ -668,3 +673,291 @@ async def test_empty_draft_cannot_be_confirmed(
     route = await svc.confirm(session, user.id, NOW)
     assert route.status == "active" and len(route.steps) == 1
     assert route.steps[0].target_date == add_months(TODAY, 6)
+
+
+# ---------------------------------------------------------------- the screens' services
+
+
+def test_editor_dialog_next_step_and_checks() -> None:
+    assert svc.next_step({}) is None  # not a draft of this dialog
+    assert svc.next_step({"aim": "zz"}) is None
+    assert svc.next_step({"aim": "add"}) == "block"
+    assert svc.next_step({"aim": "add", "block": "subject"}) == "kind"
+    assert svc.next_step({"aim": "add", "block": "subject", "kind": "other"}) == "title"
+    full = {"aim": "add", "block": "subject", "kind": "other", "title": "Шаг"}
+    assert svc.next_step(full) is None
+    assert svc.next_step({"aim": "close", "step": 3}) == "reason"
+    assert svc.next_step({"aim": "close", "step": 3, "reason": "Нет набора"}) is None
+    assert svc.check_answer("title", "  Изучить \n  рекомендации ") == "Изучить рекомендации"
+    with pytest.raises(svc.RouteError) as long:
+        svc.check_answer("reason", "я" * 301)
+    assert (long.value.code, long.value.params) == (
+        "route.error.too_long",
+        {"length": 301, "max": 300},
+    )
+    with pytest.raises(svc.RouteError) as empty:
+        svc.check_answer("title", "   ")
+    assert empty.value.code == "route.error.empty_text"
+    with pytest.raises(svc.Stale):
+        svc.check_answer("block", "subject")  # chosen by a button, never typed
+
+
+async def test_editor_dialog_writes_only_a_complete_own_draft(
+    session: AsyncSession, registry: InstrumentRegistry
+) -> None:
+    user = await make_teacher(session)
+    other = await make_teacher(session, 7002)
+    await self_assess(session, registry, user, {"methodical": "medium"}, NOW)
+    with pytest.raises(svc.Stale):  # no draft to add to yet
+        await svc.start_own_step(session, user.id, 0, 0)
+    draft = await svc.build_for_latest(session, registry, user, NOW)
+    count = len(draft.steps)
+    for block, kind in ((-1, 0), (4, 0), (0, -1), (0, 3), (9999, 9999)):
+        with pytest.raises(svc.Stale):
+            await svc.start_own_step(session, user.id, block, kind)
+    with pytest.raises(svc.Stale):
+        await svc.start_own_step(session, other.id, 0, 0)
+    answers = await svc.start_own_step(session, user.id, 3, 1)
+    assert answers == {"aim": "add", "block": "communicative", "kind": "seminar"}
+    with pytest.raises(svc.Stale):  # the title is still missing
+        await svc.finish(session, registry, user.id, answers, NOW)
+    with pytest.raises(svc.Stale):  # another teacher cannot use it for their (missing) draft
+        await svc.finish(session, registry, other.id, {**answers, "title": "Шаг"}, NOW)
+    done = await svc.finish(session, registry, user.id, {**answers, "title": "Выступить"}, NOW)
+    assert done.route.status == "draft" and len(done.route.steps) == count + 1
+    assert (done.step.n, done.step.title, done.step.block, done.step.kind) == (
+        count + 1,
+        "Выступить",
+        "communicative",
+        "seminar",
+    )
+
+    # closing a step: only a planned step of the own active route
+    with pytest.raises(svc.Stale):  # still a draft
+        await svc.start_closing(session, user.id, done.step.id)
+    route = await svc.confirm_draft(session, registry, user.id, done.route.id, NOW)
+    first = route.steps[0]
+    with pytest.raises(svc.Stale):
+        await svc.start_closing(session, other.id, first.id)
+    answers, step = await svc.start_closing(session, user.id, first.id)
+    assert answers == {"aim": "close", "step": first.id} and step == first
+    closed = await svc.finish(session, registry, user.id, {**answers, "reason": "Нет набора"}, NOW)
+    assert (closed.step.status, closed.step.closed_reason) == ("closed", "Нет набора")
+    assert closed.route.finished == 1
+    with pytest.raises(svc.Stale):  # closed already
+        await svc.finish(session, registry, user.id, {**answers, "reason": "Ещё раз"}, NOW)
+    with pytest.raises(svc.Stale):  # a forged draft
+        await svc.finish(
+            session, registry, user.id, {"aim": "close", "step": "x", "reason": "r"}, NOW
+        )
+
+
+async def test_route_views_for_the_screens(
+    session: AsyncSession, registry: InstrumentRegistry
+) -> None:
+    user = await make_teacher(session)
+    other = await make_teacher(session, 7002)
+    ids = await add_route_catalog(session)
+    home = await svc.home(session, registry, user.id)
+    assert (home.route, home.latest, home.survey) == (None, None, "deficits")
+    await self_assess(session, registry, user, {"methodical": "high"}, NOW)
+    home = await svc.home(session, registry, user.id)
+    assert home.route is None and home.latest == NOW
+
+    view = await svc.build(session, registry, user, NOW)
+    assert view.status == "draft" and view.diagnosed_at == NOW
+    assert not view.replaces_active and view.newer is None
+    assert [s.n for s in view.steps] == list(range(1, len(view.steps) + 1))
+    # only the draft on the screen can be confirmed or discarded
+    with pytest.raises(svc.Stale):
+        await svc.confirm_draft(session, registry, other.id, view.id, NOW)
+    with pytest.raises(svc.Stale):
+        await svc.discard(session, registry, other.id, view.id)
+    with pytest.raises(svc.Stale):
+        await svc.discard(session, registry, user.id, view.id + 1)
+
+    # «Добавить шаг»: the blocks with the deficit level; a catalog page without the draft's items
+    blocks = await svc.add_menu(session, registry, user.id)
+    assert [(b.index, b.block, b.level) for b in blocks] == [
+        (0, "subject", None),
+        (1, "methodical", "high"),
+        (2, "psychological", None),
+        (3, "communicative", None),
+    ]
+    page = await svc.catalog_page(session, user, 1, 5, TODAY)
+    assert (page.block, page.page, page.pages) == ("methodical", 0, 1)
+    in_draft = {s.title for s in view.steps}
+    assert not in_draft & {e.title for e in page.entries}
+    with pytest.raises(svc.Stale):
+        await svc.catalog_page(session, user, 4, 0, TODAY)
+    with pytest.raises(svc.Stale):
+        await svc.catalog_page(session, other, 1, 0, TODAY)  # no draft
+    with pytest.raises(svc.Stale):
+        await svc.add_from_catalog(session, registry, user, ids["psy"], -1, TODAY)
+    added = await svc.add_from_catalog(session, registry, user, ids["psy"], 2, TODAY)
+    assert (
+        added.steps[-1].title.startswith("Инклюзивное") and added.steps[-1].block == "psychological"
+    )
+
+    picker = await svc.month_picker(session, user.id, added.steps[0].id, TODAY)
+    assert picker.step.n == 1 and picker.months[0] == date(2026, 10, 31)
+    moved = await svc.set_month(session, registry, user.id, added.steps[0].id, 5, TODAY)
+    assert moved.step.target_date == date(2027, 3, 31)
+    with pytest.raises(svc.Stale):
+        await svc.month_picker(session, other.id, added.steps[0].id, TODAY)
+
+    active = await svc.confirm_draft(session, registry, user.id, view.id, NOW)
+    assert active.status == "active" and active.can_reopen and active.progress == 0
+    home = await svc.home(session, registry, user.id)
+    assert home.route == active
+    assert (await svc.active_home(session, registry, user.id)).route == active
+    done = await svc.mark_step_done(session, registry, user.id, active.steps[0].id, NOW)
+    assert done.step.status == "done" and done.route.finished == 1
+    again = await svc.reopen(session, registry, user.id, active.steps[0].id)
+    assert again.step.planned and again.route.finished == 0
+    document = await svc.route_document(session, user, active.id, Translator("ru"))
+    assert document.startswith(b"PK")
+    with pytest.raises(svc.Stale):
+        await svc.route_document(session, other, active.id, Translator("ru"))
+
+
+async def test_close_offer_for_a_recorded_course(
+    session: AsyncSession, registry: InstrumentRegistry
+) -> None:
+    user = await make_teacher(session)
+    ids = await add_route_catalog(session)
+    await self_assess(session, registry, user, {"methodical": "medium"}, NOW)
+    draft = await svc.build_for_latest(session, registry, user, NOW)
+    course = Course(
+        user_id=user.id,
+        title="Курс",
+        kind="qualification",
+        hours=36,
+        starts_on=TODAY,
+        ends_on=TODAY,
+        format="distance",
+        blocks=["methodical"],
+        catalog_item_id=draft.steps[0].catalog_item_id,
+    )
+    session.add(course)
+    await session.flush()
+    assert await svc.close_offer(session, user.id, course) is None  # no active route yet
+    await svc.confirm(session, user.id, NOW)
+    offer = await svc.close_offer(session, user.id, course)
+    assert offer is not None and offer.course_id == course.id
+    assert [s.n for s in offer.steps] == [1]
+    other = await make_teacher(session, 7002)
+    assert await svc.close_offer(session, other.id, course) is None
+    closed = await svc.close_with_course(
+        session, registry, user.id, offer.steps[0].id, course.id, NOW
+    )
+    assert (closed.step.status, closed.course_title) == ("done", "Курс")
+    assert ids["meth_math"] in {s.catalog_item_id for s in draft.steps}
+
+
+# ---------------------------------------------------------------- screens and buttons (pure)
+
+
+def _step(n: int, status: str = "planned", title: str = "Шаг") -> svc.StepView:
+    return svc.StepView(
+        id=100 + n,
+        n=n,
+        title=title,
+        kind="course",
+        form="distance",
+        block="methodical",
+        level="high",
+        target_date=date(2027, 3, 31),
+        status=status,
+        done_at=NOW if status == "done" else None,
+        closed_reason="Нет набора" if status == "closed" else None,
+    )
+
+
+def _route(status: str, steps: tuple[svc.StepView, ...], **more: object) -> svc.RouteView:
+    return svc.RouteView(
+        id=7,
+        status=status,
+        steps=steps,
+        since=NOW,
+        completed_at=None,
+        diagnosed_at=NOW,
+        **more,  # type: ignore[arg-type]
+    )
+
+
+def _data(screen: object) -> list[str]:
+    keyboard = screen.keyboard  # type: ignore[attr-defined]
+    return [b.callback_data for row in keyboard.inline_keyboard for b in row]
+
+
+def test_route_screens_show_each_status_with_its_buttons() -> None:
+    t = Translator("ru")
+    [draft] = route_screens.route_screen(
+        _route("draft", (_step(1), _step(2)), replaces_active=True, newer=NOW), t
+    )
+    assert "Черновик маршрута" in draft.text and "останется в силе" in draft.text
+    assert "отвечает на: методическая, высокий дефицит" in draft.text
+    assert _data(draft) == [
+        "rtr:101", "rtt:101", "rtr:102", "rtt:102", "rtn", "rtb", "rtk:7", "rtx:7", "rta", "m:main"
+    ]  # fmt: skip
+    [active] = route_screens.route_screen(
+        _route("active", (_step(1, "done"), _step(2, "closed"), _step(3))), t, notice="Готово"
+    )
+    assert active.text.startswith("Готово") and "Выполнено: <b>66 %</b> (2 из 3)" in active.text
+    assert "закрыт: Нет набора" in active.text
+    assert _data(active) == ["rtu:101", "rtu:102", "rtd:103", "rtz:103", "rtf:7", "m:main"]
+    [done] = route_screens.route_screen(
+        _route("completed", (_step(1, "done"),), survey="deficits", can_reopen=False), t
+    )
+    assert "Маршрут пройден" in done.text and "Пройдите самооценку" in done.text
+    assert "rtu:101" not in _data(done) and "rtf:7" in _data(done)
+    [none] = route_screens.home(svc.Home(None, None, None), t)
+    assert "Вы её ещё не проходили" in none.text and _data(none) == ["m:main"]
+
+
+def test_a_long_route_is_split_with_the_keyboard_under_the_last_message() -> None:
+    t = Translator("ru")
+    steps = tuple(_step(n, title="<b>" + "длинное название шага " * 13) for n in range(1, 31))
+    messages = route_screens.route_screen(_route("draft", steps), t)
+    assert len(messages) >= 2 and all(len(m.text) <= 4096 for m in messages)
+    assert all(m.keyboard is None for m in messages[:-1]) and messages[-1].keyboard is not None
+    assert "&lt;b&gt;" in messages[0].text
+
+
+def test_catalog_page_and_close_offer_screens() -> None:
+    t = Translator("ru")
+    entries = tuple(
+        CatalogEntry(id=i, title=f"Программа {i}", format="distance", hours=36) for i in range(1, 4)
+    )
+    page = svc.CatalogPage("methodical", 1, 1, 3, entries)
+    screen = route_screens.catalog_page(page, t)
+    assert "стр. 2 из 3" in screen.text and "36 ч" in screen.text
+    data = _data(screen)
+    assert data[:3] == ["rti:1:1", "rti:2:1", "rti:3:1"]
+    assert "rtc:1:0" in data and "rtc:1:2" in data
+    assert [d for d in data if d.startswith("rto")] == ["rto:1:0", "rto:1:1", "rto:1:2"]
+    offer = svc.CloseOffer(5, "Курс <ОВЗ>", (_step(2),))
+    screen = route_screens.close_offer(offer, t)
+    assert "«Курс &lt;ОВЗ&gt;»" in screen.text and _data(screen)[0] == "rtw:102:5"
+
+
+def test_every_route_button_fits_telegram_and_prefixes_are_unique() -> None:
+    biggest = {"Id": MAX_ID, "Num": 9999}
+    prefixes: set[str] = set()
+    for cls in vars(route_callbacks).values():
+        if not (
+            isinstance(cls, type) and issubclass(cls, CallbackData) and cls is not CallbackData
+        ):
+            continue
+        prefix = cls.__prefix__
+        assert prefix not in prefixes
+        prefixes.add(prefix)
+        values = {
+            name: biggest["Num"]
+            if "block" in name or name in {"page", "month", "kind"}
+            else biggest["Id"]
+            for name in cls.model_fields
+        }
+        assert len(cls(**values).pack().encode()) <= 64
+    assert len(prefixes) == 17

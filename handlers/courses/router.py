@@ -56,7 +56,7 @@ from handlers.courses.callbacks import (
     StepSkip,
 )
 from handlers.home.callbacks import MenuCB
-from handlers.route.router import offer_to_close_steps
+from handlers.route import screens as route_screens
 from models import User
 from services import courses as svc
 from services.courses import CourseError, Draft, DraftIncomplete
@@ -820,5 +820,6 @@ async def save(
         return
     await state.clear()
     await render(query, screens.card(saved.card, t, t("courses.saved")))
-    if saved.route_steps:
-        await offer_to_close_steps(query, list(saved.route_steps), saved.course, t=t)
+    if saved.close_offer is not None and isinstance(query.message, Message):
+        offer = route_screens.close_offer(saved.close_offer, t)
+        await query.message.answer(offer.text, reply_markup=offer.keyboard)

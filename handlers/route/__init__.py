@@ -1,1 +1,1 @@
-"""route"""
+"""«Мой маршрут (ИОМ)»: the individual route of a teacher."""

@@ -10,7 +10,7 @@ from bot.i18n import Translator
 from handlers.common import Screen, button, esc, markup, split_text
 from handlers.home.callbacks import MenuCB
 from handlers.home.screens import main_menu, menu_button
-from handlers.route.router import RouteCB
+from handlers.route.callbacks import RouteBuild
 from handlers.surveys.callbacks import (
     AnswerCB,
     BackCB,
@@ -206,7 +206,7 @@ def results(view: ResultsView, t: Translator, lead: str | None = None) -> list[S
             [menu_button(t)],
         ]
         if view.kind == "deficits":
-            rows.insert(0, [button(t("route.build_from_results"), RouteCB(action="build"))])
+            rows.insert(0, [button(t("route.build_from_results"), RouteBuild())])
     else:
         rows = [[button(t("results.back"), MenuCB(to="results"))], [menu_button(t)]]
     blocks = result_blocks(view, t)
