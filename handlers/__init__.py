@@ -11,16 +11,12 @@ def setup_routers() -> Router:
     from handlers.catalog import router as catalog
     from handlers.courses import router as courses
     from handlers.home import router as home
-    from handlers.registration import menu_legacy, profile
-    from handlers.registration import router as start
+    from handlers.registration import router as registration
     from handlers.route import router as route
     from handlers.surveys import router as surveys
 
     features = [
         errors.router,
-        start.router,
-        menu_legacy.router,
-        profile.router,
         surveys.router,
         courses.router,
         route.router,
@@ -29,6 +25,7 @@ def setup_routers() -> Router:
     root = Router(name="root")
     for feature in features:
         feature._parent_router = None
+    root.include_router(registration.setup())  # first: /start answers in any state
     root.include_routers(*features)
     root.include_router(home.setup())  # last: main menu and the fallbacks
     return root
