@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import logging
+from datetime import date
 
 import pytest
 from aiogram.methods import AnswerCallbackQuery, SendMessage, SetMyCommands
 from sqlalchemy import select
 
 from bot.app import set_commands
+from handlers.common import MAX_ID
+from handlers.registration import callbacks as cb
 from models import FsmRecord, School, User, UserSubject
+from services import people
+from services.reference import CATEGORIES, POSITIONS, SUBJECTS
 from tests.conftest import Harness
 from tests.helpers import add_schools, count, register, user_row
 from tests.telegram import TgChat
@@ -347,3 +352,68 @@ async def test_registration_survives_429_from_the_bot_api(harness: Harness) -> N
     assert len(sent) == 3 and "Регистрация завершена" in sent[0] and sent[0] == sent[1]
     assert "Главное меню" in chat.last.text
     assert "👤 Мой профиль" in chat.buttons()
+
+
+def test_next_step_is_derived_from_the_row_alone() -> None:
+    user = User(telegram_id=1, language="ru")
+    user.subjects = []
+    answers: list[tuple[str, str, object]] = [
+        ("name", "full_name", "Иванова Мария"),
+        ("school", "school_id", 1),
+        ("position", "position", "teacher"),
+        ("subjects", "subjects", [UserSubject(subject="math")]),
+        ("birth", "birth_year", 1985),
+        ("teaching", "teaching_since", 2008),
+        ("category", "category", "first"),
+        ("catyear", "category_year", 2021),
+    ]
+    for step, column, value in answers:
+        assert people.next_step(user) == step
+        setattr(user, column, value)
+    assert people.next_step(user) is None
+    user.category, user.category_year = "none", None
+    assert people.next_step(user) is None  # no year for «без категории»
+    user.position, user.subjects = "psychologist", []
+    assert people.next_step(user) is None  # subjects are asked of teachers only
+
+
+def test_typed_answers_are_checked_by_the_service() -> None:
+    assert people.check_name("  иванова   мария ") == "Иванова Мария"
+    for bad in ("Мария", "Ivan0v Ivan", "🏠 Главное меню"):
+        with pytest.raises(people.ProfileError) as refused:
+            people.check_name(bad)
+        assert refused.value.code == "reg.bad_name"
+    user = User(telegram_id=1, language="ru", birth_year=1990)
+    today = date(2026, 10, 12)
+    assert people.check_year("teaching", " 2012 ", user, today) == 2012
+    with pytest.raises(people.ProfileError) as refused:
+        people.check_year("teaching", "2001", user, today)
+    assert refused.value.code == "reg.bad_year"
+    assert refused.value.params == {"lo": 2006, "hi": 2026}
+
+
+def test_draft_survives_the_fsm_storage() -> None:
+    draft = people.Draft(editing=True, school_query="сош 5", subjects=("math", "physics"))
+    assert people.Draft.from_data(draft.to_data()) == draft
+    assert people.Draft.from_data(None) == people.Draft()
+    assert people.Draft.from_data({"subjects": ["math", "nope"]}).subjects == ("math",)
+
+
+def test_every_button_fits_in_64_bytes() -> None:
+    longest = [
+        cb.SchoolPick(school=MAX_ID),
+        cb.SchoolPage(page=-1),
+        cb.PositionPick(index=len(POSITIONS) - 1),
+        cb.SubjectToggle(index=len(SUBJECTS) - 1),
+        cb.SubjectsDone(),
+        cb.CategoryPick(index=len(CATEGORIES) - 1),
+        cb.YearDecade(step="teaching", decade=9999),
+        cb.YearPick(step="teaching", year=9999),
+        cb.ProfileFieldEdit(field="position"),
+    ]
+    for data in longest:
+        assert len(data.pack().encode()) <= 64
+    prefixes = [
+        c.__prefix__ for c in vars(cb).values() if isinstance(c, type) and hasattr(c, "__prefix__")
+    ]
+    assert len(prefixes) == len(set(prefixes))
