@@ -1,9 +1,18 @@
-"""Registered teachers: the «молодой педагог» rule, profile fields, export and deletion."""
+"""Teachers: consent, the registration dialog, the profile, export and deletion.
+
+The registration dialog keeps its answers in the teacher's own row: each step is written as
+it is answered, and the step to ask is derived from what is still missing
+(:func:`next_step`), so a restart in the middle continues at the right step. The dialog's
+few extras (the school filter, subjects ticked but not saved, "editing from the profile")
+are a :class:`Draft` kept in the FSM data by the handlers.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from sqlalchemy import delete, select
@@ -22,7 +31,16 @@ from models import (
     User,
     UserSubject,
 )
-from services.reference import SUBJECT_POSITIONS, YOUNG_MAX_AGE, YOUNG_MAX_YEARS
+from services.reference import (
+    CATEGORIES,
+    POSITIONS,
+    SUBJECT_POSITIONS,
+    SUBJECTS,
+    YOUNG_MAX_AGE,
+    YOUNG_MAX_YEARS,
+)
+from services.roles import Access
+from services.schools import school_by_code, search_schools
 
 
 class HasYears(Protocol):
@@ -88,17 +106,6 @@ async def get_user(session: AsyncSession, telegram_id: int) -> User | None:
             selectinload(User.subjects), joinedload(User.school).joinedload(School.municipality)
         )
     )
-
-
-async def create_on_consent(session: AsyncSession, telegram_id: int, language: str) -> User:
-    """The first row about a person, written only when they agree to data processing."""
-    user = await get_user(session, telegram_id)
-    if user is None:
-        user = User(telegram_id=telegram_id, language=language)
-        session.add(user)
-        await session.flush()
-        await session.refresh(user, ["subjects", "school"])
-    return user
 
 
 async def set_subjects(session: AsyncSession, user: User, codes: list[str]) -> None:
@@ -273,3 +280,469 @@ def year_bounds(field: str, user: User, today: date) -> tuple[int, int]:
         return lo, today.year
     lo = user.teaching_since if user.teaching_since else today.year - 50
     return max(lo, today.year - 50), today.year
+
+
+# ---------------------------------------------------------------- the registration dialog
+
+STEPS: tuple[str, ...] = (
+    "name",
+    "school",
+    "position",
+    "subjects",
+    "birth",
+    "teaching",
+    "category",
+    "catyear",
+)
+EDITABLE: tuple[str, ...] = STEPS[:-1]  # the category year is asked together with the category
+YEAR_STEPS: dict[str, str] = {
+    "birth": "birth_year",
+    "teaching": "teaching_since",
+    "catyear": "category_year",
+}
+SCHOOLS_PER_PAGE = 8
+SCHOOL_QUERY_MAX = 60
+SCHOOL_PAGE_MAX = 1000
+
+
+class ProfileError(ValueError):
+    """A refused answer or button: ``code`` is a locale key, ``params`` its placeholders."""
+
+    def __init__(self, code: str, **params: Any) -> None:
+        super().__init__(code)
+        self.code = code
+        self.params = params
+
+
+@dataclass(frozen=True)
+class Draft:
+    """What the dialog keeps besides the row itself (JSON-able, in the FSM data)."""
+
+    editing: bool = False  # one field edited from the profile, not the first registration
+    school_query: str | None = None  # the filter typed on the school step
+    subjects: tuple[str, ...] | None = None  # ticked on the subjects step, not saved yet
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "editing": self.editing,
+            "school_query": self.school_query,
+            "subjects": list(self.subjects) if self.subjects is not None else None,
+        }
+
+    @classmethod
+    def from_data(cls, data: object) -> Draft:
+        if not isinstance(data, dict):
+            return cls()
+        query = data.get("school_query")
+        subjects = data.get("subjects")
+        return cls(
+            editing=bool(data.get("editing")),
+            school_query=query if isinstance(query, str) and query else None,
+            subjects=tuple(s for s in subjects if s in SUBJECTS)
+            if isinstance(subjects, list)
+            else None,
+        )
+
+
+def next_step(user: User) -> str | None:
+    """The first profile step this teacher has not answered, or ``None`` (a pure function of
+    the row: this is how an interrupted registration knows where to continue)."""
+    if not user.full_name:
+        return "name"
+    if user.school_id is None:
+        return "school"
+    if not user.position:
+        return "position"
+    if asks_subjects(user.position) and not user.subjects:
+        return "subjects"
+    if user.birth_year is None:
+        return "birth"
+    if user.teaching_since is None:
+        return "teaching"
+    if not user.category:
+        return "category"
+    if user.category != "none" and user.category_year is None:
+        return "catyear"
+    return None
+
+
+@dataclass(frozen=True)
+class SchoolItem:
+    id: int
+    short_name: str
+
+
+@dataclass(frozen=True)
+class SchoolList:
+    """One page of the school step."""
+
+    schools: tuple[SchoolItem, ...]
+    page: int  # 0-based
+    pages: int
+    total: int
+    query: str | None
+
+
+@dataclass(frozen=True)
+class Question:
+    """One step to ask, with what its screen shows."""
+
+    step: str
+    editing: bool = False
+    resumed: bool = False  # registration continued after a pause («Продолжим…»)
+    schools: SchoolList | None = None  # the school step
+    ticked: tuple[str, ...] = ()  # the subjects step
+    years: tuple[int, int] = (0, 0)  # the year steps: the plausible years, inclusive
+    decade: int = 0  # the year steps: the decade opened (0: the decades are shown)
+
+
+@dataclass(frozen=True)
+class ProfileView:
+    full_name: str | None
+    school: str | None
+    position: str | None
+    subjects: tuple[str, ...]
+    birth_year: int | None
+    teaching_since: int | None
+    category: str | None
+    category_year: int | None
+    young: bool
+    is_admin: bool
+    is_methodist: bool
+    language: str
+
+
+@dataclass(frozen=True)
+class Ask:
+    """The dialog goes on: ask ``question``; keep ``draft`` in the FSM data."""
+
+    question: Question
+    draft: Draft
+
+
+@dataclass(frozen=True)
+class Finished:
+    """Registration is complete (``first_time``: just now): show the main menu."""
+
+    first_time: bool
+    menu: MenuView
+
+
+@dataclass(frozen=True)
+class Saved:
+    """A field edited from the profile was saved: show the profile again."""
+
+    profile: ProfileView
+
+
+Next = Ask | Finished | Saved
+
+
+@dataclass(frozen=True)
+class Welcome:
+    """/start of someone who has not agreed yet (nothing is stored): ask for consent."""
+
+    school_id: int  # the school of a deep link, 0 if none
+    school_name: str | None
+
+
+@dataclass(frozen=True)
+class ShowMenu:
+    menu: MenuView
+
+
+def profile_view(user: User, access: Access, today: date) -> ProfileView:
+    return ProfileView(
+        full_name=user.full_name,
+        school=user.school.name if user.school else None,
+        position=user.position,
+        subjects=tuple(user.subject_codes),
+        birth_year=user.birth_year,
+        teaching_since=user.teaching_since,
+        category=user.category,
+        category_year=user.category_year,
+        young=is_young(user, today),
+        is_admin=access.is_admin,
+        is_methodist=access.is_methodist,
+        language=user.language,
+    )
+
+
+def check_name(text: str) -> str:
+    """The typed full name, normalized, or :class:`ProfileError` ``reg.bad_name``."""
+    name = normalize_full_name(text)
+    if name is None:
+        raise ProfileError("reg.bad_name")
+    return name
+
+
+def check_year(step: str, text: str, user: User, today: date) -> int:
+    """A typed year within the plausible bounds, or :class:`ProfileError` ``reg.bad_year``."""
+    lo, hi = year_bounds(step, user, today)
+    year = parse_year(text, lo, hi)
+    if year is None:
+        raise ProfileError("reg.bad_year", lo=lo, hi=hi)
+    return year
+
+
+def _index(values: Sequence[str], index: int) -> str:
+    if not 0 <= index < len(values):
+        raise ProfileError("common.stale")
+    return values[index]
+
+
+async def _schools(session: AsyncSession, query: str | None, page: int) -> SchoolList:
+    found, total = await search_schools(session, query, page, SCHOOLS_PER_PAGE)
+    return SchoolList(
+        schools=tuple(SchoolItem(s.id, s.short_name) for s in found),
+        page=page,
+        pages=max(1, -(-total // SCHOOLS_PER_PAGE)),
+        total=total,
+        query=query,
+    )
+
+
+async def ask(
+    session: AsyncSession,
+    user: User,
+    step: str,
+    draft: Draft,
+    today: date,
+    *,
+    page: int = 0,
+    decade: int = 0,
+    resumed: bool = False,
+) -> Ask:
+    """The question of one step (the school step loads a page of schools)."""
+    question = Question(step, editing=draft.editing, resumed=resumed)
+    if step == "school":
+        schools = await _schools(session, draft.school_query, page)
+        question = replace(question, schools=schools)
+    elif step == "subjects":
+        if draft.subjects is None:
+            draft = replace(draft, subjects=tuple(sorted(user.subject_codes)))
+        question = replace(question, ticked=draft.subjects or ())
+    elif step in YEAR_STEPS:
+        question = replace(question, years=year_bounds(step, user, today), decade=decade)
+    return Ask(question, draft)
+
+
+def finish_registration(user: User, now: datetime) -> bool:
+    """Mark the registration complete; ``True`` if it was completed just now."""
+    if user.registered_at is not None:
+        return False
+    user.registered_at = now
+    return True
+
+
+async def advance(
+    session: AsyncSession, user: User, draft: Draft, now: datetime, access: Access
+) -> Next:
+    """After an answer: the next missing step; when nothing is missing, finish the
+    registration (or, editing from the profile, show the profile again)."""
+    await session.flush()
+    step = next_step(user)
+    if step is not None and (not draft.editing or step in ("catyear", "subjects")):
+        return await ask(session, user, step, draft, now.date())
+    if draft.editing:
+        return Saved(profile_view(user, access, now.date()))
+    first_time = finish_registration(user, now)
+    await session.flush()
+    return Finished(first_time, menu_view(user, access.manages_catalog))
+
+
+async def start(
+    session: AsyncSession,
+    user: User | None,
+    link: str,
+    draft: Draft,
+    now: datetime,
+    access: Access,
+) -> Welcome | Ask | ShowMenu:
+    """/start (``link``: the deep-link argument, ``s<school code>``): the consent request, the
+    registration where it stopped (with what was ticked but not saved), or the main menu."""
+    link = link.strip()
+    school = None
+    if link.startswith("s") and 1 < len(link) <= 33:
+        school = await school_by_code(session, link[1:])
+    if user is None:
+        return Welcome(school.id if school else 0, school.name if school else None)
+    if user.registered_at is None:
+        if school is not None and user.school_id is None:
+            user.school_id = school.id
+            await session.flush()
+            await session.refresh(user, ["school"])
+        step = next_step(user)
+        if step is not None:
+            draft = replace(draft, editing=False)
+            return await ask(session, user, step, draft, now.date(), resumed=True)
+    return ShowMenu(menu_view(user, access.manages_catalog))
+
+
+async def consent(
+    session: AsyncSession,
+    user: User | None,
+    telegram_id: int,
+    language: str,
+    school_id: int,
+    now: datetime,
+    access: Access,
+) -> Next:
+    """Agreement to data processing: the first row about a person is written only now (with
+    the school of the deep link, if it exists); then the first question."""
+    if user is None:
+        user = await get_user(session, telegram_id)
+    if user is None:
+        user = User(telegram_id=telegram_id, language=language, consent_at=now)
+        session.add(user)
+        await session.flush()
+        await session.refresh(user, ["subjects", "school"])
+        school = await session.get(School, school_id) if school_id else None
+        if school is not None:
+            user.school_id = school.id
+            await session.flush()
+            await session.refresh(user, ["school"])
+    return await advance(session, user, Draft(), now, access)
+
+
+async def answer_name(
+    session: AsyncSession, user: User, text: str, draft: Draft, now: datetime, access: Access
+) -> Next:
+    user.full_name = check_name(text)
+    return await advance(session, user, draft, now, access)
+
+
+async def filter_schools(
+    session: AsyncSession, user: User, text: str, draft: Draft, today: date
+) -> Ask:
+    """The school step filtered by a typed text (the first page)."""
+    query = " ".join(text.split())[:SCHOOL_QUERY_MAX] or None
+    return await ask(session, user, "school", replace(draft, school_query=query), today)
+
+
+async def school_page(
+    session: AsyncSession, user: User, page: int, draft: Draft, today: date
+) -> Ask:
+    """Another page of the school step; a negative page is the whole list from the start."""
+    if page < 0:
+        draft, page = replace(draft, school_query=None), 0
+    return await ask(session, user, "school", draft, today, page=min(page, SCHOOL_PAGE_MAX))
+
+
+async def pick_school(
+    session: AsyncSession, user: User, school_id: int, draft: Draft, now: datetime, access: Access
+) -> Next:
+    school = await session.get(School, school_id) if school_id else None
+    if school is None:
+        raise ProfileError("common.stale")
+    user.school_id = school.id
+    await session.flush()
+    await session.refresh(user, ["school"])
+    return await advance(session, user, replace(draft, school_query=None), now, access)
+
+
+async def pick_position(
+    session: AsyncSession, user: User, index: int, draft: Draft, now: datetime, access: Access
+) -> Next:
+    user.position = _index(POSITIONS, index)
+    return await advance(session, user, draft, now, access)
+
+
+async def toggle_subject(
+    session: AsyncSession, user: User, index: int, draft: Draft, today: date
+) -> Ask:
+    """Tick or untick a subject (kept in the draft until «Готово»)."""
+    code = _index(SUBJECTS, index)
+    ticked = set(draft.subjects if draft.subjects is not None else user.subject_codes)
+    ticked ^= {code}
+    return await ask(
+        session, user, "subjects", replace(draft, subjects=tuple(sorted(ticked))), today
+    )
+
+
+async def save_subjects(
+    session: AsyncSession, user: User, draft: Draft, now: datetime, access: Access
+) -> Next:
+    ticked = list(draft.subjects if draft.subjects is not None else user.subject_codes)
+    if not ticked:
+        raise ProfileError("reg.subjects_empty")
+    await set_subjects(session, user, ticked)
+    return await advance(session, user, replace(draft, subjects=None), now, access)
+
+
+async def pick_category(
+    session: AsyncSession, user: User, index: int, draft: Draft, now: datetime, access: Access
+) -> Next:
+    category = _index(CATEGORIES, index)
+    if user.category != category:
+        user.category_date = None  # the date belonged to the previous category
+    user.category = category
+    if category == "none":
+        user.category_year = None
+    elif draft.editing:
+        user.category_year = None  # the year of the new category is asked next
+    return await advance(session, user, draft, now, access)
+
+
+async def pick_decade(
+    session: AsyncSession, user: User, step: str, decade: int, draft: Draft, today: date
+) -> Ask:
+    """Open a decade of the year picker (0: back to the decades)."""
+    lo, hi = year_bounds(step, user, today)
+    if not lo // 10 * 10 <= decade <= hi:
+        decade = 0
+    return await ask(session, user, step, draft, today, decade=decade)
+
+
+async def pick_year(
+    session: AsyncSession,
+    user: User,
+    step: str,
+    year: int,
+    draft: Draft,
+    now: datetime,
+    access: Access,
+) -> Next:
+    lo, hi = year_bounds(step, user, now.date())
+    if not lo <= year <= hi:
+        raise ProfileError("common.stale")
+    setattr(user, YEAR_STEPS[step], year)
+    return await advance(session, user, draft, now, access)
+
+
+async def type_year(
+    session: AsyncSession,
+    user: User,
+    step: str,
+    text: str,
+    draft: Draft,
+    now: datetime,
+    access: Access,
+) -> Next:
+    setattr(user, YEAR_STEPS[step], check_year(step, text, user, now.date()))
+    return await advance(session, user, draft, now, access)
+
+
+async def edit_field(session: AsyncSession, user: User, field: str, today: date) -> Ask:
+    """Start editing one profile field (the same step as in the registration)."""
+    if field not in EDITABLE:
+        raise ProfileError("common.stale")
+    if field == "subjects" and not asks_subjects(user.position):
+        raise ProfileError("profile.subjects_only_teachers")
+    return await ask(session, user, field, Draft(editing=True), today)
+
+
+async def switch_language(
+    session: AsyncSession, user: User, codes: Sequence[str], access: Access, today: date
+) -> ProfileView:
+    """The next installed language, in turn."""
+    current = codes.index(user.language) if user.language in codes else 0
+    user.language = codes[(current + 1) % len(codes)]
+    await session.flush()
+    return profile_view(user, access, today)
+
+
+async def export_json(session: AsyncSession, user: User) -> bytes:
+    """«Мои данные»: everything stored about the person as a JSON file."""
+    data = await export_data(session, user)
+    return json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8")

@@ -129,6 +129,9 @@ class MockedSession(BaseSession):
     violations: list[str] = field(default_factory=list)
     shown: dict[int, dict[int, Shown]] = field(default_factory=dict)
     fail: dict[type, str] = field(default_factory=dict)
+    # one-shot «429 Too Many Requests»: the next request of that type is answered with
+    # ``retry_after`` = the value (seconds), then the entry is gone
+    retry_after: dict[type, int] = field(default_factory=dict)
     # contents of the files users "sent", by file id: served by GetFile + stream_content
     files: dict[str, bytes] = field(default_factory=dict)
 
@@ -181,6 +184,17 @@ class MockedSession(BaseSession):
         self, bot: Bot, method: TelegramMethod[TelegramType], timeout: int | None = None
     ) -> TelegramType:
         self.requests.append(method)
+        if type(method) in self.retry_after:
+            seconds = self.retry_after.pop(type(method))
+            content = json.dumps(
+                {
+                    "ok": False,
+                    "error_code": 429,
+                    "description": f"Too Many Requests: retry after {seconds}",
+                    "parameters": {"retry_after": seconds},
+                }
+            )
+            self.check_response(bot=bot, method=method, status_code=429, content=content)
         problem = self._check(method)
         if problem is None and type(method) in self.fail:
             problem = self.fail[type(method)]

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.app import create_app
 from handlers.common import MESSAGE_LIMIT, esc, split_text
 from models import Answer, User
+from services import people
 from tests.conftest import IN_CI, Clock, Harness, make_settings
 from tests.helpers import add_schools, count, register, user_row
 from tests.telegram import MockedBot, html_errors, html_length
@@ -90,12 +91,10 @@ async def test_a_crash_in_a_handler_is_reported_plainly_and_rolled_back(
     await chat.send("/start")
     await chat.tap("Согласен")
 
-    import handlers.registration.router as start
-
     def boom(text: str) -> str:
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(start, "normalize_full_name", boom)
+    monkeypatch.setattr(people, "normalize_full_name", boom)
     caplog.set_level(logging.INFO)
     await chat.send("Тайная Фамилия Отчество")
     assert "Что-то пошло не так. Ваши ответы сохранены" in chat.texts()[-1]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
 
-from aiogram.methods import SendDocument
+import pytest
+from aiogram.methods import AnswerCallbackQuery, SendDocument
 from aiogram.types import BufferedInputFile
 from sqlalchemy import select
 
@@ -193,3 +195,65 @@ async def test_export_includes_courses_and_routes(harness: Harness) -> None:
     assert data["courses"][0]["certificate_file"] == "cert.pdf"
     assert data["routes"][0]["status"] == "active"
     assert data["routes"][0]["steps"][0]["title"] == "Самообразование"
+
+
+async def test_menu_button_is_never_taken_as_an_edited_field(harness: Harness) -> None:
+    await add_schools(harness.sessionmaker)
+    chat = harness.chat(3007)
+    await register(chat)
+    before = await user_row(harness.sessionmaker, 3007)
+    assert before is not None
+    for field, question in (
+        ("ФИО", "Как вас зовут"),
+        ("Организация", "страница 1 из"),
+        ("Год рождения", "Год вашего рождения"),
+        ("Год начала работы", "С какого года"),
+        ("Категория", "квалификационная категория"),
+    ):
+        await chat.send("🏠 Главное меню")
+        await chat.tap("Мой профиль")
+        await chat.tap("Изменить данные")
+        await chat.tap(field)
+        assert question in chat.last.text
+        if field == "Категория":
+            await chat.tap("Высшая")
+            assert "В каком году присвоена категория" in chat.last.text
+        await chat.send("🏠 Главное меню")
+        assert "Главное меню" in chat.texts()[-1] and "Сохранено" not in chat.texts()[-1]
+        async with harness.sessionmaker() as s:
+            assert await s.scalar(select(FsmRecord.state).where(FsmRecord.user_id == 3007)) is None
+    after = await user_row(harness.sessionmaker, 3007)
+    assert after is not None
+    assert (after.full_name, after.school_id, after.birth_year, after.teaching_since) == (
+        before.full_name,
+        before.school_id,
+        before.birth_year,
+        before.teaching_since,
+    )
+    assert after.category_year is None  # «Главное меню» was not taken as the category year
+    # the menu filter typed on the school step was not kept either
+    await chat.tap("Мой профиль")
+    await chat.tap("Изменить данные")
+    await chat.tap("Организация")
+    assert "Поиск" not in chat.last.text
+
+
+async def test_forged_profile_buttons_change_nothing(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    await add_schools(harness.sessionmaker)
+    caplog.set_level(logging.INFO)
+    chat = harness.chat(3008)
+    await register(chat)
+    await chat.tap("Мой профиль")
+    huge = "99999999999999999999"
+    for data in (f"pff:{huge}", "pff:catyear", "pff:", f"pfy:{huge}", "pr:delete_yes"):
+        caplog.clear()
+        before = len(harness.bot.api.of(AnswerCallbackQuery))
+        await chat.press(data)
+        answers = harness.bot.api.of(AnswerCallbackQuery)[before:]
+        assert len(answers) == 1 and answers[0].text and "кнопка" in answers[0].text, data
+        assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    assert await count(harness.sessionmaker, User) == 1
+    user = await user_row(harness.sessionmaker, 3008)
+    assert user is not None and user.registered_at is not None

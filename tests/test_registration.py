@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-from aiogram.methods import SendMessage, SetMyCommands
+import logging
+from datetime import date
+
+import pytest
+from aiogram.methods import AnswerCallbackQuery, SendMessage, SetMyCommands
 from sqlalchemy import select
 
 from bot.app import set_commands
+from handlers.common import MAX_ID
+from handlers.registration import callbacks as cb
 from models import FsmRecord, School, User, UserSubject
+from services import people
+from services.reference import CATEGORIES, POSITIONS, SUBJECTS
 from tests.conftest import Harness
 from tests.helpers import add_schools, count, register, user_row
+from tests.telegram import TgChat
+
+HUGE = "99999999999999999999"
 
 
 async def test_full_registration_with_buttons(harness: Harness) -> None:
@@ -178,3 +189,231 @@ async def test_admin_sees_the_catalog_entry_right_after_registration(harness: Ha
     teacher = harness.chat(1010)
     await register(teacher, name="Простая Учительница Ивановна")
     assert "📥 Каталог программ" not in teacher.buttons()
+
+
+def _profile_columns(user: User | None) -> tuple[object, ...]:
+    assert user is not None
+    return (
+        user.full_name,
+        user.school_id,
+        user.position,
+        tuple(user.subject_codes),
+        user.birth_year,
+        user.teaching_since,
+        user.category,
+        user.category_year,
+        user.registered_at,
+        user.language,
+    )
+
+
+async def _press_forged(chat: TgChat, data: str, caplog: pytest.LogCaptureFixture) -> None:
+    """Press forged data; it is answered once, plainly, and nothing is logged as an error."""
+    api = chat.bot.api
+    caplog.clear()
+    before = len(api.of(AnswerCallbackQuery))
+    await chat.press(data)
+    answers = api.of(AnswerCallbackQuery)[before:]
+    assert len(answers) == 1, data
+    assert answers[0].text and "кнопка" in answers[0].text, data
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info], data
+
+
+async def test_forged_buttons_are_refused_and_change_nothing(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    await add_schools(harness.sessionmaker)
+    caplog.set_level(logging.INFO)
+    chat = harness.chat(1020)
+    await chat.send("/start")
+    await chat.tap("Согласен")
+    await chat.send("Фролова Вера Павловна")
+    assert "страница 1 из" in chat.last.text  # the school step
+    before = _profile_columns(await user_row(harness.sessionmaker, 1020))
+    forged = [
+        f"rgs:{HUGE}",  # a school
+        f"p:school:{HUGE}",  # the old shape of the same button
+        "rgs:0",
+        "rgs:2147483647",
+        f"rgp:{HUGE}",
+        f"rgo:{HUGE}",
+        "rgo:99",  # within the bounds of a button, but no such position
+        f"rgt:{HUGE}",
+        f"rgc:{HUGE}",
+        f"rgy:birth:{HUGE}",
+        f"rgz:birth:{HUGE}",
+        "rgz:birth:1985",  # a real year, but not the step being asked
+        "rgz:name:1985",
+        f"pff:{HUGE}",
+        "pff:catyear",
+    ]
+    for data in forged:
+        await _press_forged(chat, data, caplog)
+    assert _profile_columns(await user_row(harness.sessionmaker, 1020)) == before
+    # the dialog goes on where it was
+    await chat.tap("Школа № 4")
+    await chat.tap("Воспитатель")
+    assert "Год вашего рождения" in chat.last.text
+    await _press_forged(chat, "rgz:birth:1900", caplog)  # outside the plausible years
+    await _press_forged(chat, "rgz:teaching:2000", caplog)
+    user = await user_row(harness.sessionmaker, 1020)
+    assert user is not None and user.birth_year is None and user.teaching_since is None
+
+
+async def test_forged_consent_creates_no_row(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    chat = harness.chat(1021)
+    await chat.send("/start")
+    for data in (f"c:1:{HUGE}", f"c:0:{HUGE}", "c:1:-5"):
+        await _press_forged(chat, data, caplog)
+    assert await count(harness.sessionmaker, User) == 0
+    assert await count(harness.sessionmaker, FsmRecord) == 0
+    # a school id that does not exist is simply not taken
+    await chat.press("c:1:2147483647")
+    user = await user_row(harness.sessionmaker, 1021)
+    assert user is not None and user.school_id is None
+    assert "Как вас зовут" in chat.last.text
+
+
+MENU = "🏠 Главное меню"
+
+
+async def _menu_instead_of_answer(chat: TgChat, expect: str) -> None:
+    await chat.send(MENU)
+    assert expect in chat.texts()[-1]
+    assert "Главное меню" in chat.texts()[-1] or "Регистрация не закончена" in chat.texts()[-1]
+
+
+async def test_menu_button_is_never_taken_as_a_typed_answer(harness: Harness) -> None:
+    await add_schools(harness.sessionmaker)
+    chat = harness.chat(1022)
+    await chat.send("/start")
+    await chat.tap("Согласен")
+    assert "Как вас зовут" in chat.last.text
+    await _menu_instead_of_answer(chat, "Регистрация не закончена")
+    assert (await user_row(harness.sessionmaker, 1022)).full_name is None  # type: ignore[union-attr]
+
+    await chat.tap("Продолжить регистрацию")
+    assert "Как вас зовут" in chat.last.text
+    await chat.send("Белова Ирина Сергеевна")
+    assert "страница 1 из" in chat.last.text
+    await _menu_instead_of_answer(chat, "Регистрация не закончена")
+    async with harness.sessionmaker() as s:
+        assert await s.scalar(select(FsmRecord.state).where(FsmRecord.user_id == 1022)) is None
+    await chat.tap("Продолжить регистрацию")
+    assert "Поиск" not in chat.last.text  # the menu text was not taken as a filter
+    await chat.tap("Школа № 5")
+    await _menu_instead_of_answer(chat, "Регистрация не закончена")  # a button step
+    await chat.tap("Продолжить регистрацию")
+    await chat.tap("Учитель")
+    await chat.tap("Информатика")
+    await chat.tap("Готово")
+
+    for step, question, typed in (
+        ("birth_year", "Год вашего рождения", "1990"),
+        ("teaching_since", "С какого года", "2015"),
+    ):
+        assert question in chat.last.text
+        await _menu_instead_of_answer(chat, "Регистрация не закончена")
+        user = await user_row(harness.sessionmaker, 1022)
+        assert user is not None and getattr(user, step) is None
+        await chat.tap("Продолжить регистрацию")
+        assert question in chat.last.text
+        await chat.send(typed)
+    await chat.tap("Высшая")
+    assert "В каком году присвоена категория" in chat.last.text
+    await _menu_instead_of_answer(chat, "Регистрация не закончена")
+    user = await user_row(harness.sessionmaker, 1022)
+    assert user is not None and user.category_year is None and user.registered_at is None
+    await chat.tap("Продолжить регистрацию")
+    await chat.send("2024")
+    user = await user_row(harness.sessionmaker, 1022)
+    assert user is not None and user.registered_at is not None
+    assert (user.birth_year, user.teaching_since, user.category_year) == (1990, 2015, 2024)
+    assert "Главное меню" in chat.last.text
+
+
+async def test_registration_survives_429_from_the_bot_api(harness: Harness) -> None:
+    await add_schools(harness.sessionmaker)
+    chat = harness.chat(1023)
+    await register(chat, category_year=None)  # stops before the category year
+    assert "В каком году присвоена категория" in chat.last.text
+    harness.bot.api.retry_after[SendMessage] = 1  # the next message is answered with 429
+    sent_before = len(harness.bot.api.of(SendMessage))
+    await chat.send("2021")
+    assert SendMessage not in harness.bot.api.retry_after  # the 429 was answered
+    user = await user_row(harness.sessionmaker, 1023)
+    assert user is not None and user.registered_at == harness.clock.now
+    assert user.category_year == 2021
+    sent = [r.text for r in harness.bot.api.of(SendMessage)[sent_before:]]
+    # «done» refused once with 429 and sent again, then the main menu
+    assert len(sent) == 3 and "Регистрация завершена" in sent[0] and sent[0] == sent[1]
+    assert "Главное меню" in chat.last.text
+    assert "👤 Мой профиль" in chat.buttons()
+
+
+def test_next_step_is_derived_from_the_row_alone() -> None:
+    user = User(telegram_id=1, language="ru")
+    user.subjects = []
+    answers: list[tuple[str, str, object]] = [
+        ("name", "full_name", "Иванова Мария"),
+        ("school", "school_id", 1),
+        ("position", "position", "teacher"),
+        ("subjects", "subjects", [UserSubject(subject="math")]),
+        ("birth", "birth_year", 1985),
+        ("teaching", "teaching_since", 2008),
+        ("category", "category", "first"),
+        ("catyear", "category_year", 2021),
+    ]
+    for step, column, value in answers:
+        assert people.next_step(user) == step
+        setattr(user, column, value)
+    assert people.next_step(user) is None
+    user.category, user.category_year = "none", None
+    assert people.next_step(user) is None  # no year for «без категории»
+    user.position, user.subjects = "psychologist", []
+    assert people.next_step(user) is None  # subjects are asked of teachers only
+
+
+def test_typed_answers_are_checked_by_the_service() -> None:
+    assert people.check_name("  иванова   мария ") == "Иванова Мария"
+    for bad in ("Мария", "Ivan0v Ivan", "🏠 Главное меню"):
+        with pytest.raises(people.ProfileError) as refused:
+            people.check_name(bad)
+        assert refused.value.code == "reg.bad_name"
+    user = User(telegram_id=1, language="ru", birth_year=1990)
+    today = date(2026, 10, 12)
+    assert people.check_year("teaching", " 2012 ", user, today) == 2012
+    with pytest.raises(people.ProfileError) as refused:
+        people.check_year("teaching", "2001", user, today)
+    assert refused.value.code == "reg.bad_year"
+    assert refused.value.params == {"lo": 2006, "hi": 2026}
+
+
+def test_draft_survives_the_fsm_storage() -> None:
+    draft = people.Draft(editing=True, school_query="сош 5", subjects=("math", "physics"))
+    assert people.Draft.from_data(draft.to_data()) == draft
+    assert people.Draft.from_data(None) == people.Draft()
+    assert people.Draft.from_data({"subjects": ["math", "nope"]}).subjects == ("math",)
+
+
+def test_every_button_fits_in_64_bytes() -> None:
+    longest = [
+        cb.SchoolPick(school=MAX_ID),
+        cb.SchoolPage(page=-1),
+        cb.PositionPick(index=len(POSITIONS) - 1),
+        cb.SubjectToggle(index=len(SUBJECTS) - 1),
+        cb.SubjectsDone(),
+        cb.CategoryPick(index=len(CATEGORIES) - 1),
+        cb.YearDecade(step="teaching", decade=9999),
+        cb.YearPick(step="teaching", year=9999),
+        cb.ProfileFieldEdit(field="position"),
+    ]
+    for data in longest:
+        assert len(data.pack().encode()) <= 64
+    prefixes = [
+        c.__prefix__ for c in vars(cb).values() if isinstance(c, type) and hasattr(c, "__prefix__")
+    ]
+    assert len(prefixes) == len(set(prefixes))

@@ -16,6 +16,7 @@ from aiogram.types import Message
 from sqlalchemy import select
 
 from bot.i18n import Translator
+from handlers.route import screens as route_screens
 from handlers.route.callbacks import (
     AddBlock,
     AddCatalogItem,
@@ -28,7 +29,6 @@ from handlers.route.callbacks import (
     StepRemove,
     StepReopen,
 )
-from handlers.route import screens as route_screens
 from models import Course, Route, RouteStep
 from services import routes as svc
 from services.people import get_user

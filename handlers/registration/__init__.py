@@ -1,1 +1,1 @@
-"""registration"""
+"""Start, consent to data processing, registration and the profile."""

@@ -1,29 +1,108 @@
-"""Buttons of registration and the profile."""
+"""Buttons of registration and the profile, and the states of the registration dialog."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.state import State, StatesGroup
 
 from handlers.common import Id, Num
 
-
-class PickCB(CallbackData, prefix="p"):
-    """A choice in a registration or profile step: ``field`` and an index or id."""
-
-    field: str
-    value: Id
+YearStep = Literal["birth", "teaching", "catyear"]
+ProfileField = Literal["name", "school", "position", "subjects", "birth", "teaching", "category"]
 
 
-class SchoolPageCB(CallbackData, prefix="sp"):
+class Reg(StatesGroup):
+    """The registration dialog (also one field edited from the profile): the state names
+    the step being asked. The answers are the teacher's row itself."""
+
+    name = State()
+    school = State()
+    position = State()
+    subjects = State()
+    birth = State()
+    teaching = State()
+    category = State()
+    catyear = State()
+
+
+DRAFT_KEY = "reg_draft"
+"""The FSM data key of the dialog's draft (:class:`services.people.Draft`)."""
+
+
+def state_of(step: str) -> State:
+    state = getattr(Reg, step)
+    assert isinstance(state, State)
+    return state
+
+
+def step_of(raw_state: str | None) -> str:
+    """The step named by a state of :class:`Reg` (``"Reg:birth"`` -> ``"birth"``)."""
+    return (raw_state or "").rpartition(":")[2]
+
+
+class SchoolPick(CallbackData, prefix="rgs"):
+    school: Id
+
+
+class SchoolPage(CallbackData, prefix="rgp"):
+    """A page of the school list (-1: the whole list again, without the typed filter)."""
+
     page: Num
 
 
-class YearCB(CallbackData, prefix="y"):
-    field: str
+class PositionPick(CallbackData, prefix="rgo"):
+    index: Num  # in services.reference.POSITIONS
+
+
+class SubjectToggle(CallbackData, prefix="rgt"):
+    index: Num  # in services.reference.SUBJECTS
+
+
+class SubjectsDone(CallbackData, prefix="rgd"):
+    pass
+
+
+class CategoryPick(CallbackData, prefix="rgc"):
+    index: Num  # in services.reference.CATEGORIES
+
+
+class YearDecade(CallbackData, prefix="rgy"):
+    """Open a decade of the year picker (0: back to the list of decades)."""
+
+    step: YearStep
     decade: Num
+
+
+class YearPick(CallbackData, prefix="rgz"):
+    step: YearStep
     year: Num
 
 
-class ProfileCB(CallbackData, prefix="pr"):
-    action: str
-    field: str = ""
+class ProfileOpen(CallbackData, prefix="pfv"):
+    pass
+
+
+class ProfileEdit(CallbackData, prefix="pfe"):
+    """The list of fields to edit."""
+
+
+class ProfileFieldEdit(CallbackData, prefix="pff"):
+    field: ProfileField
+
+
+class ProfileExport(CallbackData, prefix="pfx"):
+    pass
+
+
+class ProfileDelete(CallbackData, prefix="pfd"):
+    """Ask to confirm the deletion."""
+
+
+class ProfileDeleteConfirmed(CallbackData, prefix="pfy"):
+    pass
+
+
+class ProfileLanguage(CallbackData, prefix="pfl"):
+    pass

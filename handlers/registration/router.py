@@ -1,46 +1,131 @@
-"""/start, consent to personal-data processing, and the registration steps."""
+"""/start, consent to data processing, the registration dialog and «Мой профиль».
+
+Each handler parses the update, calls one function of :mod:`services.people` and shows the
+screen it leads to. The dialog's step is the FSM state (:class:`Reg`); its answers are
+written to the teacher's row as they come, so the next step is derived from the row.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from aiogram import F, Router
-from aiogram.filters import CommandObject, CommandStart
+from aiogram.filters import CommandObject, CommandStart, MagicData, StateFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import BufferedInputFile, CallbackQuery, Message, ReplyKeyboardRemove
 from aiogram.utils.callback_answer import CallbackAnswer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.i18n import Translator
-from handlers.common import button, esc, markup, refuse, show
+from bot.filters import Registered
+from bot.i18n import Translator, languages
+from handlers.common import TYPED, is_menu_or_command, refuse, render, reply_menu
+from handlers.home import screens as home
 from handlers.home.callbacks import ConsentCB, MenuCB
-from handlers.registration.callbacks import PickCB, SchoolPageCB, YearCB
-from handlers.registration.steps import YEAR_FIELDS, Reg, after_step, ask_step, missing_step
-from models import School, User
-from services.people import (
-    create_on_consent,
-    normalize_full_name,
-    parse_year,
-    set_subjects,
-    year_bounds,
+from handlers.registration import screens
+from handlers.registration.callbacks import (
+    DRAFT_KEY,
+    CategoryPick,
+    PositionPick,
+    ProfileDelete,
+    ProfileDeleteConfirmed,
+    ProfileEdit,
+    ProfileExport,
+    ProfileFieldEdit,
+    ProfileLanguage,
+    ProfileOpen,
+    Reg,
+    SchoolPage,
+    SchoolPick,
+    SubjectsDone,
+    SubjectToggle,
+    YearDecade,
+    YearPick,
+    state_of,
+    step_of,
 )
-from services.reference import CATEGORIES, POSITIONS, SUBJECTS
+from models import User
+from services import people
+from services.people import Draft, ProfileError
 from services.roles import Access
-from services.schools import school_by_code
 
-router = Router(name="start")
-
-
-def consent_keyboard(t: Translator, school_id: int) -> object:
-    return markup(
-        [
-            [button(t("consent.yes"), ConsentCB(ok=True, school=school_id))],
-            [button(t("consent.no"), ConsentCB(ok=False, school=school_id))],
-        ]
-    )
+HAS_ROW = MagicData(F.user.is_not(None))
+"""The person has agreed to data processing (their row exists)."""
+YEAR_STATES = StateFilter(Reg.birth, Reg.teaching, Reg.catyear)
+BUTTON_STATES = StateFilter(Reg.position, Reg.subjects, Reg.category)
 
 
-@router.message(CommandStart())
+def setup() -> Router:
+    router = Router(name="registration")
+    cb, msg = router.callback_query, router.message
+    # /start and consent
+    msg.register(start, CommandStart())
+    cb.register(consent_yes, ConsentCB.filter(F.ok))
+    cb.register(consent_no, ConsentCB.filter(~F.ok))
+    cb.register(back_to_consent, MenuCB.filter(F.to == "consent"))
+    cb.register(continue_registration, MenuCB.filter(F.to == "register"))
+    # the steps
+    msg.register(name_typed, Reg.name, TYPED, HAS_ROW)
+    msg.register(school_typed, Reg.school, TYPED, HAS_ROW)
+    cb.register(school_page, SchoolPage.filter(), Reg.school, HAS_ROW)
+    cb.register(school_picked, SchoolPick.filter(), Reg.school, HAS_ROW)
+    cb.register(position_picked, PositionPick.filter(), Reg.position, HAS_ROW)
+    cb.register(subject_toggled, SubjectToggle.filter(), Reg.subjects, HAS_ROW)
+    cb.register(subjects_done, SubjectsDone.filter(), Reg.subjects, HAS_ROW)
+    cb.register(category_picked, CategoryPick.filter(), Reg.category, HAS_ROW)
+    for step in ("birth", "teaching", "catyear"):
+        state = state_of(step)
+        cb.register(decade_picked, YearDecade.filter(F.step == step), state, HAS_ROW)
+        cb.register(year_picked, YearPick.filter(F.step == step), state, HAS_ROW)
+    msg.register(year_typed, YEAR_STATES, TYPED, HAS_ROW)
+    msg.register(use_buttons, BUTTON_STATES, F.func(lambda m: not is_menu_or_command(m.text)))
+    # the profile
+    registered = Registered()
+    cb.register(profile_open, MenuCB.filter(F.to == "profile"), registered)
+    cb.register(profile_open, ProfileOpen.filter(), registered)
+    cb.register(switch_language, ProfileLanguage.filter(), registered)
+    cb.register(choose_field, ProfileEdit.filter(), registered)
+    cb.register(edit_field, ProfileFieldEdit.filter(), registered)
+    cb.register(export, ProfileExport.filter(), registered)
+    cb.register(ask_delete, ProfileDelete.filter(), registered)
+    cb.register(delete, ProfileDeleteConfirmed.filter(), registered)
+    return router
+
+
+# ---------------------------------------------------------------- helpers
+
+
+async def _draft(state: FSMContext) -> Draft:
+    return Draft.from_data((await state.get_data()).get(DRAFT_KEY))
+
+
+async def _go(
+    event: Message | CallbackQuery, state: FSMContext, outcome: people.Next, t: Translator
+) -> None:
+    """Show where an answer leads: the next question, the profile, or the main menu."""
+    if isinstance(outcome, people.Ask):
+        await state.set_state(state_of(outcome.question.step))
+        await state.update_data({DRAFT_KEY: outcome.draft.to_data()})
+        await render(event, screens.question(outcome.question, t))
+        return
+    await state.clear()
+    if isinstance(outcome, people.Saved):
+        screen = screens.profile(
+            outcome.profile, t, notice=t("profile.saved"), languages=len(languages())
+        )
+        await render(event, screen)
+        return
+    chat_id = event.chat.id if isinstance(event, Message) else event.from_user.id
+    bot = event.bot
+    assert bot is not None
+    if outcome.first_time:
+        await bot.send_message(chat_id, t("reg.done"), reply_markup=reply_menu(t))
+    menu = home.main_menu(outcome.menu, t)
+    await bot.send_message(chat_id, menu.text, reply_markup=menu.keyboard)
+
+
+# ---------------------------------------------------------------- /start and consent
+
+
 async def start(
     message: Message,
     command: CommandObject,
@@ -51,45 +136,19 @@ async def start(
     now: datetime,
     access: Access,
 ) -> None:
-    school: School | None = None
-    arg = (command.args or "").strip()
-    if arg.startswith("s") and 1 < len(arg) <= 33:
-        school = await school_by_code(session, arg[1:])
-    if user is None:
-        text = t("start.welcome")
-        if school is not None:
-            text += "\n\n" + t("start.school_link", school=esc(school.name))
-        await message.answer(text)
-        await message.answer(
-            t("consent.text"), reply_markup=consent_keyboard(t, school.id if school else 0)
-        )
-        return
-    if user.registered_at is None:
-        if school is not None and user.school_id is None:
-            user.school_id = school.id
-            await session.flush()
-            await session.refresh(user, ["school"])
-        step = missing_step(user)
-        if step is not None:
-            await ask_step(
-                message,
-                step,
-                user=user,
-                t=t,
-                state=state,
-                session=session,
-                today=now.date(),
-                notice=t("reg.continue"),
-            )
-            return
-    from handlers.registration.menu_legacy import send_main_menu
-
-    await state.clear()
-    await send_main_menu(message, user=user, t=t, access=access)
+    draft = await _draft(state)
+    outcome = await people.start(session, user, command.args or "", draft, now, access)
+    if isinstance(outcome, people.Welcome):
+        await render(message, screens.welcome(t, outcome.school_name))
+        await render(message, home.consent(t, outcome.school_id))
+    elif isinstance(outcome, people.Ask):
+        await _go(message, state, outcome, t)
+    else:
+        await state.clear()
+        await render(message, home.main_menu(outcome.menu, t))
 
 
-@router.callback_query(ConsentCB.filter())
-async def consent(
+async def consent_yes(
     query: CallbackQuery,
     callback_data: ConsentCB,
     user: User | None,
@@ -99,38 +158,28 @@ async def consent(
     now: datetime,
     access: Access,
 ) -> None:
-    if not callback_data.ok:
-        if user is None:
-            await show(
-                query,
-                t("consent.refused"),
-                markup([[button(t("consent.back"), MenuCB(to="consent"))]]),
-            )
-        else:
-            await show(query, t("consent.already"))
-        return
-    if user is None:
-        user = await create_on_consent(session, query.from_user.id, t.language)
-        user.consent_at = now
-        if callback_data.school:
-            school = await session.get(School, callback_data.school)
-            if school is not None:
-                user.school_id = school.id
-                await session.flush()
-                await session.refresh(user, ["school"])
-    await show(query, t("consent.thanks"))
-    await after_step(
-        query, access=access, user=user, t=t, state=state, session=session, now=now, editing=False
+    outcome = await people.consent(
+        session, user, query.from_user.id, t.language, callback_data.school, now, access
     )
+    await render(query, screens.consent_thanks(t))
+    await _go(query, state, outcome, t)
 
 
-async def _editing(state: FSMContext) -> bool:
-    return bool((await state.get_data()).get("editing"))
+async def consent_no(query: CallbackQuery, user: User | None, t: Translator) -> None:
+    await render(query, screens.consent_refused(t, agreed_before=user is not None))
 
 
-@router.message(Reg.name, F.text)
-async def got_name(
-    message: Message,
+async def back_to_consent(
+    query: CallbackQuery, user: User | None, t: Translator, access: Access
+) -> None:
+    if user is None:
+        await render(query, home.consent(t))
+    else:
+        await render(query, home.main_menu(people.menu_view(user, access.manages_catalog), t))
+
+
+async def continue_registration(
+    query: CallbackQuery,
     user: User | None,
     t: Translator,
     state: FSMContext,
@@ -139,90 +188,63 @@ async def got_name(
     access: Access,
 ) -> None:
     if user is None:
-        await state.clear()
-        await message.answer(t("start.need_consent"))
+        await render(query, home.consent(t))
         return
-    name = normalize_full_name(message.text or "")
-    if name is None:
-        await message.answer(t("reg.bad_name"))
-        return
-    user.full_name = name
-    await after_step(
-        message,
-        access=access,
-        user=user,
-        t=t,
-        state=state,
-        session=session,
-        now=now,
-        editing=await _editing(state),
-    )
+    await _go(query, state, await people.advance(session, user, Draft(), now, access), t)
 
 
-@router.message(Reg.school, F.text)
-async def school_query(
+# ---------------------------------------------------------------- the steps
+
+
+async def name_typed(
     message: Message,
-    user: User | None,
+    user: User,
     t: Translator,
     state: FSMContext,
     session: AsyncSession,
     now: datetime,
     access: Access,
 ) -> None:
-    if user is None:
-        await state.clear()
+    draft = await _draft(state)
+    try:
+        outcome = await people.answer_name(session, user, message.text or "", draft, now, access)
+    except ProfileError as exc:
+        await message.answer(t(exc.code, **exc.params))
         return
-    query = " ".join((message.text or "").split())[:60]
-    await state.update_data(school_query=query or None)
-    await ask_step(
-        message,
-        "school",
-        user=user,
-        t=t,
-        state=state,
-        session=session,
-        today=now.date(),
-        editing=await _editing(state),
-    )
+    await _go(message, state, outcome, t)
 
 
-@router.callback_query(Reg.school, SchoolPageCB.filter())
+async def school_typed(
+    message: Message,
+    user: User,
+    t: Translator,
+    state: FSMContext,
+    session: AsyncSession,
+    now: datetime,
+) -> None:
+    draft = await _draft(state)
+    outcome = await people.filter_schools(session, user, message.text or "", draft, now.date())
+    await _go(message, state, outcome, t)
+
+
 async def school_page(
     query: CallbackQuery,
-    callback_data: SchoolPageCB,
-    user: User | None,
+    callback_data: SchoolPage,
+    user: User,
     t: Translator,
     state: FSMContext,
     session: AsyncSession,
     now: datetime,
-    access: Access,
 ) -> None:
-    if user is None:
-        return
-    page = callback_data.page
-    if page < 0:
-        await state.update_data(school_query=None)
-        page = 0
-    await ask_step(
-        query,
-        "school",
-        user=user,
-        t=t,
-        state=state,
-        session=session,
-        today=now.date(),
-        editing=await _editing(state),
-        page=min(page, 1000),
-    )
+    draft = await _draft(state)
+    outcome = await people.school_page(session, user, callback_data.page, draft, now.date())
+    await _go(query, state, outcome, t)
 
 
-@router.callback_query(
-    PickCB.filter(F.field.in_({"school", "position", "subject", "subjects_done", "category"}))
-)
-async def picked(
+async def school_picked(
     query: CallbackQuery,
-    callback_data: PickCB,
-    user: User | None,
+    callback_data: SchoolPick,
+    user: User,
     t: Translator,
     state: FSMContext,
     session: AsyncSession,
@@ -230,82 +252,113 @@ async def picked(
     access: Access,
     callback_answer: CallbackAnswer,
 ) -> None:
-    expected = {
-        "school": Reg.school,
-        "position": Reg.position,
-        "subject": Reg.subjects,
-        "subjects_done": Reg.subjects,
-        "category": Reg.category,
-    }[callback_data.field]
-    if user is None or await state.get_state() != expected.state:
-        refuse(callback_answer, t("common.stale"))
+    draft = await _draft(state)
+    try:
+        outcome = await people.pick_school(session, user, callback_data.school, draft, now, access)
+    except ProfileError as exc:
+        refuse(callback_answer, t(exc.code, **exc.params))
         return
-    editing = await _editing(state)
-    field, value = callback_data.field, callback_data.value
-    if field == "school":
-        school = await session.get(School, value)
-        if school is None:
-            refuse(callback_answer, t("common.stale"))
-            return
-        user.school_id = school.id
-        await session.flush()
-        await session.refresh(user, ["school"])
-        await state.update_data(school_query=None)
-    elif field == "position":
-        if not 0 <= value < len(POSITIONS):
-            refuse(callback_answer, t("common.stale"))
-            return
-        user.position = POSITIONS[value]
-    elif field == "subject":
-        if not 0 <= value < len(SUBJECTS):
-            refuse(callback_answer, t("common.stale"))
-            return
-        chosen = set((await state.get_data()).get("subjects") or [])
-        chosen ^= {SUBJECTS[value]}
-        await state.update_data(subjects=sorted(chosen))
-        await ask_step(
-            query,
-            "subjects",
-            user=user,
-            t=t,
-            state=state,
-            session=session,
-            today=now.date(),
-            editing=editing,
-        )
+    await _go(query, state, outcome, t)
+
+
+async def position_picked(
+    query: CallbackQuery,
+    callback_data: PositionPick,
+    user: User,
+    t: Translator,
+    state: FSMContext,
+    session: AsyncSession,
+    now: datetime,
+    access: Access,
+    callback_answer: CallbackAnswer,
+) -> None:
+    draft = await _draft(state)
+    try:
+        outcome = await people.pick_position(session, user, callback_data.index, draft, now, access)
+    except ProfileError as exc:
+        refuse(callback_answer, t(exc.code, **exc.params))
         return
-    elif field == "subjects_done":
-        chosen = list((await state.get_data()).get("subjects") or [])
-        if not chosen:
-            refuse(callback_answer, t("reg.subjects_empty"))
-            return
-        await set_subjects(session, user, chosen)
-        await state.update_data(subjects=None)
-    elif field == "category":
-        if not 0 <= value < len(CATEGORIES):
-            refuse(callback_answer, t("common.stale"))
-            return
-        if user.category != CATEGORIES[value]:
-            user.category_date = None  # the date belonged to the previous category
-        user.category = CATEGORIES[value]
-        if user.category == "none":
-            user.category_year = None
-        elif editing:
-            user.category_year = None  # the year of the new category is asked next
-    await after_step(
-        query, access=access, user=user, t=t, state=state, session=session, now=now, editing=editing
+    await _go(query, state, outcome, t)
+
+
+async def subject_toggled(
+    query: CallbackQuery,
+    callback_data: SubjectToggle,
+    user: User,
+    t: Translator,
+    state: FSMContext,
+    session: AsyncSession,
+    now: datetime,
+    callback_answer: CallbackAnswer,
+) -> None:
+    draft = await _draft(state)
+    try:
+        outcome = await people.toggle_subject(session, user, callback_data.index, draft, now.date())
+    except ProfileError as exc:
+        refuse(callback_answer, t(exc.code, **exc.params))
+        return
+    await _go(query, state, outcome, t)
+
+
+async def subjects_done(
+    query: CallbackQuery,
+    user: User,
+    t: Translator,
+    state: FSMContext,
+    session: AsyncSession,
+    now: datetime,
+    access: Access,
+    callback_answer: CallbackAnswer,
+) -> None:
+    draft = await _draft(state)
+    try:
+        outcome = await people.save_subjects(session, user, draft, now, access)
+    except ProfileError as exc:
+        refuse(callback_answer, t(exc.code, **exc.params))
+        return
+    await _go(query, state, outcome, t)
+
+
+async def category_picked(
+    query: CallbackQuery,
+    callback_data: CategoryPick,
+    user: User,
+    t: Translator,
+    state: FSMContext,
+    session: AsyncSession,
+    now: datetime,
+    access: Access,
+    callback_answer: CallbackAnswer,
+) -> None:
+    draft = await _draft(state)
+    try:
+        outcome = await people.pick_category(session, user, callback_data.index, draft, now, access)
+    except ProfileError as exc:
+        refuse(callback_answer, t(exc.code, **exc.params))
+        return
+    await _go(query, state, outcome, t)
+
+
+async def decade_picked(
+    query: CallbackQuery,
+    callback_data: YearDecade,
+    user: User,
+    t: Translator,
+    state: FSMContext,
+    session: AsyncSession,
+    now: datetime,
+) -> None:
+    draft = await _draft(state)
+    outcome = await people.pick_decade(
+        session, user, callback_data.step, callback_data.decade, draft, now.date()
     )
+    await _go(query, state, outcome, t)
 
 
-async def _save_year(user: User, step: str, year: int) -> None:
-    setattr(user, YEAR_FIELDS[step], year)
-
-
-@router.callback_query(YearCB.filter())
 async def year_picked(
     query: CallbackQuery,
-    callback_data: YearCB,
-    user: User | None,
+    callback_data: YearPick,
+    user: User,
     t: Translator,
     state: FSMContext,
     session: AsyncSession,
@@ -313,73 +366,122 @@ async def year_picked(
     access: Access,
     callback_answer: CallbackAnswer,
 ) -> None:
-    step = callback_data.field
-    current = await state.get_state()
-    if user is None or step not in YEAR_FIELDS or current != getattr(Reg, step).state:
-        refuse(callback_answer, t("common.stale"))
-        return
-    editing = await _editing(state)
-    lo, hi = year_bounds(step, user, now.date())
-    if callback_data.year == 0:
-        decade = callback_data.decade if lo // 10 * 10 <= callback_data.decade <= hi else 0
-        await ask_step(
-            query,
-            step,
-            user=user,
-            t=t,
-            state=state,
-            session=session,
-            today=now.date(),
-            editing=editing,
-            decade=decade,
+    draft = await _draft(state)
+    try:
+        outcome = await people.pick_year(
+            session, user, callback_data.step, callback_data.year, draft, now, access
         )
+    except ProfileError as exc:
+        refuse(callback_answer, t(exc.code, **exc.params))
         return
-    if not lo <= callback_data.year <= hi:
-        refuse(callback_answer, t("common.stale"))
-        return
-    await _save_year(user, step, callback_data.year)
-    await after_step(
-        query, access=access, user=user, t=t, state=state, session=session, now=now, editing=editing
-    )
+    await _go(query, state, outcome, t)
 
 
-@router.message(F.text, Reg.birth)
-@router.message(F.text, Reg.teaching)
-@router.message(F.text, Reg.catyear)
 async def year_typed(
     message: Message,
-    user: User | None,
+    user: User,
     t: Translator,
     state: FSMContext,
+    raw_state: str | None,
     session: AsyncSession,
     now: datetime,
     access: Access,
 ) -> None:
-    if user is None:
-        await state.clear()
+    draft = await _draft(state)
+    step = step_of(raw_state)
+    try:
+        outcome = await people.type_year(
+            session, user, step, message.text or "", draft, now, access
+        )
+    except ProfileError as exc:
+        await message.answer(t(exc.code, **exc.params))
         return
-    current = await state.get_state() or ""
-    step = current.split(":")[-1]
-    lo, hi = year_bounds(step, user, now.date())
-    year = parse_year(message.text or "", lo, hi)
-    if year is None:
-        await message.answer(t("reg.bad_year", lo=lo, hi=hi))
+    await _go(message, state, outcome, t)
+
+
+async def use_buttons(message: Message, t: Translator) -> None:
+    await message.answer(t("common.use_buttons"))
+
+
+# ---------------------------------------------------------------- the profile
+
+
+async def profile_open(
+    query: CallbackQuery,
+    user: User,
+    t: Translator,
+    state: FSMContext,
+    now: datetime,
+    access: Access,
+) -> None:
+    await state.clear()
+    view = people.profile_view(user, access, now.date())
+    await render(query, screens.profile(view, t, languages=len(languages())))
+
+
+async def switch_language(
+    query: CallbackQuery,
+    user: User,
+    t: Translator,
+    session: AsyncSession,
+    now: datetime,
+    access: Access,
+) -> None:
+    codes = languages()
+    view = await people.switch_language(session, user, codes, access, now.date())
+    t = Translator(view.language, t.tz)
+    await render(query, screens.profile(view, t, languages=len(codes)))
+
+
+async def choose_field(query: CallbackQuery, t: Translator, state: FSMContext) -> None:
+    await state.clear()
+    await render(query, screens.choose_field(t))
+
+
+async def edit_field(
+    query: CallbackQuery,
+    callback_data: ProfileFieldEdit,
+    user: User,
+    t: Translator,
+    state: FSMContext,
+    session: AsyncSession,
+    now: datetime,
+    callback_answer: CallbackAnswer,
+) -> None:
+    await state.clear()
+    try:
+        outcome = await people.edit_field(session, user, callback_data.field, now.date())
+    except ProfileError as exc:
+        refuse(callback_answer, t(exc.code, **exc.params))
         return
-    await _save_year(user, step, year)
-    await after_step(
-        message,
-        access=access,
-        user=user,
-        t=t,
-        state=state,
-        session=session,
-        now=now,
-        editing=await _editing(state),
+    await _go(query, state, outcome, t)
+
+
+async def export(
+    query: CallbackQuery, user: User, t: Translator, session: AsyncSession, now: datetime
+) -> None:
+    payload = await people.export_json(session, user)
+    caption = screens.export_caption(t)
+    assert query.bot is not None
+    await query.bot.send_document(
+        query.from_user.id,
+        BufferedInputFile(payload, filename=screens.export_file_name(now)),
+        caption=caption.text,
+        reply_markup=caption.keyboard,
     )
 
 
-@router.message(Reg.position)
-@router.message(Reg.subjects)
-@router.message(Reg.category)
-async def use_buttons(message: Message, t: Translator) -> None:
-    await message.answer(t("common.use_buttons"))
+async def ask_delete(query: CallbackQuery, t: Translator) -> None:
+    await render(query, screens.delete_confirm(t))
+
+
+async def delete(
+    query: CallbackQuery, user: User, t: Translator, session: AsyncSession, state: FSMContext
+) -> None:
+    await state.clear()
+    await people.delete_user(session, user)
+    await render(query, screens.deleted(t))
+    assert query.bot is not None
+    await query.bot.send_message(
+        query.from_user.id, t("profile.deleted_hint"), reply_markup=ReplyKeyboardRemove()
+    )
