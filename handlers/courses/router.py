@@ -20,6 +20,7 @@ from aiogram import F, Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -80,7 +81,7 @@ def setup() -> Router:
     on_button(open_course, CourseOpen.filter())
     on_button(choose_field, CourseEdit.filter())
     on_button(ask_delete, CourseDelete.filter())
-    on_button(delete, CourseDeleteConfirmed.filter())
+    on_button(delete_course, CourseDeleteConfirmed.filter())
     on_button(send_certificate, CourseCertificate.filter())
     on_button(edit_field, CourseEditField.filter())
     on_button(attestation_date, AttestationDate.filter())
@@ -122,12 +123,14 @@ def _ctx(user: User, t: Translator, state: FSMContext, session: AsyncSession, no
     return Ctx(user, t, state, session, now.date())
 
 
+# "CourseForm:title" -> "title": the step of the course dialog a conversation state names
+_STEP_OF_STATE = {
+    state.state: name for name, state in vars(CourseForm).items() if isinstance(state, State)
+}
+
+
 async def _step_of(state: FSMContext) -> str | None:
-    current = await state.get_state()
-    prefix = f"{CourseForm.__full_group_name__}:"
-    if current and current.startswith(prefix):
-        return current.removeprefix(prefix)
-    return None
+    return _STEP_OF_STATE.get(await state.get_state() or "")
 
 
 async def _expect(state: FSMContext, *steps: str) -> str | None:
@@ -303,7 +306,7 @@ async def ask_delete(
     await render(query, screens.confirm_delete(card, t))
 
 
-async def delete(
+async def delete_course(
     query: CallbackQuery,
     callback_data: CourseDeleteConfirmed,
     user: User,

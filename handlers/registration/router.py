@@ -87,7 +87,7 @@ def setup() -> Router:
     cb.register(edit_field, ProfileFieldEdit.filter(), registered)
     cb.register(export, ProfileExport.filter(), registered)
     cb.register(ask_delete, ProfileDelete.filter(), registered)
-    cb.register(delete, ProfileDeleteConfirmed.filter(), registered)
+    cb.register(delete_data, ProfileDeleteConfirmed.filter(), registered)
     return router
 
 
@@ -475,7 +475,7 @@ async def ask_delete(query: CallbackQuery, t: Translator) -> None:
     await render(query, screens.delete_confirm(t))
 
 
-async def delete(
+async def delete_data(
     query: CallbackQuery, user: User, t: Translator, session: AsyncSession, state: FSMContext
 ) -> None:
     await state.clear()
