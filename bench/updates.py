@@ -13,7 +13,8 @@ mocked session class. The ratio project/bare is the share of aiogram's own speed
 
 The two alternate (project, bare, project, bare, ...) for ``--rounds`` rounds; then both get a
 fixed offered load (open loop: one tap started every 1/``--rate`` seconds, whatever is still in
-flight) for ``--seconds`` seconds.
+flight) for ``--seconds`` seconds. Each phase starts after a full garbage collection (not
+timed), so it pays for its own garbage only; the collector's pauses inside it are printed.
 
     python bench/updates.py [--teachers 500] [--concurrency 20] [--rounds 3]
         [--taps-per-teacher 2] [--rate 300] [--seconds 5] [--database-url URL]
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import itertools
 import random
 import sys
@@ -264,6 +266,7 @@ async def closed_loop(side: Side, chats: list[int], taps_per_teacher: int, concu
                 latencies.append(took)
 
     rejected = side.rejected
+    gc.collect()  # outside the time: a phase pays only for the garbage it makes itself
     with GcPauses() as pauses:
         start = time.perf_counter()
         await asyncio.gather(*(teacher(c) for c in chats))
@@ -322,6 +325,7 @@ async def open_loop(side: Side, chats: list[int], rate: float, seconds: float) -
 
     ran_out = False
     rejected = side.rejected
+    gc.collect()  # outside the time, as for the rounds
     with GcPauses() as pauses:
         start = time.perf_counter()
         for k in range(total):
