@@ -48,9 +48,7 @@ async def upsert_conversation(
         "data": value[1],
         "updated_at": utcnow(),
     }
-    await session.execute(
-        upsert(session, FsmRecord, values, ["key"], ["state", "data", "updated_at"])
-    )
+    await upsert(session, FsmRecord, values, ["key"], ["state", "data", "updated_at"])
 
 
 current_scope: ContextVar[UpdateScope | None] = ContextVar("pedbot_update_scope", default=None)

@@ -20,8 +20,9 @@ def setup_routers() -> Router:
     root = Router(name="root")
     root.include_routers(
         errors.setup(),
-        registration.setup(),  # first: /start is never taken as an answer elsewhere
+        # first: the hot path (answer taps); its typed answers never take a command
         surveys.setup(),
+        registration.setup(),
         courses.setup(),
         route.setup(),
         catalog.setup(),

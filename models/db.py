@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Table, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -72,20 +73,29 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     return create_async_engine(url, **kwargs)
 
 
-def upsert(
+@cache
+def _upsert_statement(
+    table: Table, dialect: str, keys: tuple[str, ...], update: tuple[str, ...]
+) -> Insert:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(table)
+    return stmt.on_conflict_do_update(
+        index_elements=list(keys), set_={name: stmt.excluded[name] for name in update}
+    )
+
+
+async def upsert(
     session: AsyncSession,
     model: Any,
     values: dict[str, Any],
     keys: Sequence[str],
     update: Sequence[str],
-) -> Insert:
-    """``INSERT … ON CONFLICT (keys) DO UPDATE SET update`` for SQLite and PostgreSQL."""
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(model).values(**values)
-    return stmt.on_conflict_do_update(
-        index_elements=list(keys), set_={name: stmt.excluded[name] for name in update}
-    )
+) -> None:
+    """``INSERT … ON CONFLICT (keys) DO UPDATE SET update`` for SQLite and PostgreSQL, in the
+    session's transaction. The statement is built once per table and compiled once."""
+    conn = await session.connection()
+    stmt = _upsert_statement(model.__table__, conn.dialect.name, tuple(keys), tuple(update))
+    await conn.execute(stmt, values)
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

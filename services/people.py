@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -82,19 +82,23 @@ def menu_view(user: User | None, manages_catalog: bool = False) -> MenuView:
     return MenuView(True, user.registered_at is not None, name, manages_catalog)
 
 
+# Built once (building the loader options costs more than running the statement).
+_PERSON = (
+    select(User)
+    .where(User.telegram_id == bindparam("telegram_id"))
+    .options(
+        joinedload(User.school).joinedload(School.municipality),
+        joinedload(User.subjects),
+        joinedload(User.roles),
+        joinedload(User.conversations),
+    )
+)
+
+
 async def load_person(session: AsyncSession, telegram_id: int) -> User | None:
     """The person behind an update, with school, subjects, roles and conversation state, in
     one statement (every collection is small: a few subjects, roles and conversations)."""
-    result = await session.execute(
-        select(User)
-        .where(User.telegram_id == telegram_id)
-        .options(
-            joinedload(User.school).joinedload(School.municipality),
-            joinedload(User.subjects),
-            joinedload(User.roles),
-            joinedload(User.conversations),
-        )
-    )
+    result = await session.execute(_PERSON, {"telegram_id": telegram_id})
     return result.unique().scalar_one_or_none()
 
 

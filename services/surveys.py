@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Answer, Attempt, AttemptStatus, ScaleResult, User
@@ -136,6 +136,29 @@ async def answers_of(
     return final, drafts
 
 
+async def write_answer(
+    session: AsyncSession,
+    attempt_id: int,
+    question_id: str,
+    value: AnswerValue,
+    now: datetime,
+    *,
+    final: bool = True,
+) -> None:
+    """One answer: a single upsert keyed by (attempt, question), so a replayed tap records
+    once."""
+    values = {
+        "attempt_id": attempt_id,
+        "question_id": question_id,
+        "value": value,
+        "final": final,
+        "answered_at": now,
+    }
+    await upsert(
+        session, Answer, values, ["attempt_id", "question_id"], ["value", "final", "answered_at"]
+    )
+
+
 async def save_answer(
     session: AsyncSession,
     attempt: Attempt,
@@ -145,23 +168,8 @@ async def save_answer(
     *,
     final: bool = True,
 ) -> None:
-    """Write one answer: a single upsert keyed by (attempt, question), so a replayed tap
-    records once. The attempt's ``updated_at`` is written with its next flush."""
-    await session.execute(
-        upsert(
-            session,
-            Answer,
-            {
-                "attempt_id": attempt.id,
-                "question_id": question_id,
-                "value": value,
-                "final": final,
-                "answered_at": now,
-            },
-            ["attempt_id", "question_id"],
-            ["value", "final", "answered_at"],
-        )
-    )
+    """:func:`write_answer` for a loaded attempt; its ``updated_at`` goes with its next flush."""
+    await write_answer(session, attempt.id, question_id, value, now, final=final)
     attempt.updated_at = now
 
 
@@ -421,11 +429,11 @@ async def tap(
     Only the teacher's own open attempt, at the question it is on, is touched. An answer
     costs one read (the attempt with its answers) and two writes (the answer, the attempt).
     """
-    current = await _load_open(session, user_id, attempt_id)
-    if current is None:
+    attempt = await _load_open(session, user_id, attempt_id)
+    if attempt is None:
         raise Refusal(STALE)
-    attempt, answers, drafts = current
-    inst = await registry.by_version_id(session, attempt.instrument_version_id)
+    answers, drafts = attempt.answers, attempt.drafts
+    inst = await registry.by_version_id(session, attempt.version_id)
     questions = inst.questions
     if not 0 <= index < len(questions) or questions[index].id != attempt.current_question:
         raise Refusal(STALE)
@@ -436,7 +444,7 @@ async def tap(
         prev = engine.previous_question(inst, answers, q.id)
         if prev is None:
             raise Refusal("survey.error.first")
-        attempt.current_question = prev.id
+        await _move(session, attempt.id, prev.id, now)
         return _question_view(attempt.id, inst, prev, answers, drafts)
     chosen: AnswerValue
     if action == "a":
@@ -450,7 +458,8 @@ async def tap(
         ticked = list(marked) if isinstance(marked, list) else []
         if action == "t":
             ticked = engine.toggle(inst, q, ticked, option)
-            await save_answer(session, attempt, q.id, ticked, now, final=False)
+            await write_answer(session, attempt.id, q.id, ticked, now, final=False)
+            await _move(session, attempt.id, q.id, now)
             drafts[q.id] = ticked
             return _question_view(attempt.id, inst, q, answers, drafts)
         engine.check_multi(q, ticked)
@@ -461,10 +470,10 @@ async def tap(
         chosen = None
     else:
         raise Refusal(STALE)
-    await save_answer(session, attempt, q.id, chosen, now)
+    await write_answer(session, attempt.id, q.id, chosen, now)
     answers[q.id] = chosen
     drafts.pop(q.id, None)
-    return await _after_answer(session, attempt, inst, q, answers, drafts, now)
+    return await _after_answer(session, attempt, inst, q, now)
 
 
 async def typed(
@@ -476,16 +485,15 @@ async def typed(
     now: datetime,
 ) -> Shown:
     """A typed answer to the number or text question the attempt is on."""
-    current = await _load_open(session, user_id, attempt_id)
-    if current is None:
+    attempt = await _load_open(session, user_id, attempt_id)
+    if attempt is None:
         raise Refusal(STALE)
-    attempt, answers, drafts = current
-    inst = await registry.by_version_id(session, attempt.instrument_version_id)
-    q = inst.question(attempt.current_question or "")
+    inst = await registry.by_version_id(session, attempt.version_id)
+    q = inst.question(attempt.current_question)
     value = engine.parse_typed(q, text)
-    await save_answer(session, attempt, q.id, value, now)
-    answers[q.id] = value
-    return await _after_answer(session, attempt, inst, q, answers, drafts, now)
+    await write_answer(session, attempt.id, q.id, value, now)
+    attempt.answers[q.id] = value
+    return await _after_answer(session, attempt, inst, q, now)
 
 
 async def history_of(
@@ -537,31 +545,61 @@ async def _availability_of(
     raise Refusal("common.stale")  # pragma: no cover - every registered id is listed
 
 
-async def _load_open(
-    session: AsyncSession, user_id: int, attempt_id: int
-) -> tuple[Attempt, dict[str, AnswerValue], dict[str, AnswerValue]] | None:
+@dataclass
+class _Open:
+    """An open attempt as the answer path needs it (plain values, not an ORM object)."""
+
+    id: int
+    version_id: int
+    current_question: str
+    answers: dict[str, AnswerValue]
+    drafts: dict[str, AnswerValue]
+
+
+_attempts = Attempt.__table__
+_answers = Answer.__table__
+# Built once: the statements of the answer path, executed on the connection (Core).
+_OPEN_ATTEMPT = (
+    select(
+        _attempts.c.instrument_version_id,
+        _attempts.c.current_question,
+        _answers.c.question_id,
+        _answers.c.value,
+        _answers.c.final,
+    )
+    .select_from(_attempts.outerjoin(_answers, _answers.c.attempt_id == _attempts.c.id))
+    .where(
+        _attempts.c.id == bindparam("attempt_id"),
+        _attempts.c.user_id == bindparam("user_id"),
+        _attempts.c.status == AttemptStatus.IN_PROGRESS.value,
+    )
+)
+_MOVE = (
+    update(_attempts)
+    .where(_attempts.c.id == bindparam("attempt_id"))
+    .values(current_question=bindparam("question"), updated_at=bindparam("now"))
+)
+
+
+async def _load_open(session: AsyncSession, user_id: int, attempt_id: int) -> _Open | None:
     """The teacher's open attempt with its answers and drafts, in one statement."""
     if attempt_id <= 0:
         return None
-    rows = (
-        await session.execute(
-            select(Attempt, Answer.question_id, Answer.value, Answer.final)
-            .outerjoin(Answer, Answer.attempt_id == Attempt.id)
-            .where(
-                Attempt.id == attempt_id,
-                Attempt.user_id == user_id,
-                Attempt.status == AttemptStatus.IN_PROGRESS.value,
-            )
-        )
-    ).all()
-    if not rows or rows[0][0].current_question is None:
+    conn = await session.connection()
+    rows = (await conn.execute(_OPEN_ATTEMPT, {"attempt_id": attempt_id, "user_id": user_id})).all()
+    if not rows or rows[0].current_question is None:
         return None
-    answers: dict[str, AnswerValue] = {}
-    drafts: dict[str, AnswerValue] = {}
-    for _, question_id, value, is_final in rows:
-        if question_id is not None:
-            (answers if is_final else drafts)[question_id] = value
-    return rows[0][0], answers, drafts
+    found = _Open(attempt_id, rows[0].instrument_version_id, rows[0].current_question, {}, {})
+    for row in rows:
+        if row.question_id is not None:
+            (found.answers if row.final else found.drafts)[row.question_id] = row.value
+    return found
+
+
+async def _move(session: AsyncSession, attempt_id: int, question_id: str, now: datetime) -> None:
+    """The question the attempt is on, and when it last changed."""
+    conn = await session.connection()
+    await conn.execute(_MOVE, {"attempt_id": attempt_id, "question": question_id, "now": now})
 
 
 def _question_view(
@@ -586,20 +624,16 @@ def _question_view(
 
 
 async def _after_answer(
-    session: AsyncSession,
-    attempt: Attempt,
-    inst: Instrument,
-    q: Question,
-    answers: dict[str, AnswerValue],
-    drafts: dict[str, AnswerValue],
-    now: datetime,
+    session: AsyncSession, attempt: _Open, inst: Instrument, q: Question, now: datetime
 ) -> Shown:
-    nxt = engine.next_question(inst, answers, after=q.id)
+    nxt = engine.next_question(inst, attempt.answers, after=q.id)
     if nxt is not None:
-        attempt.current_question = nxt.id  # written with the commit, before the reply
-        return _question_view(attempt.id, inst, nxt, answers, drafts)
-    results = await complete(session, attempt, inst, answers, now)
-    return await _results_view(session, attempt, inst, results, just_completed=True)
+        await _move(session, attempt.id, nxt.id, now)
+        return _question_view(attempt.id, inst, nxt, attempt.answers, attempt.drafts)
+    done = await session.get(Attempt, attempt.id)
+    assert done is not None
+    results = await complete(session, done, inst, attempt.answers, now)
+    return await _results_view(session, done, inst, results, just_completed=True)
 
 
 async def _resume(
