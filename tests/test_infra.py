@@ -160,3 +160,38 @@ async def test_long_results_are_split(harness: Harness) -> None:
     await answer_all(chat, lambda text, labels: labels[3])
     sent = [r for r in harness.bot.api.requests if isinstance(r, SendMessage | EditMessageText)]
     assert all(html_length(r.text) <= MESSAGE_LIMIT for r in sent)
+
+
+async def test_sqlite_statements_run_on_the_event_loop_thread(tmp_path) -> None:
+    """models.db.InlineSqlite overrides aiosqlite's ``_execute``: if aiosqlite renames it or
+    stops routing every call through it, statements go back to its worker thread and this
+    fails (and SQLAlchemy's isolation-level setter still uses the queue, kept working)."""
+    import threading
+
+    import aiosqlite
+    from sqlalchemy import event as sa_event
+    from sqlalchemy import text
+
+    from models.db import InlineSqlite, make_engine
+
+    assert "_execute" in vars(aiosqlite.Connection)
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path}/inline.db")
+    seen: list[int] = []
+
+    def add_probe(dbapi_connection: object, _record: object) -> None:
+        dbapi_connection.create_function(
+            "probe", 0, lambda: seen.append(threading.get_ident()) or 1
+        )  # type: ignore[attr-defined]
+
+    sa_event.listen(engine.sync_engine, "connect", add_probe)
+    try:
+        async with engine.connect() as conn:
+            raw = await conn.get_raw_connection()
+            assert isinstance(raw.driver_connection, InlineSqlite)
+            assert (await conn.execute(text("select probe()"))).scalar() == 1
+        async with engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            assert (await conn.execute(text("select probe()"))).scalar() == 1
+    finally:
+        await engine.dispose()
+    assert seen == [threading.get_ident()] * 2
