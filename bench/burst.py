@@ -39,7 +39,7 @@ from bench._common import (
     percentile,
     use_database,
 )
-from bot.app import create_app
+from bot.app import create_app, settle
 from models.db import make_engine
 from tests.conftest import Clock, make_settings, reset_schema
 
@@ -67,6 +67,7 @@ async def main(
             flush=True,
         )
         app = await create_app(make_settings(url), engine=engine, clock=Clock())
+        settle()  # as `pedbot run` does after start-up
         session = BenchSession(delay=delay, record_replies=True)
         bot = make_bot(session)
         try:

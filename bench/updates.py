@@ -67,7 +67,7 @@ from bench._common import (
     tap_label,
     use_database,
 )
-from bot.app import create_app
+from bot.app import create_app, settle
 from models import Answer
 from models.db import make_engine
 from tests.conftest import Clock, make_settings, reset_schema
@@ -382,6 +382,7 @@ async def main(
         )
         clock = Clock()
         app = await create_app(make_settings(url), engine=engine, clock=clock)
+        settle()  # as `pedbot run` does after start-up
         project_session = BenchSession()
         project = Side(
             "project",

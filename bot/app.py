@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -120,6 +121,15 @@ async def create_app(
     dp.callback_query.middleware(ButtonAnswerMiddleware())
     dp.include_router(setup_routers())
     return App(settings, engine, sessionmaker, registry, dp, db)
+
+
+def settle() -> None:
+    """Once the app is built: hand everything made so far (instrument definitions, models,
+    locale texts, routers, compiled statements) to the garbage collector's permanent
+    generation. It lives as long as the process anyway, and a full collection no longer
+    walks it (hundreds of milliseconds of pause each time, seen as the p99 of a tap)."""
+    gc.collect()
+    gc.freeze()
 
 
 async def set_commands(bot: Bot) -> None:

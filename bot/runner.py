@@ -12,7 +12,7 @@ from aiogram.exceptions import (
     TelegramUnauthorizedError,
 )
 
-from bot.app import create_app, create_bot, set_commands
+from bot.app import create_app, create_bot, set_commands, settle
 from bot.config import Settings
 from scheduler import create_scheduler
 
@@ -48,6 +48,7 @@ async def wait_for_api(bot: Bot, settings: Settings, max_delay: float = 60.0) ->
 async def run_polling(settings: Settings) -> None:
     app = await create_app(settings)
     bot = create_bot(settings)
+    settle()
     scheduler = create_scheduler(settings, app.sessionmaker)
     try:
         await wait_for_api(bot, settings)

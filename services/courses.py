@@ -1157,13 +1157,12 @@ async def save_draft(session: AsyncSession, user_id: int, draft: Draft, today: d
     if missing:
         raise DraftIncomplete(missing[0])
     course = await create_course(session, user_id, draft, today)
-    steps: list[Any] = []
+    offer: routes.CloseOffer | None = None
     try:
         async with session.begin_nested():
-            steps = list(await routes.steps_matching_course(session, user_id, course))
+            offer = await routes.close_offer(session, user_id, course)
     except Exception as exc:  # the course is saved; the offer is a convenience on top
-        log.warning("steps_matching_course failed: %s", type(exc).__name__)
-    offer = routes.close_offer_of(course, steps) if steps else None
+        log.warning("close_offer failed: %s", type(exc).__name__)
     return Saved(CourseCard.of(course), course, offer)
 
 

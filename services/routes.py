@@ -1516,8 +1516,3 @@ async def finish(
         route = await close_step(session, user_id, step_id, str(draft["reason"]), now)
     view = await route_view(session, registry, route)
     return StepOutcome(view, view.step(step_id))
-
-
-def close_offer_of(course: Course, steps: Sequence[RouteStep]) -> CloseOffer:
-    """The offer for steps already found by :func:`steps_matching_course`."""
-    return CloseOffer(course.id, course.title, tuple(_step_view(s, s.position + 1) for s in steps))

@@ -639,11 +639,11 @@ async def test_saving_a_course_offers_matching_route_steps(harness: Harness, mon
         step_id = step.id
 
     # a lookup that fails never undoes the saved course
-    async def broken(*args: object) -> list[object]:
+    async def broken(*args: object) -> object:
         raise RuntimeError("boom")
 
     with monkeypatch.context() as patch:
-        patch.setattr(routes, "steps_matching_course", broken)
+        patch.setattr(routes, "close_offer", broken)
         await start_course(chat, title="Первый курс")
         await finish_course(chat, blocks=("Методическая",))
     assert [c.title for c in await courses_of(harness, 7012)] == ["Первый курс"]

@@ -273,11 +273,13 @@ async def test_from_self_assessment_to_a_completed_route(harness: Harness) -> No
         s.add(course)
         await s.flush()
         matching = await svc.steps_matching_course(s, user.id, course)
+        offer_view = await svc.close_offer(s, user.id, course)
     assert [m.id for m in matching] == [steps[2].id]
+    assert offer_view is not None and [v.id for v in offer_view.steps] == [steps[2].id]
     message = Message(
         message_id=1, date=harness.clock.now, chat=chat.chat, from_user=chat.user, text="ok"
     ).as_(harness.bot)
-    offer = route_screens.close_offer(svc.close_offer_of(course, matching), Translator("ru"))
+    offer = route_screens.close_offer(offer_view, Translator("ru"))
     await message.answer(offer.text, reply_markup=offer.keyboard)
     assert "может закрыть шаг" in chat.last.text
     await chat.tap("Закрыть шаг: Инклюзивное")
