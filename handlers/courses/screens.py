@@ -347,9 +347,7 @@ def question(q: Question, t: Translator, notice: str = "") -> Screen:
     elif course is not None:
         rows.append([button(t("courses.back_to_course"), CourseOpen(course=course.id))])
     else:
-        nav_row = [button(t("courses.cancel"), CourseCancel())]
-        if step != "title":
-            nav_row.insert(0, button(t("courses.step_back"), CourseStepBack()))
-        rows.append(nav_row)
+        back = [button(t("courses.step_back"), CourseStepBack())] if step != "title" else []
+        rows.append([*back, button(t("courses.cancel"), CourseCancel())])
     rows.append([menu_button(t)])
     return Screen("\n\n".join([*head, body]), markup(rows))

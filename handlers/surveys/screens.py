@@ -206,7 +206,7 @@ def results(view: ResultsView, t: Translator, lead: str | None = None) -> list[S
             [menu_button(t)],
         ]
         if view.kind == "deficits":
-            rows.insert(0, [button(t("route.build_from_results"), RouteBuild())])
+            rows = [[button(t("route.build_from_results"), RouteBuild())], *rows]
     else:
         rows = [[button(t("results.back"), MenuCB(to="results"))], [menu_button(t)]]
     blocks = result_blocks(view, t)
