@@ -138,6 +138,25 @@ async def render(event: Message | CallbackQuery, screen: Screen) -> None:
     await show(event, screen.text, screen.keyboard)
 
 
+async def send_new(event: Message | CallbackQuery, screen: Screen) -> None:
+    """A new message under the current one (which stays as it is)."""
+    if isinstance(event, Message):
+        await event.answer(screen.text, reply_markup=screen.keyboard)
+    elif event.message is not None and event.bot is not None:
+        await event.bot.send_message(
+            event.message.chat.id, screen.text, reply_markup=screen.keyboard
+        )
+
+
+async def render_all(event: Message | CallbackQuery, screens: Sequence[Screen]) -> None:
+    """A screen of one message is shown in place; a longer one comes as new messages."""
+    if len(screens) == 1:
+        await render(event, screens[0])
+        return
+    for screen in screens:
+        await send_new(event, screen)
+
+
 async def show(
     event: Message | CallbackQuery,
     text: str,

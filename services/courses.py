@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Course, CourseFormat, CourseKind, Provider, User
 from services import routes
+from services.errors import Refusal
 from services.reference import BLOCKS
 
 log = logging.getLogger("pedbot.courses")
@@ -71,13 +72,8 @@ CERT_EXTENSIONS: frozenset[str] = frozenset({".pdf", ".jpg", ".jpeg", ".png"})
 _UNKNOWN_MIME = frozenset({"", "application/octet-stream"})
 
 
-class CourseError(ValueError):
-    """A refused input: ``code`` is a locale key, ``params`` its placeholders."""
-
-    def __init__(self, code: str, **params: Any) -> None:
-        super().__init__(code)
-        self.code = code
-        self.params = params
+class CourseError(Refusal):
+    """A refused course input or button."""
 
 
 # ---------- dates ----------

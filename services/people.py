@@ -31,6 +31,7 @@ from models import (
     User,
     UserSubject,
 )
+from services.errors import Refusal
 from services.reference import (
     CATEGORIES,
     POSITIONS,
@@ -309,13 +310,8 @@ SCHOOL_QUERY_MAX = 60
 SCHOOL_PAGE_MAX = 1000
 
 
-class ProfileError(ValueError):
-    """A refused answer or button: ``code`` is a locale key, ``params`` its placeholders."""
-
-    def __init__(self, code: str, **params: Any) -> None:
-        super().__init__(code)
-        self.code = code
-        self.params = params
+class ProfileError(Refusal):
+    """A refused registration or profile answer or button."""
 
 
 @dataclass(frozen=True)

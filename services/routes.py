@@ -76,6 +76,7 @@ from models import (
     StepStatus,
     User,
 )
+from services.errors import Refusal
 from services.instruments import InstrumentRegistry
 from services.people import is_young
 from services.reference import BLOCKS
@@ -464,13 +465,8 @@ async def catalog_entries(session: AsyncSession) -> list[CatalogEntry]:
 # ---------------------------------------------------------------- lifecycle
 
 
-class RouteError(Exception):
-    """A refused change; ``code`` is a locale key, nothing was changed."""
-
-    def __init__(self, code: str, **params: object) -> None:
-        super().__init__(code)
-        self.code = code
-        self.params = params
+class RouteError(Refusal):
+    """A refused change of a route."""
 
 
 class Stale(RouteError):

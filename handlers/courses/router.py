@@ -29,7 +29,7 @@ from bot.filters import Registered
 from bot.i18n import Translator
 from handlers.calendar.callbacks import CalendarCB
 from handlers.calendar.parse import read
-from handlers.common import TYPED, refuse, render
+from handlers.common import TYPED, refuse, render, send_new
 from handlers.courses import screens
 from handlers.courses.callbacks import (
     AttestationDate,
@@ -823,6 +823,5 @@ async def save(
         return
     await state.clear()
     await render(query, screens.card(saved.card, t, t("courses.saved")))
-    if saved.close_offer is not None and isinstance(query.message, Message):
-        offer = route_screens.close_offer(saved.close_offer, t)
-        await query.message.answer(offer.text, reply_markup=offer.keyboard)
+    if saved.close_offer is not None:
+        await send_new(query, route_screens.close_offer(saved.close_offer, t))

@@ -15,7 +15,7 @@ or stale one gets ``common.stale`` and changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.filters import Registered
 from bot.i18n import Translator
-from handlers.common import TYPED, Screen, esc, refuse, render
+from handlers.common import TYPED, esc, refuse, render, render_all
 from handlers.home.callbacks import MenuCB
 from handlers.route import screens
 from handlers.route.callbacks import (
@@ -103,35 +103,6 @@ class LeaveTypedInput(BaseMiddleware):
         return await handler(event, data)
 
 
-async def show(event: Message | CallbackQuery, messages: Sequence[Screen]) -> None:
-    """A screen of one message is edited in place; a longer one is sent as new messages."""
-    if len(messages) == 1:
-        await render(event, messages[0])
-        return
-    if isinstance(event, CallbackQuery):
-        if event.message is None or event.bot is None:
-            return
-        for screen in messages:
-            await event.bot.send_message(
-                event.message.chat.id, screen.text, reply_markup=screen.keyboard
-            )
-        return
-    for screen in messages:
-        await event.answer(screen.text, reply_markup=screen.keyboard)
-
-
-async def send(event: Message | CallbackQuery, screen: Screen) -> None:
-    """A new message under the current one (which stays as it is)."""
-    if isinstance(event, CallbackQuery):
-        if event.message is None or event.bot is None:
-            return
-        await event.bot.send_message(
-            event.message.chat.id, screen.text, reply_markup=screen.keyboard
-        )
-        return
-    await event.answer(screen.text, reply_markup=screen.keyboard)
-
-
 def refuse_error(callback_answer: CallbackAnswer, t: Translator, exc: svc.RouteError) -> None:
     refuse(callback_answer, t(exc.code, **exc.params))
 
@@ -148,7 +119,7 @@ async def route_home(
     state: FSMContext,
 ) -> None:
     await state.clear()
-    await show(query, screens.home(await svc.home(session, registry, user.id), t))
+    await render_all(query, screens.home(await svc.home(session, registry, user.id), t))
 
 
 async def route_active(
@@ -160,7 +131,7 @@ async def route_active(
     state: FSMContext,
 ) -> None:
     await state.clear()
-    await show(query, screens.home(await svc.active_home(session, registry, user.id), t))
+    await render_all(query, screens.home(await svc.active_home(session, registry, user.id), t))
 
 
 async def route_build(
@@ -179,7 +150,7 @@ async def route_build(
     except svc.RouteError as exc:
         refuse_error(callback_answer, t, exc)
         return
-    await show(query, screens.route_screen(route, t))
+    await render_all(query, screens.route_screen(route, t))
 
 
 # ---------------------------------------------------------------- editing the draft
@@ -200,7 +171,7 @@ async def route_remove(
         refuse_error(callback_answer, t, exc)
         return
     callback_answer.text = t("route.removed")
-    await show(query, screens.route_screen(route, t))
+    await render_all(query, screens.route_screen(route, t))
 
 
 async def route_discard(
@@ -218,7 +189,7 @@ async def route_discard(
         refuse_error(callback_answer, t, exc)
         return
     callback_answer.text = t("route.discarded")
-    await show(query, screens.home(view, t))
+    await render_all(query, screens.home(view, t))
 
 
 async def route_confirm(
@@ -236,7 +207,7 @@ async def route_confirm(
     except svc.RouteError as exc:
         refuse_error(callback_answer, t, exc)
         return
-    await show(query, screens.route_screen(route, t, notice=t("route.confirmed")))
+    await render_all(query, screens.route_screen(route, t, notice=t("route.confirmed")))
 
 
 async def route_pick_month(
@@ -274,7 +245,7 @@ async def route_set_month(
         refuse_error(callback_answer, t, exc)
         return
     callback_answer.text = t("route.date_set", date=t.date(done.step.target_date))
-    await show(query, screens.route_screen(done.route, t))
+    await render_all(query, screens.route_screen(done.route, t))
 
 
 async def route_add(
@@ -332,7 +303,7 @@ async def route_add_catalog(
         refuse_error(callback_answer, t, exc)
         return
     callback_answer.text = t("route.added")
-    await show(query, screens.route_screen(route, t))
+    await render_all(query, screens.route_screen(route, t))
 
 
 # ---------------------------------------------------------------- the typed inputs (one dialog)
@@ -414,7 +385,7 @@ async def typed_answer(
         return
     await state.clear()
     notice = t("route.added") if draft["aim"] == svc.AIM_ADD else t("route.closed", n=done.step.n)
-    await show(message, screens.route_screen(done.route, t, notice=notice))
+    await render_all(message, screens.route_screen(done.route, t, notice=notice))
 
 
 async def typed_not_text(message: Message, t: Translator) -> None:
@@ -440,7 +411,7 @@ async def route_done(
         refuse_error(callback_answer, t, exc)
         return
     callback_answer.text = t("route.marked_done", n=done.step.n)
-    await show(query, screens.route_screen(done.route, t))
+    await render_all(query, screens.route_screen(done.route, t))
 
 
 async def route_reopen(
@@ -458,7 +429,7 @@ async def route_reopen(
         refuse_error(callback_answer, t, exc)
         return
     callback_answer.text = t("route.reopened", n=done.step.n)
-    await show(query, screens.route_screen(done.route, t))
+    await render_all(query, screens.route_screen(done.route, t))
 
 
 async def route_download(
@@ -505,4 +476,4 @@ async def route_close_with_course(
         refuse_error(callback_answer, t, exc)
         return
     notice = t("route.closed_with_course", n=done.step.n, course=esc(done.course_title))
-    await show(query, screens.route_screen(done.route, t, notice=notice))
+    await render_all(query, screens.route_screen(done.route, t, notice=notice))

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.filters import Registered
 from bot.i18n import Translator
-from handlers.common import TYPED, Screen, markup, refuse, render, show
+from handlers.common import TYPED, Screen, markup, refuse, render, render_all, send_new, show
 from handlers.home.callbacks import MenuCB
 from handlers.home.screens import menu_button
 from handlers.surveys import screens
@@ -225,14 +225,12 @@ async def _send_results(
     done = t("survey.completed") if view.just_completed else None
     if isinstance(event, Message):
         for screen in screens.results(view, t, lead=done):
-            await event.answer(screen.text, reply_markup=screen.keyboard)
+            await send_new(event, screen)
         return
     messages = screens.results(view, t)
-    if done is None and len(messages) == 1:
-        await render(event, messages[0])
+    if done is None:
+        await render_all(event, messages)
         return
-    if done is not None:
-        await show(event, done)
-    if isinstance(event.message, Message):
-        for screen in messages:
-            await event.message.answer(screen.text, reply_markup=screen.keyboard)
+    await show(event, done)
+    for screen in messages:
+        await send_new(event, screen)
