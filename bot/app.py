@@ -23,7 +23,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.i18n import Translator
-from bot.middlewares import ButtonAnswerMiddleware, ContextMiddleware, DbSessionMiddleware
+from bot.middlewares import (
+    ButtonAnswerMiddleware,
+    ContextMiddleware,
+    DbSessionMiddleware,
+    UserMiddleware,
+)
 from bot.outgoing import equip
 from bot.storage import SqlStorage
 from handlers import setup_routers
@@ -119,6 +124,9 @@ async def create_app(
         ContextMiddleware(storage, isolation, settings.admin_ids, clock, settings.tz)
     )
     dp.callback_query.middleware(ButtonAnswerMiddleware())
+    for name, observer in dp.observers.items():
+        if name not in ("update", "error"):
+            observer.middleware(UserMiddleware())
     dp.include_router(setup_routers())
     return App(settings, engine, sessionmaker, registry, dp, db)
 

@@ -5,15 +5,16 @@ from __future__ import annotations
 from aiogram.filters import BaseFilter
 from aiogram.types import TelegramObject
 
-from models import RoleName, User
+from models import RoleName
+from services.people import Person
 from services.roles import Access
 
 
 class Registered(BaseFilter):
     """The person has agreed to data processing and finished registration."""
 
-    async def __call__(self, event: TelegramObject, user: User | None = None) -> bool:
-        return user is not None and user.registered_at is not None
+    async def __call__(self, event: TelegramObject, person: Person | None = None) -> bool:
+        return person is not None and person.registered
 
 
 class HasRole(BaseFilter):

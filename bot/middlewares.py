@@ -17,12 +17,12 @@ from aiogram.types import User as TgUser
 from aiogram.utils.callback_answer import CallbackAnswerMiddleware
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.i18n import DEFAULT_LANGUAGE, Translator
+from bot.i18n import DEFAULT_LANGUAGE, Translator, languages
 from bot.outgoing import equip
-from bot.scope import UpdateScope, current_scope
-from bot.storage import SqlStorage
-from services.people import load_person
-from services.roles import Access, access_for, access_of
+from bot.scope import Conversation, UpdateScope, current_scope
+from bot.storage import SqlStorage, storage_key
+from services.people import load_context, load_user
+from services.roles import Access, access_of
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
@@ -71,12 +71,16 @@ class DbSessionMiddleware(BaseMiddleware):
 
 
 class ContextMiddleware(FSMContextMiddleware):
-    """aiogram's FSM middleware, extended: under the same per-chat lock it loads the person
-    with their roles and conversation state in one statement, and their translator.
+    """aiogram's FSM middleware, extended: under the same per-chat lock it reads the person,
+    their roles and their conversation state in one statement, and picks their translator.
 
     Registered after :class:`DbSessionMiddleware` (the Dispatcher is built with
     ``disable_fsm=True`` and this takes the place of its FSM middleware), so the state is read
     in the update's own session. One person's updates are handled one at a time, in order.
+
+    It puts ``person`` (:class:`services.people.Person` or None), ``access``, ``t`` and
+    ``now`` in the handler data; the whole ORM row ``user`` is loaded by
+    :class:`UserMiddleware` only for handlers that ask for it.
     """
 
     def __init__(
@@ -91,38 +95,52 @@ class ContextMiddleware(FSMContextMiddleware):
         self.admin_ids = admin_ids
         self.clock = clock
         self.tz = tz
+        self.translators = {lang: Translator(lang, tz) for lang in languages()}
+        self.nobody = Access(telegram_id=0)
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         data["fsm_storage"] = self.storage
         data["now"] = self.clock().astimezone(self.tz)  # local time of the municipality
         context = self.resolve_event_context(data["bot"], data)
         if context is None:
-            await self._person(data)
+            await self._person(data, "")
             return await handler(event, data)
         async with self.events_isolation.lock(key=context.key):
-            user = await self._person(data)
-            if user is not None and isinstance(self.storage, SqlStorage):
-                self.storage.prime(context.key, user.conversations)
+            key = storage_key(context.key)
+            conversation = await self._person(data, key)
+            if conversation is not None and isinstance(self.storage, SqlStorage):
+                self.storage.prime(key, conversation)
             data["state"] = context
             data["raw_state"] = await context.get_state()
             return await handler(event, data)
 
-    async def _person(self, data: dict[str, Any]) -> Any:
+    async def _person(self, data: dict[str, Any], key: str) -> Conversation | None:
+        """Fill the person, access and translator; the conversation row read with them."""
         tg_user: TgUser | None = data.get("event_from_user")
-        session: AsyncSession = data["session"]
         if tg_user is None:
-            data["user"] = None
-            data["access"] = Access(telegram_id=0)
-            data["t"] = Translator(DEFAULT_LANGUAGE, self.tz)
+            data["person"] = None
+            data["access"] = self.nobody
+            data["t"] = self.translators[DEFAULT_LANGUAGE]
             return None
-        user = await load_person(session, tg_user.id)
-        data["user"] = user
-        if user is not None:
-            data["access"] = access_of(tg_user.id, user.roles, self.admin_ids)
-        else:
-            data["access"] = await access_for(session, tg_user.id, self.admin_ids)
-        data["t"] = Translator(user.language if user else DEFAULT_LANGUAGE, self.tz)
-        return user
+        found = await load_context(data["session"], tg_user.id, key)
+        person = data["person"] = found.person
+        data["access"] = access_of(tg_user.id, found.roles, self.admin_ids)
+        language = person.language if person is not None else DEFAULT_LANGUAGE
+        data["t"] = self.translators.get(language) or self.translators[DEFAULT_LANGUAGE]
+        return found.conversation
+
+
+class UserMiddleware(BaseMiddleware):
+    """Loads the person's whole row (``user``: school, subjects, profile) for the handlers
+    that name ``user`` among their parameters, and only for them: the answer path needs only
+    :class:`services.people.Person`. An inner middleware, so aiogram has chosen the handler."""
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        chosen = data.get("handler")
+        if chosen is not None and ("user" in chosen.params or chosen.varkw):
+            person = data.get("person")
+            data["user"] = await load_user(data["session"], person.id) if person else None
+        return await handler(event, data)
 
 
 class ButtonAnswerMiddleware(CallbackAnswerMiddleware):

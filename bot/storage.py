@@ -9,7 +9,7 @@ it changed: once per update, as one upsert just before the commit.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from aiogram.fsm.state import State
@@ -44,18 +44,11 @@ class SqlStorage(BaseStorage):
         self.sessionmaker = sessionmaker
 
     @staticmethod
-    def prime(key: StorageKey, rows: Iterable[FsmRecord]) -> None:
-        """Record the conversation rows loaded with the person, so this update reads no more.
-
-        ``rows`` are all the conversation rows of this Telegram user: a key not among them
-        has no row.
-        """
+    def prime(key: str, conversation: Conversation) -> None:
+        """Record the conversation row read with the person, so this update reads no more."""
         scope = current_scope.get()
-        if scope is None:
-            return
-        wanted = storage_key(key)
-        row = next((r for r in rows if r.key == wanted), None)
-        scope.conversations[wanted] = (row.state, dict(row.data or {})) if row else (None, {})
+        if scope is not None:
+            scope.conversations[key] = conversation
 
     @staticmethod
     async def _load(session: AsyncSession, key: str) -> Conversation:

@@ -9,7 +9,6 @@ from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, utcnow
-from models.fsm import FsmRecord
 
 
 class SchoolKind(StrEnum):
@@ -82,14 +81,6 @@ class User(Base):
     school: Mapped[School | None] = relationship()
     subjects: Mapped[list[UserSubject]] = relationship(
         cascade="all, delete-orphan", passive_deletes=True, order_by="UserSubject.subject"
-    )
-    # Read-only views keyed by the Telegram id, so the per-update context (the person, their
-    # roles and their conversation state) is loaded in one statement.
-    roles: Mapped[list[Role]] = relationship(
-        primaryjoin="foreign(Role.telegram_id) == User.telegram_id", viewonly=True
-    )
-    conversations: Mapped[list[FsmRecord]] = relationship(
-        primaryjoin="foreign(FsmRecord.user_id) == User.telegram_id", viewonly=True
     )
 
     __table_args__ = (Index("ix_users_school", "school_id"),)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import BigInteger, String, bindparam, delete, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -65,6 +65,35 @@ def asks_subjects(position: str | None) -> bool:
     return position in SUBJECT_POSITIONS
 
 
+@dataclass(frozen=True, slots=True)
+class Person:
+    """Who sent an update, as most handlers need it: read once per update, with the roles
+    and the conversation state, in one Core statement (:func:`load_context`). A handler that
+    needs the whole row (school, subjects, profile fields) asks for ``user`` and gets it
+    loaded by :func:`load_user`."""
+
+    id: int
+    telegram_id: int
+    language: str
+    full_name: str | None
+    registered: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RoleRow:
+    role: str
+    scope: str
+    school_id: int | None
+    municipality_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateContext:
+    person: Person | None  # None: no row (no consent yet)
+    roles: tuple[RoleRow, ...]
+    conversation: tuple[str | None, dict[str, Any]]  # (state, data) of the FSM key asked for
+
+
 @dataclass(frozen=True)
 class MenuView:
     """What the main menu needs to know of a person."""
@@ -75,31 +104,76 @@ class MenuView:
     manages_catalog: bool
 
 
-def menu_view(user: User | None, manages_catalog: bool = False) -> MenuView:
-    if user is None:
+def menu_view(person: User | Person | None, manages_catalog: bool = False) -> MenuView:
+    if person is None:
         return MenuView(False, False, "", False)
-    words = (user.full_name or "").split(" ")
+    words = (person.full_name or "").split(" ")
     name = words[1] if len(words) > 1 else words[0]
-    return MenuView(True, user.registered_at is not None, name, manages_catalog)
+    registered = (
+        person.registered if isinstance(person, Person) else person.registered_at is not None
+    )
+    return MenuView(True, registered, name, manages_catalog)
 
 
-# Built once (building the loader options costs more than running the statement).
-_PERSON = (
+# Built once (building a statement costs more than running it). A one-row source joined
+# to the person, their roles (granted by Telegram id, so a stranger may have some) and one
+# conversation row: one row per role, at least one row.
+_ONE = select(literal(1).label("one")).subquery("one")
+_CONTEXT = (
+    select(
+        User.id,
+        User.language,
+        User.full_name,
+        User.registered_at,
+        Role.role,
+        Role.scope,
+        Role.school_id,
+        Role.municipality_id,
+        FsmRecord.state,
+        FsmRecord.data,
+        FsmRecord.key,
+    )
+    .select_from(_ONE)
+    .outerjoin(User, User.telegram_id == bindparam("telegram_id", type_=BigInteger))
+    .outerjoin(Role, Role.telegram_id == bindparam("telegram_id", type_=BigInteger))
+    .outerjoin(FsmRecord, FsmRecord.key == bindparam("key", type_=String))
+)
+
+
+async def load_context(session: AsyncSession, telegram_id: int, key: str) -> UpdateContext:
+    """The person behind an update, their roles and the conversation row ``key``: one
+    statement, no ORM objects."""
+    conn = await session.connection()
+    rows = (await conn.execute(_CONTEXT, {"telegram_id": telegram_id, "key": key})).all()
+    first = rows[0]
+    person = (
+        Person(
+            first.id, telegram_id, first.language, first.full_name, first.registered_at is not None
+        )
+        if first.id is not None
+        else None
+    )
+    roles = tuple(
+        RoleRow(r.role, r.scope, r.school_id, r.municipality_id) for r in rows if r.role is not None
+    )
+    conversation = (first.state, dict(first.data or {})) if first.key is not None else (None, {})
+    return UpdateContext(person, roles, conversation)
+
+
+_USER = (
     select(User)
-    .where(User.telegram_id == bindparam("telegram_id"))
+    .where(User.id == bindparam("id"))
     .options(
         joinedload(User.school).joinedload(School.municipality),
         joinedload(User.subjects),
-        joinedload(User.roles),
-        joinedload(User.conversations),
     )
 )
 
 
-async def load_person(session: AsyncSession, telegram_id: int) -> User | None:
-    """The person behind an update, with school, subjects, roles and conversation state, in
-    one statement (every collection is small: a few subjects, roles and conversations)."""
-    result = await session.execute(_PERSON, {"telegram_id": telegram_id})
+async def load_user(session: AsyncSession, user_id: int) -> User | None:
+    """The person's whole row with school, municipality and subjects, for the handlers that
+    ask for ``user``."""
+    result = await session.execute(_USER, {"id": user_id})
     return result.unique().scalar_one_or_none()
 
 

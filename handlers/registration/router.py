@@ -48,7 +48,7 @@ from services import people
 from services.people import Draft, ProfileError
 from services.roles import Access
 
-HAS_ROW = MagicData(F.user.is_not(None))
+HAS_ROW = MagicData(F.person.is_not(None))
 """The person has agreed to data processing (their row exists)."""
 YEAR_STATES = StateFilter(Reg.birth, Reg.teaching, Reg.catyear)
 BUTTON_STATES = StateFilter(Reg.position, Reg.subjects, Reg.category)

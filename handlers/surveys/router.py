@@ -31,7 +31,7 @@ from handlers.surveys.callbacks import (
 from models import User
 from services import surveys as svc
 from services.instruments import InstrumentRegistry
-from services.people import menu_view
+from services.people import Person, menu_view
 from services.roles import Access
 
 # the action of each button under a question, as services.surveys.tap knows it
@@ -113,7 +113,7 @@ async def survey_begin(
 async def survey_tap(
     query: CallbackQuery,
     callback_data: Tap,
-    user: User,
+    person: Person,
     t: Translator,
     session: AsyncSession,
     registry: InstrumentRegistry,
@@ -128,7 +128,7 @@ async def survey_tap(
         view = await svc.tap(
             session,
             registry,
-            user.id,
+            person.id,
             action,
             callback_data.attempt,
             callback_data.question,
@@ -140,14 +140,16 @@ async def survey_tap(
         return
     if isinstance(view, svc.Paused):  # progress is already saved
         await state.clear()
-        await render(query, screens.paused(view.title, menu_view(user, access.manages_catalog), t))
+        await render(
+            query, screens.paused(view.title, menu_view(person, access.manages_catalog), t)
+        )
         return
     await _show(query, view, t, state)
 
 
 async def typed_answer(
     message: Message,
-    user: User,
+    person: Person,
     t: Translator,
     session: AsyncSession,
     registry: InstrumentRegistry,
@@ -156,7 +158,7 @@ async def typed_answer(
 ) -> None:
     attempt = int((await state.get_data()).get("attempt") or 0)
     try:
-        view = await svc.typed(session, registry, user.id, attempt, message.text or "", now)
+        view = await svc.typed(session, registry, person.id, attempt, message.text or "", now)
     except svc.Refusal as exc:
         if exc.code == svc.STALE:
             await state.clear()
