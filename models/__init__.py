@@ -14,6 +14,18 @@ from models.development import (
     StepStatus,
 )
 from models.fsm import FsmRecord
+from models.mentoring import (
+    LIVE_REQUEST,
+    MeetingFormat,
+    MentorCheckin,
+    MentorMeeting,
+    MentorOffer,
+    MentorPair,
+    MentorProfile,
+    MentorRequest,
+    PairStatus,
+    RequestStatus,
+)
 from models.people import (
     Municipality,
     Role,
@@ -27,6 +39,7 @@ from models.people import (
 from models.surveys import Answer, Attempt, AttemptStatus, InstrumentVersion, ScaleResult
 
 __all__ = [
+    "LIVE_REQUEST",
     "Answer",
     "Attempt",
     "AttemptStatus",
@@ -37,8 +50,17 @@ __all__ = [
     "CourseKind",
     "FsmRecord",
     "InstrumentVersion",
+    "MeetingFormat",
+    "MentorCheckin",
+    "MentorMeeting",
+    "MentorOffer",
+    "MentorPair",
+    "MentorProfile",
+    "MentorRequest",
     "Municipality",
+    "PairStatus",
     "Provider",
+    "RequestStatus",
     "Role",
     "RoleName",
     "Route",
