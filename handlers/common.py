@@ -9,13 +9,14 @@ building a fresh Router). See the README's Architecture section.
 from __future__ import annotations
 
 import html
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Annotated
 
-from aiogram import F
-from aiogram.exceptions import TelegramBadRequest
+from aiogram import Bot, F
+from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import (
     CallbackQuery,
@@ -30,6 +31,8 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from pydantic import Field
 
 from bot.i18n import Translator, languages
+
+log = logging.getLogger(__name__)
 
 MESSAGE_LIMIT = 4096
 
@@ -176,6 +179,21 @@ async def show(
             await event.bot.send_message(message.chat.id, text, reply_markup=keyboard)  # type: ignore[union-attr]
         return
     await event.answer(text, reply_markup=keyboard)
+
+
+async def notify(bot: Bot, chat_id: int, screen: Screen) -> bool:
+    """A message to another person (a mentor, a methodist) from a handler: False when it
+    could not be delivered (the person blocked the bot, or never started it). Nothing about
+    the person is logged."""
+    try:
+        await bot.send_message(chat_id, screen.text, reply_markup=screen.keyboard)
+    except TelegramForbiddenError:
+        log.info("a notification was not delivered: the bot is blocked by the recipient")
+        return False
+    except TelegramBadRequest as exc:
+        log.info("a notification was not delivered: %s", type(exc).__name__)
+        return False
+    return True
 
 
 def refuse(callback_answer: CallbackAnswer, text: str) -> None:

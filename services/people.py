@@ -102,6 +102,8 @@ class MenuView:
     registered: bool  # finished registration
     name: str  # the first name (second word of «Фамилия Имя Отчество»)
     manages_catalog: bool
+    methodist: bool = False  # a methodist (or admin): the mentoring requests of their scope
+    ask_mentor: bool = False  # a young teacher with no request or mentor: «Хочу наставника»
 
 
 def menu_view(person: User | Person | None, manages_catalog: bool = False) -> MenuView:

@@ -26,8 +26,13 @@ def main_menu(view: MenuView, t: Translator, notice: str | None = None) -> Scree
         text = t("menu.title", name=esc(view.name))
         rows = [
             [button(t(f"menu.{to}"), MenuCB(to=to))]
-            for to in ("surveys", "results", "courses", "route", "profile")
+            for to in ("surveys", "results", "courses", "route")
         ]
+        mentoring = "menu.ask_mentor" if view.ask_mentor else "menu.mentoring"
+        rows.append([button(t(mentoring), MenuCB(to="mentoring"))])
+        rows.append([button(t("menu.profile"), MenuCB(to="profile"))])
+        if view.methodist:
+            rows.append([button(t("menu.methodist"), MenuCB(to="methodist"))])
         if view.manages_catalog:
             rows.append([button(t("menu.catalog"), MenuCB(to="catalog"))])
         rows.append([button(t("menu.help"), MenuCB(to="help"))])
