@@ -69,6 +69,8 @@ class MentorRequest(Base):
     details: Mapped[str | None] = mapped_column(String(1000), default=None)
     same_school: Mapped[bool] = mapped_column(default=False)
     young: Mapped[bool] = mapped_column(default=False)  # a young teacher when requested
+    # the teacher's Telegram username when they shared the request, so the mentor can write
+    username: Mapped[str | None] = mapped_column(String(64), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     shared_at: Mapped[datetime | None] = mapped_column(default=None)  # entered the queue
     closed_at: Mapped[datetime | None] = mapped_column(default=None)
@@ -121,7 +123,12 @@ class MentorPair(Base):
     status: Mapped[str] = mapped_column(String(20), default=PairStatus.ACTIVE.value)
     started_on: Mapped[date]
     goals: Mapped[str | None] = mapped_column(String(2000), default=None)
-    intro_sent: Mapped[bool] = mapped_column(default=False)  # the one relayed introduction
+    # Telegram usernames (when the person has one) for a «write to» link; without one, each
+    # side may have the bot relay one introductory message
+    mentor_username: Mapped[str | None] = mapped_column(String(64), default=None)
+    mentee_username: Mapped[str | None] = mapped_column(String(64), default=None)
+    mentor_intro_sent: Mapped[bool] = mapped_column(default=False)
+    mentee_intro_sent: Mapped[bool] = mapped_column(default=False)
     closed_at: Mapped[datetime | None] = mapped_column(default=None)
     close_reason: Mapped[str | None] = mapped_column(String(500), default=None)
     rating: Mapped[int | None] = mapped_column(default=None)  # the mentee's, 1–5
