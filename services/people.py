@@ -20,10 +20,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 
 from models import (
+    LIVE_REQUEST,
     Answer,
     Attempt,
     Course,
     FsmRecord,
+    MentorPair,
+    MentorRequest,
+    PairStatus,
     Role,
     Route,
     ScaleResult,
@@ -106,7 +110,7 @@ class MenuView:
     ask_mentor: bool = False  # a young teacher with no request or mentor: «Хочу наставника»
 
 
-def menu_view(person: User | Person | None, manages_catalog: bool = False) -> MenuView:
+def menu_view(person: User | Person | None, access: Access | None = None) -> MenuView:
     if person is None:
         return MenuView(False, False, "", False)
     words = (person.full_name or "").split(" ")
@@ -114,7 +118,28 @@ def menu_view(person: User | Person | None, manages_catalog: bool = False) -> Me
     registered = (
         person.registered if isinstance(person, Person) else person.registered_at is not None
     )
-    return MenuView(True, registered, name, manages_catalog)
+    manages = access is not None and access.manages_catalog
+    methodist = access is not None and (access.is_methodist or access.is_admin)
+    return MenuView(True, registered, name, manages, methodist)
+
+
+async def menu_of(
+    session: AsyncSession, user: User | None, access: Access | None, today: date
+) -> MenuView:
+    """The main menu of a person; a young teacher with no live request for a mentor and no
+    mentor gets «Хочу наставника» in it."""
+    view = menu_view(user, access)
+    if user is None or user.registered_at is None or not is_young(user, today):
+        return view
+    live = select(MentorRequest.id).where(
+        MentorRequest.mentee_id == user.id,
+        MentorRequest.status.in_([s.value for s in LIVE_REQUEST]),
+    )
+    paired = select(MentorPair.id).where(
+        MentorPair.mentee_id == user.id, MentorPair.status == PairStatus.ACTIVE.value
+    )
+    found = await session.scalar(live.union_all(paired).limit(1))
+    return replace(view, ask_mentor=found is None)
 
 
 # Built once (building a statement costs more than running it). A one-row source joined
@@ -624,7 +649,7 @@ async def advance(
         return Saved(profile_view(user, access, now.date()))
     first_time = finish_registration(user, now)
     await session.flush()
-    return Finished(first_time, menu_view(user, access.manages_catalog))
+    return Finished(first_time, await menu_of(session, user, access, now.date()))
 
 
 async def start(
@@ -652,7 +677,7 @@ async def start(
         if step is not None:
             draft = replace(draft, editing=False)
             return await ask(session, user, step, draft, now.date(), resumed=True)
-    return ShowMenu(menu_view(user, access.manages_catalog))
+    return ShowMenu(await menu_of(session, user, access, now.date()))
 
 
 async def consent(

@@ -281,6 +281,8 @@ async def history(session: AsyncSession, user_id: int, limit: int = 30) -> list[
 Refusal = engine.AnswerError
 """A tap or a typed answer that changes nothing; ``code`` names the locale text to show."""
 STALE = "survey.error.stale"
+YOUNG_INSTRUMENT = "young"  # the young-teacher questionnaire ...
+NEED_MENTOR = "need_mentor"  # ... and its «Нужен ли вам наставник?»
 
 
 @dataclass(frozen=True)
@@ -345,6 +347,8 @@ class ResultsView:
     private: bool
     has_scales: bool
     just_completed: bool = False
+    # the young-teacher questionnaire answered «да» to «Нужен ли вам наставник?»
+    wants_mentor: bool = False
 
 
 @dataclass(frozen=True)
@@ -680,7 +684,17 @@ async def _results_view(
                 need=scale.min_answered,
             )
         )
+    wants_mentor = False
+    if inst.id == YOUNG_INSTRUMENT:
+        wants_mentor = (
+            await session.scalar(
+                select(Answer.value).where(
+                    Answer.attempt_id == attempt.id, Answer.question_id == NEED_MENTOR
+                )
+            )
+        ) == "yes"
     return ResultsView(
+        wants_mentor=wants_mentor,
         attempt_id=attempt.id,
         title=inst.title,
         kind=inst.kind,

@@ -44,6 +44,7 @@ async def test_full_registration_with_buttons(harness: Harness) -> None:
         "📊 Мои результаты",
         "📚 Мои курсы",
         "🧭 Мой маршрут (ИОМ)",
+        "🤝 Наставничество",
         "👤 Мой профиль",
         "❓ Помощь",
     ]

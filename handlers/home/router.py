@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import Translator
 from handlers.common import menu_reply_texts, refuse, render
 from handlers.home import screens
 from handlers.home.callbacks import MenuCB
 from models import User
-from services.people import menu_view
+from services.people import menu_of, menu_view
 from services.roles import Access
 
 
@@ -31,17 +34,29 @@ def setup() -> Router:
 
 
 async def menu_cb(
-    query: CallbackQuery, user: User | None, t: Translator, state: FSMContext, access: Access
+    query: CallbackQuery,
+    user: User | None,
+    t: Translator,
+    state: FSMContext,
+    access: Access,
+    session: AsyncSession,
+    now: datetime,
 ) -> None:
     await state.clear()
-    await render(query, screens.main_menu(menu_view(user, access.manages_catalog), t))
+    await render(query, screens.main_menu(await menu_of(session, user, access, now.date()), t))
 
 
 async def menu_msg(
-    message: Message, user: User | None, t: Translator, state: FSMContext, access: Access
+    message: Message,
+    user: User | None,
+    t: Translator,
+    state: FSMContext,
+    access: Access,
+    session: AsyncSession,
+    now: datetime,
 ) -> None:
     await state.clear()
-    await render(message, screens.main_menu(menu_view(user, access.manages_catalog), t))
+    await render(message, screens.main_menu(await menu_of(session, user, access, now.date()), t))
 
 
 async def help_cb(query: CallbackQuery, t: Translator) -> None:
@@ -64,5 +79,5 @@ async def anything_else(message: Message, user: User | None, t: Translator, acce
     if user is None:
         await render(message, screens.consent(t, notice=t("start.need_consent")))
         return
-    view = menu_view(user, access.manages_catalog)
+    view = menu_view(user, access)
     await render(message, screens.main_menu(view, t, notice=t("common.not_understood")))

@@ -47,6 +47,12 @@ class RequestFromSurvey(CallbackData, prefix="mrq"):
     attempt: Id
 
 
+class RequestEdit(CallbackData, prefix="mre"):
+    """«Изменить»: the draft's steps again, from the subject (what was chosen stays)."""
+
+    request: Id
+
+
 class RequestSubject(CallbackData, prefix="mrs"):
     """The subject or area of a request: an index of the subject list (-1: general)."""
 

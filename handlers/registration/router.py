@@ -175,7 +175,7 @@ async def back_to_consent(
     if user is None:
         await render(query, home.consent(t))
     else:
-        await render(query, home.main_menu(people.menu_view(user, access.manages_catalog), t))
+        await render(query, home.main_menu(people.menu_view(user, access), t))
 
 
 async def continue_registration(

@@ -10,6 +10,7 @@ from bot.i18n import Translator
 from handlers.common import Screen, button, esc, grid, markup
 from handlers.home.callbacks import MenuCB
 from handlers.home.screens import menu_button
+from handlers.mentoring.callbacks import MentorSetup
 from handlers.registration.callbacks import (
     CategoryPick,
     PositionPick,
@@ -150,6 +151,7 @@ def profile(view: ProfileView, t: Translator, *, notice: str = "", languages: in
         text = f"{notice}\n\n{text}"
     rows = [
         [button(t("profile.edit"), ProfileEdit())],
+        [button(t("mentoring.be_mentor"), MentorSetup())],
         [button(t("profile.export"), ProfileExport())],
         [button(t("profile.delete"), ProfileDelete())],
     ]

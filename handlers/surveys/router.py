@@ -140,9 +140,7 @@ async def survey_tap(
         return
     if isinstance(view, svc.Paused):  # progress is already saved
         await state.clear()
-        await render(
-            query, screens.paused(view.title, menu_view(person, access.manages_catalog), t)
-        )
+        await render(query, screens.paused(view.title, menu_view(person, access), t))
         return
     await _show(query, view, t, state)
 

@@ -10,6 +10,7 @@ from bot.i18n import Translator
 from handlers.common import Screen, button, esc, markup, split_text
 from handlers.home.callbacks import MenuCB
 from handlers.home.screens import main_menu, menu_button
+from handlers.mentoring.callbacks import RequestFromSurvey
 from handlers.route.callbacks import RouteBuild
 from handlers.surveys.callbacks import (
     AnswerCB,
@@ -207,6 +208,9 @@ def results(view: ResultsView, t: Translator, lead: str | None = None) -> list[S
         ]
         if view.kind == "deficits":
             rows = [[button(t("route.build_from_results"), RouteBuild())], *rows]
+        if view.wants_mentor:
+            ask = button(t("mentoring.want_mentor"), RequestFromSurvey(attempt=view.attempt_id))
+            rows = [[ask], *rows]
     else:
         rows = [[button(t("results.back"), MenuCB(to="results"))], [menu_button(t)]]
     blocks = result_blocks(view, t)
