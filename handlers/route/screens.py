@@ -96,10 +96,9 @@ def step_text(step: StepView, t: Translator, *, icons: bool) -> str:
         "form": esc(step_form(step, t)),
         "date": t.date(step.target_date),
     }
-    answers = None if is_mentoring(step) else answers_text(step, t)
     if is_mentoring(step):
         text = t("route.step_line_mentoring", **params)
-    elif answers:
+    elif answers := answers_text(step, t):
         text = t("route.step_line", answers=answers, **params)
     else:
         text = t("route.step_line_free", **params)
