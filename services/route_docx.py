@@ -4,6 +4,10 @@ A title («Индивидуальный образовательный марш�
 organisation, position and the period, then a table — Блок (компетенция), Уровень дефицита,
 Мероприятие (шаг), Форма, Срок, Отметка о выполнении — and the signature lines.
 
+A mentoring step answers no deficit block: its row is filed under «Наставничество»
+(``route.docx.mentoring``) without a deficit level, and its title names the mentor when the
+caller knows one (:func:`mentor_title`).
+
 Texts come from the caller's translator (``route.docx.*``, ``block.*`` …), so the
 document follows the teacher's language; nothing here knows about Telegram.
 """
@@ -21,7 +25,7 @@ from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Cm, Pt
 
-from models import Route, RouteStep, StepStatus
+from models import Route, RouteStep, StepKind, StepStatus
 
 COLUMNS = ("block", "level", "step", "form", "term", "mark")
 WIDTHS_CM = (4.2, 3.2, 8.8, 3.8, 2.6, 4.4)
@@ -87,6 +91,20 @@ def step_form(step: StepKindForm, t: Texts) -> str:
     return f"{kind}, {_label(t, 'route.form', step.form)}" if step.form else kind
 
 
+def is_mentoring(step: StepKindForm) -> bool:
+    """A mentoring step: filed under «Наставничество», whatever block an older one has."""
+    return step.kind == StepKind.MENTORING.value
+
+
+def mentor_title(title: str, mentor: str | None) -> str:
+    """The mentor's name in a mentoring step's title: «Работа с наставником: …» →
+    «Работа с наставником (Петрова А. И.): …» (after the whole title when it has no colon)."""
+    if not mentor or f"({mentor})" in title:
+        return title
+    head, colon, tail = title.partition(":")
+    return f"{head} ({mentor}){colon}{tail}" if colon else f"{title} ({mentor})"
+
+
 def step_mark(step: RouteStep, t: Texts) -> str:
     if step.status == StepStatus.DONE.value:
         when = t.date(step.done_at) if step.done_at else ""
@@ -115,8 +133,10 @@ def route_docx(
     t: Texts,
     *,
     diagnosed_on: datetime | date | None = None,
+    mentor: str | None = None,
 ) -> bytes:
-    """The route as DOCX bytes (steps in route order)."""
+    """The route as DOCX bytes (steps in route order); ``mentor`` is named in the title of
+    a mentoring step."""
     doc = Document()
     section = doc.sections[0]
     section.orientation = WD_ORIENT.LANDSCAPE
@@ -152,10 +172,11 @@ def route_docx(
     for cell, col in zip(table.rows[0].cells, COLUMNS, strict=True):
         _cell_text(cell, t(f"route.docx.col.{col}"), bold=True)
     for step in route.steps:
+        mentoring = is_mentoring(step)
         values = (
-            block_label(t, step.block),
-            level_label(t, step.level),
-            step.title,
+            t("route.docx.mentoring") if mentoring else block_label(t, step.block),
+            "—" if mentoring else level_label(t, step.level),
+            mentor_title(step.title, mentor) if mentoring else step.title,
             step_form(step, t),
             t.date(step.target_date),
             step_mark(step, t),

@@ -37,14 +37,21 @@ Rules of the proposal (documented here and in the README):
   of two courses), a seminar or master class for a medium one. Per block, so that every
   deficit has at least one step even when the catalog has nothing for it, and so that each
   step answers one named deficit.
-* **A mentoring step for a young teacher** (:func:`services.people.is_young` on the
-  profile's birth year and teaching start), when the route has any deficit; it answers the
-  most severe block and its term is the end of the route.
+* **A mentoring step for a teacher who asked for a mentor or has one**
+  (:attr:`TeacherProfile.in_mentoring`: a request with at least a subject chosen that is not
+  withdrawn, or an active pair where they are the mentee), young or not, and even when the
+  self-assessment shows no deficit. It answers no deficit block (``block`` and ``level`` are
+  ``None``; the screens and the DOCX file it under «Наставничество»), it comes first, and
+  its term is the end of the route (the end of the span, or a later course end). The
+  mentor's name is not stored in the step: the screens and the DOCX derive it from the
+  current pair (:func:`mentor_for_route`). The step is marked done when the pair is
+  completed (:func:`mentoring_completed`), never when it is cancelled. A mentoring step of
+  an older route, filed under a deficit block, is shown and edited like the new ones.
 * Target dates (:func:`_horizon_months`): the route spans 6, 8, 10 or 12 months for 1, 2, 3
-  or 4 deficit blocks. A course step with an end date gets that date; the other steps are
-  spread evenly over the span in route order, the last one at its end; mentoring lasts the
-  whole span. So every date is between today and 12 months ahead, and the last one at
-  least 6 months ahead.
+  or 4 deficit blocks (6 for a route of the mentoring step alone). A course step with an end
+  date gets that date; the other steps are spread evenly over the span in route order, the
+  last one at its end; mentoring lasts the whole route. So every date is between today and
+  12 months ahead, and the last one at least 6 months ahead.
 * Titles of generated steps (self-study, seminar, mentoring) are content stored in the
   step rows, in Russian like the catalog titles and the DOCX form (:data:`DEFAULT_TITLES`);
   ``titles`` overrides them.
@@ -58,7 +65,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import Select, and_, case, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -68,6 +75,10 @@ from models import (
     CatalogItem,
     Course,
     CourseKind,
+    MentorPair,
+    MentorRequest,
+    PairStatus,
+    RequestStatus,
     Route,
     RouteStatus,
     RouteStep,
@@ -80,7 +91,7 @@ from services.errors import Refusal
 from services.instruments import InstrumentRegistry
 from services.people import is_young
 from services.reference import BLOCKS
-from services.route_docx import TeacherLine, Texts, route_docx
+from services.route_docx import TeacherLine, Texts, mentor_title, route_docx
 
 DEFICIT_LEVELS: tuple[str, ...] = ("high", "medium")  # bands that call for steps, worst first
 LEVELS: tuple[str, ...] = ("high", "medium", "minimal")
@@ -134,10 +145,17 @@ class TeacherProfile:
     teaching_since: int | None = None
     formats: tuple[str, ...] = ()  # formats of recorded courses, most used first
     taken_items: frozenset[int] = frozenset()  # catalog items of recorded courses
+    wants_mentor: bool = False  # a request for a mentor (see :func:`teacher_profile`)
+    mentor_name: str | None = None  # the mentor of their active pair («Петрова А. И.»)
 
     def is_young(self, today: date) -> bool:
         # the one definition of «молодой педагог»; it reads only the two years given here
         return is_young(self, today)
+
+    @property
+    def in_mentoring(self) -> bool:
+        """Asked for a mentor or has one: the route gets a mentoring step."""
+        return self.wants_mentor or self.mentor_name is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,7 +303,7 @@ def propose_route(
 ) -> list[ProposedStep]:
     """The proposed steps, in route order (see the module docstring for every rule)."""
     order = deficit_order(deficits)
-    if not order:
+    if not order and not teacher.in_mentoring:
         return []
     deficit_blocks = frozenset(order)
     candidates: dict[str, list[tuple[tuple[int, ...], CatalogEntry]]] = {b: [] for b in order}
@@ -302,15 +320,10 @@ def propose_route(
     steps: list[ProposedStep] = []
     fixed: list[date | None] = []  # a date of its own (course end, mentoring) ...
     floors: list[date | None] = []  # ... or not before this one (a course's start)
-    if teacher.is_young(today):
-        worst = order[0]
+    if teacher.in_mentoring:
         steps.append(
             ProposedStep(
-                StepKind.MENTORING.value,
-                worst,
-                deficits[worst].level,
-                titles(StepKind.MENTORING.value, None),
-                today,
+                StepKind.MENTORING.value, None, None, titles(StepKind.MENTORING.value, None), today
             )
         )
         fixed.append(add_months(today, horizon))
@@ -343,6 +356,8 @@ def propose_route(
         slot = add_months(today, -(-(n + 1) * horizon // len(undated)))
         floor = floors[i]
         fixed[i] = floor if floor is not None and floor > slot else slot
+    if teacher.in_mentoring:  # the first step: it lasts until the route's last date
+        fixed[0] = max(d for d in fixed if d is not None)
     return [replace(s, target_date=d or today) for s, d in zip(steps, fixed, strict=True)]
 
 
@@ -423,6 +438,7 @@ async def teacher_profile(session: AsyncSession, user: User) -> TeacherProfile:
     for i, r in enumerate(rows):
         recency.setdefault(r.format, i)
     formats = tuple(sorted(counts, key=lambda f: (-counts[f], recency[f])))
+    mentoring = (await session.execute(_mentoring_facts(user.id))).one()
     return TeacherProfile(
         position=user.position,
         subjects=frozenset(user.subject_codes),
@@ -430,7 +446,54 @@ async def teacher_profile(session: AsyncSession, user: User) -> TeacherProfile:
         teaching_since=user.teaching_since,
         formats=formats,
         taken_items=frozenset(r.catalog_item_id for r in rows if r.catalog_item_id is not None),
+        wants_mentor=bool(mentoring.asked),
+        mentor_name=None if mentoring.mentor is None else short_name(mentoring.mentor),
     )
+
+
+def short_name(full_name: str | None) -> str:
+    """«Петрова Анна Ивановна» → «Петрова А. И.» (a surname alone stays as it is)."""
+    surname, *rest = (full_name or "").split() or [""]
+    return " ".join([surname, *(f"{w[0]}." for w in rest)])
+
+
+def _mentoring_facts(mentee_id: int) -> Select[tuple[bool, str | None]]:
+    """One row: ``asked`` — a request for a mentor that still stands (a draft with at least
+    a subject chosen, open, offered, or matched while its pair has not ended), and
+    ``mentor`` — the full name of the mentor of the active pair (``""`` without a name,
+    ``None`` without a pair)."""
+    ended = (
+        select(MentorPair.id)
+        .where(
+            MentorPair.request_id == MentorRequest.id,
+            MentorPair.status.in_([PairStatus.COMPLETED.value, PairStatus.CANCELLED.value]),
+        )
+        .exists()
+    )
+    asked = (
+        select(MentorRequest.id)
+        .where(
+            MentorRequest.mentee_id == mentee_id,
+            or_(
+                MentorRequest.status.in_([RequestStatus.OPEN.value, RequestStatus.OFFERED.value]),
+                and_(
+                    MentorRequest.status == RequestStatus.DRAFT.value,
+                    MentorRequest.subject.is_not(None),
+                ),
+                and_(MentorRequest.status == RequestStatus.MATCHED.value, ~ended),
+            ),
+        )
+        .exists()
+    )
+    mentor = (
+        select(func.coalesce(User.full_name, ""))
+        .join(MentorPair, MentorPair.mentor_id == User.id)
+        .where(MentorPair.mentee_id == mentee_id, MentorPair.status == PairStatus.ACTIVE.value)
+        .order_by(MentorPair.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return select(asked.label("asked"), mentor.label("mentor"))
 
 
 def entry_of(item: CatalogItem) -> CatalogEntry:
@@ -1017,6 +1080,64 @@ async def close_step_with_course(
     return route
 
 
+# ---------------------------------------------------------------- mentoring
+
+
+async def mentor_for_route(session: AsyncSession, route: Route) -> str | None:
+    """The mentor a mentoring step of ``route`` names («Петрова А. И.»): of the teacher's
+    active pair, else of a pair completed since the route was created (a completed step keeps
+    its mentor); ``None`` when there is no such pair (none yet, or it was cancelled)."""
+    name = await session.scalar(
+        select(func.coalesce(User.full_name, ""))
+        .join(MentorPair, MentorPair.mentor_id == User.id)
+        .where(
+            MentorPair.mentee_id == route.user_id,
+            or_(
+                MentorPair.status == PairStatus.ACTIVE.value,
+                and_(
+                    MentorPair.status == PairStatus.COMPLETED.value,
+                    MentorPair.closed_at >= route.created_at,
+                ),
+            ),
+        )
+        .order_by(
+            case((MentorPair.status == PairStatus.ACTIVE.value, 0), else_=1),
+            MentorPair.closed_at.desc().nulls_last(),
+            MentorPair.id.desc(),
+        )
+        .limit(1)
+    )
+    return None if name is None else short_name(name)
+
+
+def has_mentoring(route: Route) -> bool:
+    return any(s.kind == StepKind.MENTORING.value for s in route.steps)
+
+
+async def mentoring_completed(session: AsyncSession, mentee_id: int, now: datetime) -> None:
+    """A mentee's pair was completed: the planned mentoring steps of their active route are
+    done (``done_at`` = ``now``), and the route is completed when nothing is left planned.
+
+    Call it only for a pair closed as completed (a cancelled pair leaves the step planned).
+    Steps already done or closed, drafts and other routes are left alone, so a second call
+    changes nothing.
+    """
+    route = await active_of(session, mentee_id)
+    if route is None:
+        return
+    steps = [
+        s
+        for s in route.steps
+        if s.kind == StepKind.MENTORING.value and s.status == StepStatus.PLANNED.value
+    ]
+    for step in steps:
+        step.status = StepStatus.DONE.value
+        step.done_at = now
+    if steps:
+        _complete_if_finished(route, now)
+        await session.flush()
+
+
 # ---------------------------------------------------------------- before → after
 
 
@@ -1187,11 +1308,13 @@ class CloseOffer:
     steps: tuple[StepView, ...]
 
 
-def _step_view(step: RouteStep, n: int) -> StepView:
+def _step_view(step: RouteStep, n: int, mentor: str | None = None) -> StepView:
+    """A step as the screens show it; a mentoring step names the mentor (``mentor``)."""
+    mentoring = step.kind == StepKind.MENTORING.value
     return StepView(
         id=step.id,
         n=n,
-        title=step.title,
+        title=mentor_title(step.title, mentor) if mentoring else step.title,
         kind=step.kind,
         form=step.form,
         block=step.block,
@@ -1203,8 +1326,20 @@ def _step_view(step: RouteStep, n: int) -> StepView:
     )
 
 
-def _steps(route: Route) -> tuple[StepView, ...]:
-    return tuple(_step_view(s, i) for i, s in enumerate(route.steps, start=1))
+async def _mentor_if_needed(session: AsyncSession, route: Route) -> str | None:
+    return await mentor_for_route(session, route) if has_mentoring(route) else None
+
+
+async def _numbered(session: AsyncSession, route: Route, step: RouteStep) -> StepView:
+    """One step of ``route`` with its number and, for mentoring, the mentor."""
+    mentor = (
+        await mentor_for_route(session, route) if step.kind == StepKind.MENTORING.value else None
+    )
+    return _step_view(step, route.steps.index(step) + 1, mentor)
+
+
+def _steps(route: Route, mentor: str | None = None) -> tuple[StepView, ...]:
+    return tuple(_step_view(s, i, mentor) for i, s in enumerate(route.steps, start=1))
 
 
 async def route_view(
@@ -1214,7 +1349,7 @@ async def route_view(
     view = RouteView(
         id=route.id,
         status=route.status,
-        steps=_steps(route),
+        steps=_steps(route, await _mentor_if_needed(session, route)),
         since=route.activated_at or route.created_at,
         completed_at=route.completed_at,
         diagnosed_at=await diagnosed_at(session, route),
@@ -1306,7 +1441,7 @@ async def month_picker(
 ) -> MonthPicker:
     """«Срок»: the months a planned step of the draft or the active route may end in."""
     route, step = await dated_step(session, user_id, step_id)
-    return MonthPicker(_step_view(step, route.steps.index(step) + 1), tuple(month_choices(today)))
+    return MonthPicker(await _numbered(session, route, step), tuple(month_choices(today)))
 
 
 async def set_month(
@@ -1424,7 +1559,13 @@ async def route_document(session: AsyncSession, user: User, route_id: int, t: Te
         organisation=user.school.name if user.school else "",
         position=t(f"position.{user.position}") if user.position else "",
     )
-    return route_docx(route, teacher, t, diagnosed_on=await diagnosed_at(session, route))
+    return route_docx(
+        route,
+        teacher,
+        t,
+        diagnosed_on=await diagnosed_at(session, route),
+        mentor=await _mentor_if_needed(session, route),
+    )
 
 
 # ---------------------------------------------------------------- the route editor dialog
@@ -1478,7 +1619,7 @@ async def start_closing(
 ) -> tuple[Draft, StepView]:
     """«Закрыть»: the dialog's draft for closing a planned step of the active route."""
     route, step = await check_closable(session, user_id, step_id)
-    return {"aim": AIM_CLOSE, "step": step.id}, _step_view(step, route.steps.index(step) + 1)
+    return {"aim": AIM_CLOSE, "step": step.id}, await _numbered(session, route, step)
 
 
 def _draft_int(value: object) -> int:

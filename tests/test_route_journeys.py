@@ -29,7 +29,7 @@ from handlers.route.callbacks import (
     StepRemove,
     StepReopen,
 )
-from models import Course, Route, RouteStep
+from models import Course, MentorRequest, Route, RouteStep
 from services import routes as svc
 from services.people import get_user
 from tests.conftest import Harness
@@ -310,9 +310,13 @@ async def test_newer_self_assessment_offers_an_update(harness: Harness) -> None:
     await add_catalog(harness)
     chat = harness.chat(8101)
     await register(chat, birth=2000, since=2025, category="Без категории", category_year=None)
+    async with harness.sessionmaker.begin() as s:
+        user = await get_user(s, 8101)
+        assert user is not None
+        s.add(MentorRequest(mentee_id=user.id, status="open", subject="math"))
     await self_assess(chat, methodical_high_psychological_medium)
     await chat.tap("Построить маршрут")
-    assert "Наставничество" in chat.last.text  # a young teacher
+    assert "🤝 Наставничество" in chat.last.text  # she asked for a mentor
     await chat.tap("Утвердить маршрут")
     [active] = await routes_of(harness, 8101)
     await chat.tap("Выполнен 1")
@@ -337,7 +341,12 @@ async def test_newer_self_assessment_offers_an_update(harness: Harness) -> None:
     assert routes[1].attempt_id != active.attempt_id
     assert snapshot(await steps_of(harness, active.id)) == before
     draft_steps = await steps_of(harness, routes[1].id)
-    assert {(s.block, s.level) for s in draft_steps} == {("methodical", "medium")}
+    assert {(s.kind, s.block, s.level) for s in draft_steps if s.kind == "mentoring"} == {
+        ("mentoring", None, None)
+    }
+    assert {(s.block, s.level) for s in draft_steps if s.kind != "mentoring"} == {
+        ("methodical", "medium")
+    }
 
     # the active route is still reachable from the draft; confirming archives it
     await chat.tap("Действующий маршрут")

@@ -19,6 +19,7 @@ from handlers.route import callbacks as route_callbacks
 from handlers.route import screens as route_screens
 from models import (
     Course,
+    MentorRequest,
     Route,
     RouteStatus,
     RouteStep,
@@ -131,12 +132,9 @@ def test_retraining_is_never_proposed_by_itself() -> None:
     assert steps == propose_route(DEFICITS, TEACHER, CATALOG, TODAY)
 
 
-def test_young_teacher_gets_mentoring_for_the_worst_block() -> None:
+def test_a_young_teacher_without_a_request_gets_no_mentoring_step() -> None:
     steps = propose_route(DEFICITS, YOUNG, CATALOG, TODAY)
-    assert steps[0].kind == "mentoring"
-    assert (steps[0].block, steps[0].level) == ("methodical", "high")
-    assert steps[0].target_date == date(2027, 6, 12)  # the whole span
-    assert [s.kind for s in steps[1:]] == ["course", "course", "self_study", "course", "seminar"]
+    assert [s.kind for s in steps] == ["course", "course", "self_study", "course", "seminar"]
     # no recorded courses: formats don't count; 1 is for the teacher's subject
     assert [s.catalog_item_id for s in steps if s.kind == "course"] == [3, 1, 4]
 
@@ -240,6 +238,8 @@ teachers = st.builds(
     teaching_since=st.one_of(st.none(), st.integers(1980, 2026)),
     formats=st.lists(st.sampled_from(["in_person", "distance", "blended"]), unique=True).map(tuple),
     taken_items=st.frozensets(st.integers(1, 25), max_size=3),
+    wants_mentor=st.booleans(),
+    mentor_name=st.sampled_from([None, "Петрова А. И."]),
 )
 
 
@@ -255,6 +255,8 @@ def check_proposal(
     ids = [s.catalog_item_id for s in steps if s.catalog_item_id is not None]
     assert len(ids) == len(set(ids)), "an item proposed twice"
     for s in steps:
+        if s.kind == "mentoring":
+            continue
         assert s.block in deficit_blocks, "a step for a block without deficit"
         assert s.level == deficits[s.block].level
         if s.catalog_item_id is None:
@@ -283,10 +285,12 @@ def check_proposal(
         assert max(dates) <= add_months(today, 12)
         assert max(dates) >= add_months(today, 6)
     else:
-        assert not deficit_blocks
-    assert any(s.kind == "mentoring" for s in steps) == (
-        bool(deficit_blocks) and teacher.is_young(today)
-    )
+        assert not deficit_blocks and not teacher.in_mentoring
+    mentoring = [s for s in steps if s.kind == "mentoring"]
+    assert len(mentoring) == (1 if teacher.in_mentoring else 0)
+    for s in mentoring:  # first, under no deficit block, for the whole route
+        assert s is steps[0] and (s.block, s.level) == (None, None)
+        assert s.target_date == max(x.target_date for x in steps)
 
 
 @settings(max_examples=300, deadline=None)
@@ -410,6 +414,8 @@ async def test_route_lifecycle(session: AsyncSession, registry: InstrumentRegist
     user = await make_teacher(session, young=True)
     other = await make_teacher(session, 7002)
     ids = await add_route_catalog(session)
+    session.add(MentorRequest(mentee_id=user.id, status="open", subject="math"))
+    await session.flush()
     attempt = await self_assess(
         session, registry, user, {"methodical": "high", "psychological": "medium"}, NOW
     )
@@ -426,7 +432,7 @@ async def test_route_lifecycle(session: AsyncSession, registry: InstrumentRegist
     }
     got = [(s.kind, s.block, s.level, s.catalog_item_id) for s in draft.steps]
     assert got == [
-        ("mentoring", "methodical", "high", None),
+        ("mentoring", None, None, None),
         ("course", "methodical", "high", ids["meth_math"]),
         ("course", "methodical", "high", ids["meth_all"]),
         ("self_study", "methodical", "high", None),

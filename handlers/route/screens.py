@@ -34,7 +34,7 @@ from handlers.route.callbacks import (
 )
 from handlers.surveys.callbacks import SurveyOpen
 from models import RouteStatus, StepStatus
-from services.route_docx import block_label, level_label, step_form
+from services.route_docx import block_label, is_mentoring, level_label, step_form
 from services.routes import (
     BlockChoice,
     CatalogEntry,
@@ -87,19 +87,21 @@ def answers_text(step: StepView, t: Translator) -> str | None:
 
 
 def step_text(step: StepView, t: Translator, *, icons: bool) -> str:
+    """One step: a deficit step says which deficit it answers; a mentoring step (even an
+    older one filed under a block) stands under its own heading «Наставничество»."""
     number = f"{t(f'route.status_{step.status}')} {step.n}" if icons else str(step.n)
-    answers = answers_text(step, t)
     params = {
         "n": number,
         "title": esc(step.title),
         "form": esc(step_form(step, t)),
         "date": t.date(step.target_date),
     }
-    text = (
-        t("route.step_line", answers=answers, **params)
-        if answers
-        else t("route.step_line_free", **params)
-    )
+    if is_mentoring(step):
+        text = t("route.step_line_mentoring", **params)
+    elif answers := answers_text(step, t):
+        text = t("route.step_line", answers=answers, **params)
+    else:
+        text = t("route.step_line_free", **params)
     if step.status == StepStatus.DONE.value and step.done_at is not None:
         text += "\n" + t("route.done_line", date=t.date(step.done_at))
     elif step.status == StepStatus.CLOSED.value:
