@@ -21,6 +21,8 @@ with plausible profiles, and questionnaires completed over the eight weeks befor
 * Questionnaires: deficits by about 70 % (some twice, a month or more apart), burnout by
   about 40 %, the young teachers' questionnaire by most young teachers, completed over the
   8 weeks before ``today``; about 3 % of teachers have an attempt left half-way.
+* Development (courses, routes) and mentoring (mentors, requests, pairs, meetings) follow,
+  see :mod:`services.demo_development` and :mod:`services.demo_mentoring`.
 * Latent levels: a teacher has a general difficulty level; each deficits block (``scale.block``)
   varies around it, young teachers have more methodical and psychological difficulties;
   burnout is a separate latent level (loosely tied to difficulty), so some teachers score
@@ -45,6 +47,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Answer, Attempt, AttemptStatus, School, SchoolKind, User, UserSubject
 from services.demo_development import fill_development
+from services.demo_mentoring import fill_mentoring
 from services.instruments import InstrumentRegistry, Registered
 from services.people import is_young
 from services.schools import SAMPLE_SCHOOLS_CSV, import_schools
@@ -87,6 +90,20 @@ class DemoReport:
     routes_active: int = 0
     routes_draft: int = 0
     steps_done: int = 0
+    mentors: int = 0
+    mentor_requests_draft: int = 0
+    mentor_requests_waiting: int = 0
+    pairs_active: int = 0
+    pairs_finished: int = 0
+    meetings: int = 0
+
+    def mentoring_line(self) -> str:
+        """One line for the summary the command line prints."""
+        return (
+            f"Наставничество: наставников {self.mentors}, активных пар {self.pairs_active}, "
+            f"закрытых пар {self.pairs_finished}, встреч {self.meetings}, заявок у методиста "
+            f"{self.mentor_requests_waiting}, черновиков заявок {self.mentor_requests_draft}."
+        )
 
 
 # ------------------------------------------------------------------ names
@@ -746,4 +763,15 @@ async def fill_demo(
     report.routes_active = dev.routes_active
     report.routes_draft = dev.routes_draft
     report.steps_done = dev.steps_done
+
+    # the methodist who offered mentors: a demo Telegram id that no teacher has
+    mentoring = await fill_mentoring(
+        session, all_users, seed=seed, today=today, methodist_telegram_id=DEMO_TELEGRAM_ID_BASE
+    )
+    report.mentors = mentoring.mentors
+    report.mentor_requests_draft = mentoring.requests_draft
+    report.mentor_requests_waiting = mentoring.requests_waiting
+    report.pairs_active = mentoring.pairs_active
+    report.pairs_finished = mentoring.pairs_finished
+    report.meetings = mentoring.meetings
     return report

@@ -15,9 +15,33 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from models import Answer, Attempt, AttemptStatus, Base, ScaleResult, School, User
+from models import (
+    LIVE_REQUEST,
+    Answer,
+    Attempt,
+    AttemptStatus,
+    Base,
+    MeetingFormat,
+    MentorCheckin,
+    MentorMeeting,
+    MentorOffer,
+    MentorPair,
+    MentorProfile,
+    MentorRequest,
+    PairStatus,
+    RequestStatus,
+    ScaleResult,
+    School,
+    User,
+)
 from models.db import make_engine, make_sessionmaker
-from services.demo import DEMO_TELEGRAM_ID_BASE, DemoError, female_surname, fill_demo
+from services.demo import (
+    DEMO_TELEGRAM_ID_BASE,
+    DemoError,
+    DemoReport,
+    female_surname,
+    fill_demo,
+)
 from services.instruments import InstrumentRegistry, sync_instruments
 from services.people import is_young
 from services.schools import SAMPLE_SCHOOLS_CSV, import_schools
@@ -188,6 +212,128 @@ async def test_fill_demo_makes_a_plausible_municipality(_session: AsyncSession) 
             nxt = engine.next_question(inst.instrument, answers)
             assert nxt is not None and nxt.id == a.current_question
 
+    await check_mentoring(_session, report, users)
+
+
+async def rows(session: AsyncSession, model: type[Any]) -> list[Any]:
+    return list((await session.execute(select(model).order_by(model.__table__.c[0]))).scalars())
+
+
+async def check_mentoring(session: AsyncSession, report: DemoReport, users: list[User]) -> None:
+    now = datetime.combine(TODAY, datetime.min.time(), UTC)
+    by_id = {u.id: u for u in users}
+    young_ids = {u.id for u in users if is_young(u, TODAY)}
+    experienced = {
+        u.id
+        for u in users
+        if u.category in ("first", "highest")
+        and u.teaching_since is not None
+        and TODAY.year - u.teaching_since >= 5
+    }
+
+    # mentors: 8–12 % of the experienced teachers, their own subjects, room for 1–3
+    profiles = {p.user_id: p for p in await rows(session, MentorProfile)}
+    assert len(profiles) == report.mentors
+    assert 0.08 * len(experienced) - 1 <= len(profiles) <= 0.12 * len(experienced) + 1
+    for p in profiles.values():
+        mentor = by_id[p.user_id]
+        assert p.user_id in experienced and p.active
+        assert set(p.subjects) <= set(mentor.subject_codes)
+        assert 1 <= p.max_mentees <= 3
+        assert mentor.registered_at is not None and mentor.registered_at <= p.created_at < now
+
+    # pairs: a mentor with a profile and a fitting subject, not the mentee, within capacity
+    pairs = await rows(session, MentorPair)
+    active = [p for p in pairs if p.status == PairStatus.ACTIVE.value]
+    finished = [p for p in pairs if p.status != PairStatus.ACTIVE.value]
+    assert len(active) == report.pairs_active >= 8
+    assert len(finished) == report.pairs_finished >= 2
+    assert f"активных пар {len(active)}, закрытых пар {len(finished)}" in report.mentoring_line()
+    assert any(p.status == PairStatus.COMPLETED.value for p in finished)
+    same_school = 0
+    for p in pairs:
+        mentor, mentee = by_id[p.mentor_id], by_id[p.mentee_id]
+        assert p.mentor_id != p.mentee_id
+        assert p.mentor_id in profiles and p.mentee_id in young_ids
+        if mentee.subject_codes:
+            assert set(mentee.subject_codes) & set(mentor.subject_codes)
+        else:
+            assert mentor.position == mentee.position
+        same_school += mentor.school_id == mentee.school_id
+        for person in (mentor, mentee):
+            assert person.registered_at is not None
+            assert person.registered_at.date() <= p.started_on < TODAY
+        if p.status == PairStatus.ACTIVE.value:
+            assert p.closed_at is None and p.rating is None
+        else:
+            assert p.closed_at is not None and p.started_on < p.closed_at.date()
+            assert p.closed_at < now
+        if p.status == PairStatus.COMPLETED.value:
+            assert p.rating is not None and 1 <= p.rating <= 5
+    assert same_school >= 0.5 * len(pairs)
+    load = Counter(p.mentor_id for p in active)
+    assert all(n <= profiles[m].max_mentees for m, n in load.items())
+    assert max(Counter(p.mentee_id for p in active).values()) == 1
+
+    # meetings: 1–6 per active pair, during the pair, in the different formats
+    meetings = await rows(session, MentorMeeting)
+    assert len(meetings) == report.meetings
+    pair_of = {p.id: p for p in pairs}
+    per_pair = Counter(m.pair_id for m in meetings)
+    assert all(1 <= per_pair[p.id] <= 6 for p in active)
+    for m in meetings:
+        pair = pair_of[m.pair_id]
+        end = pair.closed_at.date() if pair.closed_at else TODAY
+        assert pair.started_on <= m.held_on < end
+        assert m.logged_by in (pair.mentor_id, pair.mentee_id)
+        assert m.minutes > 0 and m.topic and m.created_at < now
+    assert {m.format for m in meetings} == {f.value for f in MeetingFormat}
+    checkins = await rows(session, MentorCheckin)
+    assert checkins
+    for c in checkins:
+        pair = pair_of[c.pair_id]
+        assert 1 <= c.score <= 5
+        assert pair.started_on < c.created_at.date() and c.created_at < now
+
+    # requests: about half of the young teachers have a live one, at most one each
+    requests = await rows(session, MentorRequest)
+    live = [r for r in requests if r.status in LIVE_REQUEST]
+    assert max(Counter(r.mentee_id for r in live).values()) == 1
+    assert 0.35 <= len(live) / len(young_ids) <= 0.7
+    assert not {r.mentee_id for r in live} & {p.mentee_id for p in active}
+    by_status = Counter(r.status for r in requests)
+    assert by_status[RequestStatus.DRAFT.value] == report.mentor_requests_draft > 0
+    waiting = by_status[RequestStatus.OPEN.value] + by_status[RequestStatus.OFFERED.value]
+    assert waiting == report.mentor_requests_waiting
+    assert by_status[RequestStatus.OPEN.value] > 0 and by_status[RequestStatus.OFFERED.value] > 0
+    assert by_status[RequestStatus.MATCHED.value] == len(pairs)
+    request_of = {r.id: r for r in requests}
+    for p in pairs:
+        assert p.request_id is not None
+        assert request_of[p.request_id].mentee_id == p.mentee_id
+    offers = await rows(session, MentorOffer)
+    offers_of: dict[int, list[MentorOffer]] = defaultdict(list)
+    for o in offers:
+        offers_of[o.request_id].append(o)
+        assert o.mentor_id in profiles
+    for r in requests:
+        mentee = by_id[r.mentee_id]
+        assert r.mentee_id in young_ids and r.young
+        assert mentee.registered_at is not None and mentee.registered_at <= r.created_at < now
+        if r.status == RequestStatus.DRAFT.value:
+            assert r.shared_at is None and not offers_of[r.id]
+            continue
+        assert r.shared_at is not None and r.created_at <= r.shared_at < now
+        if r.status in (RequestStatus.OPEN.value, RequestStatus.OFFERED.value):
+            assert timedelta(minutes=30) <= now - r.shared_at <= timedelta(days=20)
+        pending = [o for o in offers_of[r.id] if o.accepted is None]
+        assert len(pending) == (r.status == RequestStatus.OFFERED.value)
+        for o in offers_of[r.id]:
+            assert o.mentor_id != r.mentee_id
+            assert r.shared_at <= o.offered_at < now
+        if r.status == RequestStatus.MATCHED.value:
+            assert [o.accepted for o in offers_of[r.id]] == [True]
+
 
 async def _snapshot(session: AsyncSession) -> dict[str, Any]:
     users = [
@@ -236,7 +382,32 @@ async def _snapshot(session: AsyncSession) -> dict[str, Any]:
         )
     ).all()
     schools = (await session.execute(select(School.code, School.name).order_by(School.id))).all()
-    return {"users": users, "answers": answers, "results": results, "schools": schools}
+    tg = {u.id: u.telegram_id for u in await all_users(session)}
+    mentoring = {
+        "profiles": sorted(
+            (tg[p.user_id], tuple(p.subjects), p.max_mentees, p.created_at)
+            for p in await rows(session, MentorProfile)
+        ),
+        "requests": sorted(
+            (tg[r.mentee_id], r.status, r.subject, tuple(r.topics), r.created_at, r.shared_at)
+            for r in await rows(session, MentorRequest)
+        ),
+        "pairs": sorted(
+            (tg[p.mentor_id], tg[p.mentee_id], p.status, p.started_on, p.rating)
+            for p in await rows(session, MentorPair)
+        ),
+        "meetings": sorted(
+            (m.held_on, m.format, m.topic, m.minutes, tg[m.logged_by] if m.logged_by else None)
+            for m in await rows(session, MentorMeeting)
+        ),
+    }
+    return {
+        "users": users,
+        "answers": answers,
+        "results": results,
+        "schools": schools,
+        "mentoring": mentoring,
+    }
 
 
 async def test_same_seed_same_data(tmp_path: Path) -> None:
@@ -249,7 +420,9 @@ async def test_same_seed_same_data(tmp_path: Path) -> None:
             snapshots.append(await _snapshot(session))
     a, b, c = snapshots
     assert len(a["users"]) == 90 and a["answers"] and a["results"]
+    assert a["mentoring"]["profiles"] and a["mentoring"]["requests"] and a["mentoring"]["pairs"]
     assert a == b
+    assert a["mentoring"] != c["mentoring"]
     assert [u[1] for u in a["users"]] != [u[1] for u in c["users"]]
     assert a["answers"] != c["answers"]
 
