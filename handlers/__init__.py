@@ -13,6 +13,7 @@ def setup_routers() -> Router:
     from handlers.catalog import router as catalog
     from handlers.courses import router as courses
     from handlers.home import router as home
+    from handlers.methodist import router as methodist
     from handlers.registration import router as registration
     from handlers.route import router as route
     from handlers.surveys import router as surveys
@@ -25,6 +26,7 @@ def setup_routers() -> Router:
         registration.setup(),
         courses.setup(),
         route.setup(),
+        methodist.setup(),
         catalog.setup(),
         home.setup(),  # last: the main menu and the fallbacks for anything unrecognised
     )
