@@ -387,3 +387,38 @@ async def test_long_queue_fits_one_message(harness: Harness) -> None:
     shown = len(chat.buttons()) - 1
     assert 0 < shown <= 20
     assert text.count("\n\n") - 2 == shown  # a line per button, then «… и ещё N»
+
+
+def test_long_card_fits_one_message() -> None:
+    from bot.i18n import Translator
+    from handlers.methodist import screens
+    from services.matching import Candidate, Need, rank_mentors
+    from services.mentoring_queue import EarlierRefusal, RequestCard
+    from tests.telegram import html_errors, html_length
+
+    long_name = "Ю" * 100
+    people = [
+        Candidate(i, long_name, 2, "Ш" * 100, frozenset({"math"}), "highest", True, 30, 0, 5)
+        for i in range(2, 12)
+    ]
+    card = RequestCard(
+        request_id=1,
+        status="open",
+        mentee_name=long_name,
+        school_name="Ш" * 100,
+        young=True,
+        subject="math",
+        topics=tuple(f"topic{i}" for i in range(8)),
+        details="<&>" * 333,
+        same_school=True,
+        days_waiting=400,
+        overdue=True,
+        offered_to=None,
+        refusals=tuple(EarlierRefusal(long_name, "<причина>" * 50) for _ in range(30)),
+        suggestions=tuple(rank_mentors(Need(1, 2, "math", True), people)),
+    )
+    screen = screens.request_card(card, Translator("ru"))
+    assert html_length(screen.text) <= 4096
+    assert not html_errors(screen.text)
+    assert "&lt;причина&gt;" in screen.text and "… и ещё " in screen.text
+    assert screen.keyboard is not None and len(screen.keyboard.inline_keyboard) == 5 + 2

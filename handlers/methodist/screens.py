@@ -3,6 +3,8 @@ Pure: view model + translator -> Screen."""
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Sequence
 
 from aiogram.types import InlineKeyboardButton
@@ -65,6 +67,15 @@ def days(t: Translator, n: int) -> str:
     return t(f"methodist.days.{form}", n=n)
 
 
+_TAG = re.compile(r"<[^>]*>")
+
+
+def visible_length(text: str) -> int:
+    """The length Telegram counts: without the markup, entities as one character each (all
+    other text in these screens is escaped, so every ``<`` starts a tag of ours)."""
+    return len(html.unescape(_TAG.sub("", text)))
+
+
 def _fit(
     head: str, blocks: Sequence[str], t: Translator, hidden: int = 0, sep: str = "\n\n"
 ) -> tuple[str, int]:
@@ -73,7 +84,7 @@ def _fit(
     text = head
     shown = 0
     for block in blocks:
-        if len(text) + len(sep) + len(block) > TEXT_BUDGET:
+        if visible_length(text) + len(sep) + visible_length(block) > TEXT_BUDGET:
             break
         text += sep + block
         shown += 1
