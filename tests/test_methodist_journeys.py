@@ -24,6 +24,7 @@ from models import (
 from services.roles import grant
 from tests.conftest import ADMIN_ID, NOW, Harness
 from tests.helpers import add_schools, count
+from tests.telegram import html_length
 
 STALE = "Эта кнопка уже не действует. Откройте нужный раздел заново из главного меню."
 GONE = "Этой заявки больше нет в вашем списке. Откройте список заявок заново."
@@ -383,7 +384,7 @@ async def test_long_queue_fits_one_message(harness: Harness) -> None:
     text = chat.last.text
     assert "В очереди: <b>30</b>" in text
     assert "… и ещё " in text
-    assert len(text) <= 4096
+    assert html_length(text) <= 4096
     shown = len(chat.buttons()) - 1
     assert 0 < shown <= 20
     assert text.count("\n\n") - 2 == shown  # a line per button, then «… и ещё N»
@@ -394,7 +395,7 @@ def test_long_card_fits_one_message() -> None:
     from handlers.methodist import screens
     from services.matching import Candidate, Need, rank_mentors
     from services.mentoring_queue import EarlierRefusal, RequestCard
-    from tests.telegram import html_errors, html_length
+    from tests.telegram import html_errors
 
     long_name = "Ю" * 100
     people = [
