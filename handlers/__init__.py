@@ -14,6 +14,7 @@ def setup_routers() -> Router:
     from handlers.courses import router as courses
     from handlers.home import router as home
     from handlers.mentoring import router as mentoring
+    from handlers.methodist import router as methodist
     from handlers.registration import router as registration
     from handlers.route import router as route
     from handlers.surveys import router as surveys
@@ -27,6 +28,7 @@ def setup_routers() -> Router:
         courses.setup(),
         route.setup(),
         mentoring.setup(),
+        methodist.setup(),
         catalog.setup(),
         home.setup(),  # last: the main menu and the fallbacks for anything unrecognised
     )
