@@ -158,6 +158,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
         f"программ в каталоге {r.catalog_items}, записанных курсов {r.courses}, "
         f"маршрутов: утверждённых {r.routes_active}, черновиков {r.routes_draft}."
     )
+    _print(r.mentoring_line())
 
 
 def cmd_schools_import(args: argparse.Namespace) -> None:

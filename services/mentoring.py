@@ -48,6 +48,7 @@ from models import (
 from services.errors import Refusal
 from services.people import is_young
 from services.reference import SUBJECTS
+from services.routes import mentoring_completed
 
 GENERAL = "general"  # a request about general questions, not one subject
 TOPICS: tuple[str, ...] = (
@@ -924,6 +925,8 @@ async def close_pair(
     pair.status = (PairStatus.COMPLETED if completed else PairStatus.CANCELLED).value
     pair.closed_at = now
     pair.close_reason = check_reason(reason) if reason else None
+    if completed:
+        await mentoring_completed(session, pair.mentee_id, now)
     as_mentor = pair.mentor_id == user.id
     partner = await _person(
         session,

@@ -7,6 +7,7 @@ from aiogram.types import InlineKeyboardButton
 from bot.i18n import Translator
 from handlers.common import Screen, button, esc, markup
 from handlers.home.callbacks import ConsentCB, MenuCB
+from handlers.mentoring.callbacks import RequestNew
 from services.people import MenuView
 
 
@@ -28,8 +29,10 @@ def main_menu(view: MenuView, t: Translator, notice: str | None = None) -> Scree
             [button(t(f"menu.{to}"), MenuCB(to=to))]
             for to in ("surveys", "results", "courses", "route")
         ]
-        mentoring = "menu.ask_mentor" if view.ask_mentor else "menu.mentoring"
-        rows.append([button(t(mentoring), MenuCB(to="mentoring"))])
+        if view.ask_mentor:  # a young teacher with no request and no mentor: straight to it
+            rows.append([button(t("menu.ask_mentor"), RequestNew())])
+        else:
+            rows.append([button(t("menu.mentoring"), MenuCB(to="mentoring"))])
         rows.append([button(t("menu.profile"), MenuCB(to="profile"))])
         if view.methodist:
             rows.append([button(t("menu.methodist"), MenuCB(to="methodist"))])
