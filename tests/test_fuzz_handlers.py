@@ -21,6 +21,12 @@ from models import (
     Answer,
     Attempt,
     Course,
+    MentorCheckin,
+    MentorMeeting,
+    MentorOffer,
+    MentorPair,
+    MentorProfile,
+    MentorRequest,
     Role,
     Route,
     RouteStep,
@@ -167,6 +173,61 @@ async def _victim(sessionmaker: async_sessionmaker[AsyncSession], registry: Any)
                 target_date=date(2027, 1, 31),
             )
         )
+        # mentoring: the victim's mentor card, an active pair (as mentee) with a meeting and a
+        # check-in, an earlier request that was matched and an offer the mentor accepted
+        mentor = User(
+            telegram_id=VICTIM + 100,
+            consent_at=NOW - timedelta(days=30),
+            registered_at=NOW - timedelta(days=30),
+            full_name="Наставник Пётр Ильич",
+            school_id=1,
+            position="teacher",
+            birth_year=1970,
+            teaching_since=1995,
+            category="highest",
+        )
+        s.add(mentor)
+        await s.flush()
+        s.add(MentorProfile(user_id=mentor.id, subjects=["math"], max_mentees=2))
+        s.add(MentorProfile(user_id=user.id, subjects=["math"], max_mentees=1, note="Жертва"))
+        request = MentorRequest(
+            mentee_id=user.id,
+            status="matched",
+            subject="math",
+            topics=["discipline"],
+            shared_at=NOW - timedelta(days=9),
+        )
+        s.add(request)
+        await s.flush()
+        s.add(
+            MentorOffer(
+                request_id=request.id,
+                mentor_id=mentor.id,
+                offered_by=METHODIST,
+                accepted=True,
+                answered_at=NOW - timedelta(days=8),
+            )
+        )
+        pair = MentorPair(
+            request_id=request.id,
+            mentor_id=mentor.id,
+            mentee_id=user.id,
+            started_on=date(2026, 10, 1),
+            goals="Цели жертвы",
+        )
+        s.add(pair)
+        await s.flush()
+        s.add(
+            MentorMeeting(
+                pair_id=pair.id,
+                held_on=date(2026, 10, 5),
+                topic="Встреча жертвы",
+                format="consultation",
+                minutes=45,
+                logged_by=user.id,
+            )
+        )
+        s.add(MentorCheckin(pair_id=pair.id, score=4))
         open_ = await svc.start_or_resume(s, registry, user, "deficits", NOW)
         await svc.save_answer(s, open_, "subj1", 2, NOW)
         await svc.advance(s, open_, registry.get("deficits").instrument, NOW, after="subj1")
@@ -214,7 +275,66 @@ async def _snapshot(sessionmaker: async_sessionmaker[AsyncSession]) -> tuple[obj
                 await s.execute(select(UserSubject.subject).where(UserSubject.user_id == user.id))
             ).scalars()
         )
+        mentoring = (
+            [
+                (r.id, r.status, r.shared_at, tuple(r.topics))
+                for r in (
+                    await s.scalars(select(MentorRequest).where(MentorRequest.mentee_id == user.id))
+                ).all()
+            ],
+            [
+                (p.id, p.status, p.goals, p.rating, p.mentor_intro_sent, p.mentee_intro_sent)
+                for p in (
+                    await s.scalars(select(MentorPair).where(MentorPair.mentee_id == user.id))
+                ).all()
+            ],
+            [
+                (m.id, m.topic, m.held_on)
+                for m in (
+                    await s.scalars(
+                        select(MentorMeeting)
+                        .join(MentorPair)
+                        .where(MentorPair.mentee_id == user.id)
+                        .order_by(MentorMeeting.id)
+                    )
+                ).all()
+            ],
+            [
+                (c.id, c.score)
+                for c in (
+                    await s.scalars(
+                        select(MentorCheckin)
+                        .join(MentorPair)
+                        .where(MentorPair.mentee_id == user.id)
+                        .order_by(MentorCheckin.id)
+                    )
+                ).all()
+            ],
+            [
+                (o.id, o.accepted, o.answered_at)
+                for o in (
+                    await s.scalars(
+                        select(MentorOffer)
+                        .join(MentorRequest)
+                        .where(MentorRequest.mentee_id == user.id)
+                        .order_by(MentorOffer.id)
+                    )
+                ).all()
+            ],
+            [
+                (c.user_id, tuple(c.subjects), c.max_mentees, c.note, c.active)
+                for c in (
+                    await s.scalars(
+                        select(MentorProfile)
+                        .join(User, User.id == MentorProfile.user_id)
+                        .where(User.telegram_id.in_([VICTIM, VICTIM + 100]))
+                        .order_by(MentorProfile.user_id)
+                    )
+                ).all()
+            ],
+        )
         return (
+            repr(mentoring),
             user.full_name,
             user.school_id,
             user.position,
