@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from sqlalchemy import select
 
-from models import Answer, Attempt, ScaleResult
+from models import Answer, Attempt, MentorRequest, ScaleResult
 from services.people import get_user
 from tests.conftest import Harness
 from tests.helpers import add_schools, register
@@ -182,6 +182,19 @@ async def test_young_teacher_questionnaire_with_every_question_type(harness: Har
     assert isinstance(answers["mentor_areas"], list) and len(answers["mentor_areas"]) == 1
     assert answers["lessons_per_week"] == 18
     assert answers["help_request"].endswith("<ЭЖ>")
+    # «Да» to the mentor question leads to the request, with the chosen area ticked
+    assert "🙋 Хочу наставника" in chat.buttons()
+    await chat.tap("Хочу наставника")
+    await chat.tap("Математика")
+    assert "☑️ Документация и отчёты" in chat.buttons()
+    async with harness.sessionmaker() as s:
+        request = (await s.scalars(select(MentorRequest))).one()
+    assert (request.status, request.topics, request.young, request.shared_at) == (
+        "draft",
+        ["docs"],
+        True,
+        None,
+    )
 
 
 async def test_young_questionnaire_hidden_for_experienced(harness: Harness) -> None:
