@@ -25,7 +25,10 @@ from models import (
     Attempt,
     Course,
     FsmRecord,
+    MentorCheckin,
+    MentorMeeting,
     MentorPair,
+    MentorProfile,
     MentorRequest,
     PairStatus,
     Role,
@@ -273,6 +276,101 @@ async def export_data(session: AsyncSession, user: User) -> dict[str, Any]:
         "questionnaires": out_attempts,
         "courses": await _export_courses(session, user.id),
         "routes": await _export_routes(session, user.id),
+        "mentoring": await _export_mentoring(session, user.id),
+    }
+
+
+def _iso(value: date | datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+async def _export_mentoring(session: AsyncSession, user_id: int) -> dict[str, Any]:
+    """The person's mentor card, requests, and pairs (as mentor or mentee) with meetings,
+    check-ins and the final rating."""
+    card = await session.get(MentorProfile, user_id)
+    requests = (
+        await session.scalars(
+            select(MentorRequest)
+            .where(MentorRequest.mentee_id == user_id)
+            .order_by(MentorRequest.created_at, MentorRequest.id)
+        )
+    ).all()
+    pairs = (
+        await session.scalars(
+            select(MentorPair)
+            .where((MentorPair.mentor_id == user_id) | (MentorPair.mentee_id == user_id))
+            .order_by(MentorPair.started_on, MentorPair.id)
+        )
+    ).all()
+    out_pairs: list[dict[str, Any]] = []
+    for p in pairs:
+        meetings = (
+            await session.scalars(
+                select(MentorMeeting)
+                .where(MentorMeeting.pair_id == p.id)
+                .order_by(MentorMeeting.held_on, MentorMeeting.id)
+            )
+        ).all()
+        checkins = (
+            await session.scalars(
+                select(MentorCheckin)
+                .where(MentorCheckin.pair_id == p.id)
+                .order_by(MentorCheckin.created_at)
+            )
+        ).all()
+        mine = p.mentee_id == user_id
+        out_pairs.append(
+            {
+                "role": "mentee" if mine else "mentor",
+                "status": p.status,
+                "started_on": _iso(p.started_on),
+                "closed_at": _iso(p.closed_at),
+                "goals": p.goals,
+                "close_reason": p.close_reason,
+                "my_username": p.mentee_username if mine else p.mentor_username,
+                "rating": p.rating if mine else None,
+                "rating_comment": p.rating_comment if mine else None,
+                "meetings": [
+                    {
+                        "held_on": _iso(m.held_on),
+                        "topic": m.topic,
+                        "format": m.format,
+                        "minutes": m.minutes,
+                        "note": m.note,
+                        "logged_by_me": m.logged_by == user_id,
+                    }
+                    for m in meetings
+                ],
+                "checkins": [{"at": _iso(c.created_at), "score": c.score} for c in checkins]
+                if mine
+                else [],
+            }
+        )
+    return {
+        "mentor_card": {
+            "subjects": list(card.subjects),
+            "max_mentees": card.max_mentees,
+            "note": card.note,
+            "active": card.active,
+            "created_at": _iso(card.created_at),
+        }
+        if card is not None
+        else None,
+        "requests": [
+            {
+                "status": r.status,
+                "subject": r.subject,
+                "topics": list(r.topics),
+                "details": r.details,
+                "same_school": r.same_school,
+                "username": r.username,
+                "created_at": _iso(r.created_at),
+                "shared_at": _iso(r.shared_at),
+                "closed_at": _iso(r.closed_at),
+            }
+            for r in requests
+        ],
+        "pairs": out_pairs,
     }
 
 

@@ -5,9 +5,10 @@ second request, forged buttons, another teacher's pair."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
-from aiogram.methods import SendMessage
+from aiogram.methods import SendDocument, SendMessage
 from sqlalchemy import select
 
 from handlers.home.callbacks import MenuCB
@@ -245,3 +246,39 @@ async def test_forged_and_foreign_buttons_change_nothing(harness: Harness) -> No
     # sharing an unfinished draft is refused with a reason
     await young.press(RequestShare(request=req.id).pack())
     assert young.alerts()[-1] == "Сначала выберите предмет и хотя бы одну тему."
+
+
+async def test_my_data_includes_mentoring_and_deletion_removes_it(harness: Harness) -> None:
+    h = harness
+    await add_schools(h.sessionmaker)
+    mentor = h.chat(MENTOR_A)
+    await register(mentor, name="Опытов Борис Ильич", birth=1970, since=1995)
+    await become_mentor(mentor, capacity="3")
+    young = h.chat(YOUNG)
+    await register(young, birth=2001, since=2025, category="Без категории", category_year=None)
+    people = await ids(h)
+    async with h.sessionmaker.begin() as s:
+        s.add(
+            MentorPair(
+                mentor_id=people[MENTOR_A],
+                mentee_id=people[YOUNG],
+                started_on=h.clock.now.date(),
+                goals="Рабочая программа",
+            )
+        )
+    await mentor.send("/menu")
+    await mentor.tap("Мой профиль")
+    await mentor.tap("Мои данные")
+    document = h.bot.api.of(SendDocument)[-1].document
+    data = json.loads(document.data.decode("utf-8"))["mentoring"]
+    assert data["mentor_card"]["subjects"] == ["math"]
+    assert data["mentor_card"]["max_mentees"] == 3
+    assert [(p["role"], p["goals"]) for p in data["pairs"]] == [("mentor", "Рабочая программа")]
+    # the mentor deletes their data: their card and the pair go with them
+    await mentor.send("/menu")
+    await mentor.tap("Мой профиль")
+    await mentor.tap("Удалить мои данные")
+    await mentor.tap("Да, удалить всё")
+    async with h.sessionmaker() as s:
+        assert (await s.scalars(select(MentorProfile))).all() == []
+        assert (await s.scalars(select(MentorPair))).all() == []
