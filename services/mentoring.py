@@ -802,7 +802,7 @@ async def _own_pair(
 
 
 async def pair_view(
-    session: AsyncSession, user: User, pair_id: int, *, meetings: int = 5
+    session: AsyncSession, user: User, pair_id: int, *, meetings: int = 3
 ) -> PairView:
     pair = await _own_pair(session, user, pair_id, active=False)
     as_mentor = pair.mentor_id == user.id

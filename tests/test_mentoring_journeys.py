@@ -282,3 +282,42 @@ async def test_my_data_includes_mentoring_and_deletion_removes_it(harness: Harne
     async with h.sessionmaker() as s:
         assert (await s.scalars(select(MentorProfile))).all() == []
         assert (await s.scalars(select(MentorPair))).all() == []
+
+
+async def test_pair_screen_fits_telegram_with_longest_texts(harness: Harness) -> None:
+    """Goals of 2,000 characters and ten meetings with 1,000-character notes of HTML-looking
+    text: the pair's screen and the whole log stay within Telegram's limits (the harness
+    fails on any request Telegram would refuse)."""
+    h = harness
+    await add_schools(h.sessionmaker)
+    young = h.chat(YOUNG)
+    await register(young, birth=2001, since=2025, category="Без категории", category_year=None)
+    mentor = h.chat(MENTOR_A)
+    await register(mentor, name="Опытов Борис Ильич", birth=1970, since=1995)
+    people = await ids(h)
+    async with h.sessionmaker.begin() as s:
+        pair = MentorPair(
+            mentor_id=people[MENTOR_A],
+            mentee_id=people[YOUNG],
+            started_on=h.clock.now.date(),
+            goals="<&>" * 666 + "ab",
+        )
+        s.add(pair)
+        await s.flush()
+        for i in range(10):
+            s.add(
+                MentorMeeting(
+                    pair_id=pair.id,
+                    held_on=h.clock.now.date() - timedelta(days=i),
+                    topic="Т<" * 100,
+                    format="other",
+                    minutes=120,
+                    note="&" * 1000,
+                    logged_by=people[YOUNG],
+                )
+            )
+        pair_id = pair.id
+    await young.press(PairOpen(pair=pair_id).pack())
+    assert "Встречи (10)" in young.last.text
+    await young.tap("Все встречи")
+    assert len(young.texts()) > 2

@@ -396,7 +396,14 @@ def accepted_for_methodist(view: Accepted, t: Translator) -> Screen:
 # ---------------------------------------------------------------- the pair
 
 
-def _meeting_line(m: MeetingLine, t: Translator) -> str:
+NOTE_PREVIEW = 150  # a meeting's note in the pair's screen; the whole log shows it all
+
+
+def short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _meeting_line(m: MeetingLine, t: Translator, note_limit: int = NOTE_PREVIEW) -> str:
     text = t(
         "mentoring.meeting_line",
         date=m.held_on.strftime("%d.%m.%Y"),
@@ -407,7 +414,7 @@ def _meeting_line(m: MeetingLine, t: Translator) -> str:
     if m.by_me:
         text += t("mentoring.meeting_by_me")
     if m.note:
-        text += "\n" + esc(m.note)
+        text += "\n" + esc(short(m.note, note_limit))
     return text
 
 
@@ -459,7 +466,7 @@ def pair(view: PairView, t: Translator, notice: str | None = None) -> Screen:
 
 def meeting_log(view: PairView, t: Translator) -> list[Screen]:
     blocks = [t("mentoring.meetings_head", count=view.meeting_count)]
-    blocks.extend(_meeting_line(m, t) for m in view.meetings)
+    blocks.extend(_meeting_line(m, t, note_limit=10_000) for m in view.meetings)
     texts = split_text(blocks)
     keyboard = markup([[button(t("mentoring.back"), PairOpen(pair=view.pair_id))], _nav(t)])
     return [Screen(text, keyboard if i == len(texts) - 1 else None) for i, text in enumerate(texts)]
