@@ -11,7 +11,6 @@ from datetime import timedelta
 from aiogram.methods import SendDocument, SendMessage
 from sqlalchemy import select
 
-from handlers.home.callbacks import MenuCB
 from handlers.mentoring.callbacks import (
     Checkin,
     MeetingNew,
@@ -21,7 +20,7 @@ from handlers.mentoring.callbacks import (
     RequestNew,
     RequestShare,
 )
-from handlers.methodist.callbacks import AssignConfirm
+from handlers.methodist.callbacks import AssignConfirm, QueueOpen
 from models import (
     MentorCheckin,
     MentorMeeting,
@@ -115,7 +114,7 @@ async def test_request_assign_decline_accept_meetings_close(harness: Harness) ->
     )
     # nothing reaches the methodist before the teacher shares it
     methodist = h.chat(METHODIST, "Методист")
-    await methodist.press(MenuCB(to="methodist").pack())
+    await methodist.press(QueueOpen().pack())
     assert "Сейчас заявок нет" in methodist.last.text
     await young.tap("Передать заявку методисту")
     async with h.sessionmaker() as s:
@@ -129,7 +128,7 @@ async def test_request_assign_decline_accept_meetings_close(harness: Harness) ->
         assert len((await s.scalars(select(MentorRequest))).all()) == 1
 
     # the methodist proposes mentor A, who declines with a reason
-    await methodist.press(MenuCB(to="methodist").pack())
+    await methodist.press(QueueOpen().pack())
     assert "Молодова Анна Сергеевна" in methodist.last.text
     await methodist.press(AssignConfirm(request=req.id, mentor=people[MENTOR_A]).pack())
     assert "✅ Принять" in mentor_a.buttons()

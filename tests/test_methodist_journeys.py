@@ -169,6 +169,8 @@ async def test_school_methodist_sees_only_their_schools_shared_requests(harness:
     w = await world(harness.sessionmaker)
     chat = harness.chat(SCHOOL_METHODIST)
     await chat.press(MenuCB(to="methodist").pack())
+    assert "Кабинет методиста" in chat.last.text
+    await chat.tap("Заявки на наставника")
     text = chat.last.text
     assert "Заявки на наставника" in text
     assert "Петрова Анна" in text and "Смирнов Борис" in text
@@ -182,6 +184,7 @@ async def test_school_methodist_sees_only_their_schools_shared_requests(harness:
     assert chat.buttons() == [
         "1. Петрова Анна Сергеевна",
         "2. Смирнов Борис <b>Олегович</b>",
+        "🗂 Кабинет методиста",
         "🏠 Главное меню",
     ]
     # a draft, a request never shared, a closed one and another school's: as if they were not
@@ -208,9 +211,9 @@ async def test_municipal_methodist_sees_every_school(harness: Harness) -> None:
 async def test_admin_sees_all_and_empty_queue_has_a_way_back(harness: Harness) -> None:
     await add_schools(harness.sessionmaker, count=2)
     chat = harness.chat(ADMIN_ID)
-    await chat.press(MenuCB(to="methodist").pack())
+    await chat.press(QueueOpen().pack())
     assert "Сейчас заявок нет" in chat.last.text
-    assert chat.buttons() == ["🏠 Главное меню"]
+    assert chat.buttons() == ["🗂 Кабинет методиста", "🏠 Главное меню"]
 
 
 # ---------------------------------------------------------------- the card and assigning
@@ -381,11 +384,13 @@ async def test_long_queue_fits_one_message(harness: Harness) -> None:
             await request(s, user, days=30 - i)
     chat = harness.chat(SCHOOL_METHODIST)
     await chat.press(MenuCB(to="methodist").pack())
+    assert "Кабинет методиста" in chat.last.text
+    await chat.tap("Заявки на наставника")
     text = chat.last.text
     assert "В очереди: <b>30</b>" in text
     assert "… и ещё " in text
     assert html_length(text) <= 4096
-    shown = len(chat.buttons()) - 1
+    shown = len(chat.buttons()) - 2  # the desk and the main menu
     assert 0 < shown <= 20
     assert text.count("\n\n") - 2 == shown  # a line per button, then «… и ещё N»
 

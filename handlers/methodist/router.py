@@ -38,7 +38,7 @@ from services.roles import Access
 def setup() -> Router:
     router = Router(name="methodist")
     router.callback_query.filter(is_methodist)
-    router.callback_query.register(open_queue, MenuCB.filter(F.to == "methodist"))
+    router.callback_query.register(open_hub, MenuCB.filter(F.to == "methodist"))
     router.callback_query.register(open_queue, QueueOpen.filter())
     router.callback_query.register(open_request, RequestOpen.filter())
     router.callback_query.register(ask_assign, AssignAsk.filter())
@@ -49,6 +49,10 @@ def setup() -> Router:
 def is_methodist(event: TelegramObject, access: Access | None = None) -> bool:
     """The one access check of this router."""
     return access is not None and (access.is_methodist or access.is_admin)
+
+
+async def open_hub(query: CallbackQuery, t: Translator) -> None:
+    await render(query, screens.hub(t))
 
 
 async def open_queue(

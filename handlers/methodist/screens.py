@@ -11,6 +11,7 @@ from aiogram.types import InlineKeyboardButton
 
 from bot.i18n import Translator
 from handlers.common import MESSAGE_LIMIT, Screen, button, esc, markup
+from handlers.home.callbacks import MenuCB
 from handlers.home.screens import menu_button
 from handlers.mentoring.callbacks import OfferAccept, OfferDecline
 from handlers.methodist.callbacks import AssignAsk, AssignConfirm, QueueOpen, RequestOpen
@@ -116,11 +117,26 @@ def _item(t: Translator, n: int, item: QueueItem) -> str:
     return "\n".join(lines)
 
 
+def hub(t: Translator) -> Screen:
+    """«Кабинет методиста»: what a methodist does for their scope. Each capability adds its
+    row here."""
+    rows: list[list[InlineKeyboardButton]] = [
+        [button(t("methodist.hub.queue"), QueueOpen())],
+    ]
+    rows.append([menu_button(t)])
+    return Screen(t("methodist.hub.title"), markup(rows))
+
+
+def hub_button(t: Translator) -> InlineKeyboardButton:
+    return button(t("methodist.hub.back"), MenuCB(to="methodist"))
+
+
 def queue(view: QueueView, t: Translator) -> Screen:
     """The requests, the longest waiting first, each with a button to its card."""
     if not view.items:
         return Screen(
-            t("methodist.title") + "\n\n" + t("methodist.empty"), markup([[menu_button(t)]])
+            t("methodist.title") + "\n\n" + t("methodist.empty"),
+            markup([[hub_button(t), menu_button(t)]]),
         )
     head = t("methodist.title") + "\n\n" + t("methodist.count", total=view.total)
     blocks = [_item(t, n, item) for n, item in enumerate(view.items, 1)]
@@ -138,7 +154,7 @@ def queue(view: QueueView, t: Translator) -> Screen:
         ]
         for n, item in enumerate(view.items[:shown], 1)
     ]
-    rows.append([menu_button(t)])
+    rows.append([hub_button(t), menu_button(t)])
     return Screen(text, markup(rows))
 
 
