@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import time
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -23,7 +24,30 @@ FIXES = {
     "TIMEZONE": "имя часового пояса IANA, например Europe/Moscow",
     "REDIS_URL": "пример: redis://127.0.0.1:6379/0",
     "LOG_LEVEL": "одно из DEBUG, INFO, WARNING, ERROR",
+    "SEND_RATE": "сообщений в секунду при рассылках, от 1 до 30 (по умолчанию 25)",
+    "QUIET_HOURS": "тихие часы по местному времени, например 21:00-08:00, или off",
+    "DIGEST_DAY": "день еженедельной сводки: mon, tue, wed, thu, fri, sat или sun",
+    "DIGEST_TIME": "время еженедельной сводки, например 09:00",
+    "INDICATOR_PLANS": "путь к YAML-файлу плановых значений показателей",
 }
+
+
+def _is_clock(text: str) -> bool:
+    hours, sep, minutes = text.strip().partition(":")
+    return (
+        bool(sep)
+        and hours.isdigit()
+        and minutes.isdigit()
+        and len(minutes) == 2
+        and 0 <= int(hours) <= 23
+        and 0 <= int(minutes) <= 59
+    )
+
+
+def clock(text: str) -> time:
+    """«ЧЧ:ММ» as a time (already validated)."""
+    hours, _, minutes = text.strip().partition(":")
+    return time(int(hours), int(minutes))
 
 
 class ConfigError(Exception):
@@ -41,6 +65,31 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     default_language: str = Field(default="ru")
+    # the scheduler and the outbox sender
+    send_rate: float = Field(default=25.0, gt=0, le=30)  # messages per second in all
+    quiet_hours: str = "21:00-08:00"  # local; nothing but replies is sent then
+    digest_day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
+    digest_time: str = "09:00"  # local
+    # plan values of the indicators (YAML: code -> percent or number); default: the seeds'
+    indicator_plans: str | None = None
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet(cls, value: str) -> str:
+        value = value.strip()
+        if value in ("", "off"):
+            return "off"
+        parts = value.split("-")
+        if len(parts) != 2 or not all(_is_clock(p) for p in parts):
+            raise ValueError("ожидается интервал ЧЧ:ММ-ЧЧ:ММ, например 21:00-08:00, или off")
+        return value
+
+    @field_validator("digest_time")
+    @classmethod
+    def _digest_time(cls, value: str) -> str:
+        if not _is_clock(value.strip()):
+            raise ValueError("ожидается время ЧЧ:ММ, например 09:00")
+        return value.strip()
 
     @field_validator("bot_token")
     @classmethod
@@ -113,6 +162,14 @@ class Settings(BaseSettings):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def quiet(self) -> tuple[time, time] | None:
+        """Quiet hours (start, end) in local time, or None when switched off."""
+        if self.quiet_hours == "off":
+            return None
+        start, end = self.quiet_hours.split("-")
+        return clock(start), clock(end)
 
 
 def load_settings(**overrides: object) -> Settings:

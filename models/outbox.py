@@ -161,3 +161,17 @@ class NotificationSettings(Base):
     )
     off: Mapped[list[Any]] = mapped_column(JSON, default=list)  # reminder kinds switched off
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class IndicatorSnapshot(Base):
+    """The indicators of a scope as a digest showed them, so the next one shows the change."""
+
+    __tablename__ = "indicator_snapshots"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(40))  # "school:12", "municipality:3", "region"
+    period: Mapped[str] = mapped_column(String(20))  # the ISO week, "2026-W49"
+    taken_at: Mapped[datetime] = mapped_column(default=utcnow)
+    values: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # code -> number
+
+    __table_args__ = (UniqueConstraint("scope", "period"),)

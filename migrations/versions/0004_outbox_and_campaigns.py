@@ -19,6 +19,16 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
 
     op.create_table(
+        "indicator_snapshots",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("scope", sa.String(length=40), nullable=False),
+        sa.Column("period", sa.String(length=20), nullable=False),
+        sa.Column("taken_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("values", sa.JSON(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_indicator_snapshots")),
+        sa.UniqueConstraint("scope", "period", name=op.f("uq_indicator_snapshots_scope_period")),
+    )
+    op.create_table(
         "job_runs",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("job", sa.String(length=60), nullable=False),
@@ -168,3 +178,4 @@ def downgrade() -> None:
 
     op.drop_table("campaigns")
     op.drop_table("job_runs")
+    op.drop_table("indicator_snapshots")
