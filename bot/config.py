@@ -24,6 +24,7 @@ FIXES = {
     "TIMEZONE": "имя часового пояса IANA, например Europe/Moscow",
     "REDIS_URL": "пример: redis://127.0.0.1:6379/0",
     "LOG_LEVEL": "одно из DEBUG, INFO, WARNING, ERROR",
+    "RUN_SCHEDULER": "true в одном процессе (планировщик и рассылки), false в остальных",
     "SEND_RATE": "сообщений в секунду при рассылках, от 1 до 30 (по умолчанию 25)",
     "QUIET_HOURS": "тихие часы по местному времени, например 21:00-08:00, или off",
     "DIGEST_DAY": "день еженедельной сводки: mon, tue, wed, thu, fri, sat или sun",
@@ -65,7 +66,8 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     default_language: str = Field(default="ru")
-    # the scheduler and the outbox sender
+    # the scheduler and the outbox sender (exactly one process runs them)
+    run_scheduler: bool = True
     send_rate: float = Field(default=25.0, gt=0, le=30)  # messages per second in all
     quiet_hours: str = "21:00-08:00"  # local; nothing but replies is sent then
     digest_day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"

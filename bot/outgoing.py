@@ -56,6 +56,9 @@ class RetryAfter(BaseRequestMiddleware):
         bot: Bot,
         method: TelegramMethod[TelegramType],
     ) -> Any:
+        if current_scope.get() is None:
+            # outside an update (the outbox sender): the caller waits, pausing all sending
+            return await make_request(bot, method)
         for attempt in range(1, self.attempts + 1):
             try:
                 return await make_request(bot, method)

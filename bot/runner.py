@@ -49,11 +49,15 @@ async def run_polling(settings: Settings) -> None:
     app = await create_app(settings)
     bot = create_bot(settings)
     settle()
-    scheduler = create_scheduler(settings, app.sessionmaker)
+    scheduled = create_scheduler(settings, app.sessionmaker, bot)
+    scheduler = scheduled.scheduler
     try:
         await wait_for_api(bot, settings)
         await set_commands(bot)
-        scheduler.start()
+        if settings.run_scheduler:
+            scheduler.start()
+        else:
+            log.info("the scheduler runs in another process (RUN_SCHEDULER=false)")
         log.info("pedbot started (API server: %s)", settings.telegram_api_url)
         await app.dispatcher.start_polling(
             bot,

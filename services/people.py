@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import BigInteger, String, bindparam, delete, literal, select
+from sqlalchemy import BigInteger, String, bindparam, delete, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -205,6 +205,13 @@ async def load_user(session: AsyncSession, user_id: int) -> User | None:
     ask for ``user``."""
     result = await session.execute(_USER, {"id": user_id})
     return result.unique().scalar_one_or_none()
+
+
+async def set_blocked(session: AsyncSession, telegram_id: int, blocked: bool) -> None:
+    """The person blocked the bot (nothing more is sent to them) or unblocked it."""
+    await session.execute(
+        update(User).where(User.telegram_id == telegram_id).values(blocked_bot=blocked)
+    )
 
 
 async def get_user(session: AsyncSession, telegram_id: int) -> User | None:
@@ -761,6 +768,8 @@ async def start(
     """/start (``link``: the deep-link argument, ``s<school code>``): the consent request, the
     registration where it stopped (with what was ticked but not saved), or the main menu."""
     link = link.strip()
+    if user is not None and user.blocked_bot:
+        user.blocked_bot = False  # back after blocking the bot: messages may reach them again
     school = None
     if link.startswith("s") and 1 < len(link) <= 33:
         school = await school_by_code(session, link[1:])

@@ -132,6 +132,8 @@ class MockedSession(BaseSession):
     # one-shot «429 Too Many Requests»: the next request of that type is answered with
     # ``retry_after`` = the value (seconds), then the entry is gone
     retry_after: dict[type, int] = field(default_factory=dict)
+    # chats that blocked the bot: every request to them is answered 403
+    forbidden: set[int] = field(default_factory=set)
     # contents of the files users "sent", by file id: served by GetFile + stream_content
     files: dict[str, bytes] = field(default_factory=dict)
 
@@ -184,6 +186,16 @@ class MockedSession(BaseSession):
         self, bot: Bot, method: TelegramMethod[TelegramType], timeout: int | None = None
     ) -> TelegramType:
         self.requests.append(method)
+        chat = getattr(method, "chat_id", None)
+        if chat is not None and int(chat) in self.forbidden:
+            content = json.dumps(
+                {
+                    "ok": False,
+                    "error_code": 403,
+                    "description": "Forbidden: bot was blocked by the user",
+                }
+            )
+            self.check_response(bot=bot, method=method, status_code=403, content=content)
         if type(method) in self.retry_after:
             seconds = self.retry_after.pop(type(method))
             content = json.dumps(

@@ -7,7 +7,7 @@ from datetime import datetime
 from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, ChatMemberUpdated, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,7 +16,7 @@ from handlers.common import menu_reply_texts, refuse, render
 from handlers.home import screens
 from handlers.home.callbacks import MenuCB
 from models import User
-from services.people import menu_of, menu_view
+from services.people import menu_of, menu_view, set_blocked
 from services.roles import Access
 
 
@@ -27,6 +27,7 @@ def setup() -> Router:
     router.message.register(menu_msg, F.text.func(lambda text: text in menu_reply_texts()))
     router.callback_query.register(help_cb, MenuCB.filter(F.to == "help"))
     router.message.register(help_msg, Command("help"))
+    router.my_chat_member.register(membership)
     # last: whatever no feature took
     router.callback_query.register(stale_button)
     router.message.register(anything_else)
@@ -57,6 +58,15 @@ async def menu_msg(
 ) -> None:
     await state.clear()
     await render(message, screens.main_menu(await menu_of(session, user, access, now.date()), t))
+
+
+async def membership(update: ChatMemberUpdated, session: AsyncSession) -> None:
+    """The person blocked the bot in their private chat (or unblocked it): scheduled sending
+    skips them until they are back."""
+    if update.chat.type != "private":
+        return
+    status = update.new_chat_member.status
+    await set_blocked(session, update.from_user.id, status in ("kicked", "left"))
 
 
 async def help_cb(query: CallbackQuery, t: Translator) -> None:
