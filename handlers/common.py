@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import html
 import logging
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from typing import Annotated
 
@@ -29,8 +31,12 @@ from aiogram.types import (
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from pydantic import Field
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.config import Settings
 from bot.i18n import Translator, languages
+from services.outbox import enqueue, in_quiet_hours, next_morning
+from services.people import set_blocked
 
 log = logging.getLogger(__name__)
 
@@ -181,14 +187,40 @@ async def show(
     await event.answer(text, reply_markup=keyboard)
 
 
-async def notify(bot: Bot, chat_id: int, screen: Screen) -> bool:
-    """A message to another person (a mentor, a methodist) from a handler: False when it
-    could not be delivered (the person blocked the bot, or never started it). Nothing about
-    the person is logged."""
+async def notify(
+    bot: Bot,
+    chat_id: int,
+    screen: Screen,
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    now: datetime,
+    kind: str,
+) -> bool:
+    """A message to another person (a mentor, a mentee, a methodist) caused by someone's
+    tap. Sent at once, unless it is quiet hours: then it goes into the outbox for the
+    morning, like every scheduled message. False when it could not be delivered (the person
+    blocked the bot, who is then marked inactive, or never started it). Nothing about the
+    person is logged."""
+    if in_quiet_hours(settings, now):
+        keyboard = (
+            screen.keyboard.model_dump(mode="json", exclude_none=True) if screen.keyboard else None
+        )
+        await enqueue(
+            session,
+            key=f"notice:{kind}:{chat_id}:{uuid.uuid4().hex}",
+            kind=f"notice.{kind}",
+            telegram_id=chat_id,
+            text=screen.text,
+            keyboard=keyboard,
+            due_at=next_morning(settings, now),
+        )
+        return True
     try:
         await bot.send_message(chat_id, screen.text, reply_markup=screen.keyboard)
     except TelegramForbiddenError:
-        log.info("a notification was not delivered: the bot is blocked by the recipient")
+        log.info("a notification was not delivered: the recipient blocked the bot")
+        await set_blocked(session, chat_id, True)
         return False
     except TelegramBadRequest as exc:
         log.info("a notification was not delivered: %s", type(exc).__name__)

@@ -23,7 +23,7 @@ import logging
 import time as monotonic_time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from aiogram import Bot
 from aiogram.exceptions import (
@@ -40,6 +40,7 @@ from sqlalchemy.orm import selectinload
 
 from bot.config import Settings
 from models import Outbox, OutboxStatus, User, utcnow
+from services.outbox import in_quiet_hours, local_day_start, next_morning
 
 log = logging.getLogger("pedbot.sender")
 
@@ -93,31 +94,6 @@ class DrainReport:
 
     def __bool__(self) -> bool:
         return bool(self.sent or self.skipped or self.failed or self.retried or self.postponed)
-
-
-def in_quiet_hours(settings: Settings, moment: datetime) -> bool:
-    window = settings.quiet
-    if window is None:
-        return False
-    start, end = window
-    local = moment.astimezone(settings.tz).time()
-    if start <= end:
-        return start <= local < end
-    return local >= start or local < end
-
-
-def next_morning(settings: Settings, moment: datetime) -> datetime:
-    """The end of the next quiet hours (or the next local midnight without them), in UTC."""
-    local = moment.astimezone(settings.tz)
-    window = settings.quiet
-    day = local.date() + timedelta(days=1)
-    at = window[1] if window is not None else datetime.min.time()
-    return datetime.combine(day, at, tzinfo=settings.tz).astimezone(UTC)
-
-
-def local_day_start(settings: Settings, moment: datetime) -> datetime:
-    day: date = moment.astimezone(settings.tz).date()
-    return datetime.combine(day, datetime.min.time(), tzinfo=settings.tz).astimezone(UTC)
 
 
 class Sender:

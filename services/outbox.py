@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.config import Settings
 from models import Outbox, OutboxFile, OutboxStatus, utcnow
 
 TEXT_LIMIT = 4096
@@ -81,6 +82,35 @@ async def enqueue(
     except IntegrityError:
         return False
     return True
+
+
+def in_quiet_hours(settings: Settings, moment: datetime) -> bool:
+    window = settings.quiet
+    if window is None:
+        return False
+    start, end = window
+    local = moment.astimezone(settings.tz).time()
+    if start <= end:
+        return start <= local < end
+    return local >= start or local < end
+
+
+def next_morning(settings: Settings, moment: datetime) -> datetime:
+    """The next end of quiet hours after ``moment`` (the next local midnight without
+    them), in UTC."""
+    tz = settings.tz
+    local = moment.astimezone(tz)
+    window = settings.quiet
+    at = window[1] if window is not None else datetime.min.time()
+    candidate = datetime.combine(local.date(), at, tzinfo=tz)
+    if candidate <= local:
+        candidate = datetime.combine(local.date() + timedelta(days=1), at, tzinfo=tz)
+    return candidate.astimezone(UTC)
+
+
+def local_day_start(settings: Settings, moment: datetime) -> datetime:
+    day: date = moment.astimezone(settings.tz).date()
+    return datetime.combine(day, datetime.min.time(), tzinfo=settings.tz).astimezone(UTC)
 
 
 async def cancel(session: AsyncSession, key_prefix: str) -> int:

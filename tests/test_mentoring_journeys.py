@@ -6,7 +6,7 @@ second request, forged buttons, another teacher's pair."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from aiogram.methods import SendDocument, SendMessage
 from sqlalchemy import select
@@ -28,6 +28,7 @@ from models import (
     MentorPair,
     MentorProfile,
     MentorRequest,
+    Outbox,
     RoleName,
     User,
 )
@@ -320,3 +321,32 @@ async def test_pair_screen_fits_telegram_with_longest_texts(harness: Harness) ->
     assert "Встречи (10)" in young.last.text
     await young.tap("Все встречи")
     assert len(young.texts()) > 2
+
+
+async def test_a_notice_in_quiet_hours_waits_in_the_outbox_for_the_morning(
+    harness: Harness,
+) -> None:
+    h = harness
+    await add_schools(h.sessionmaker)
+    young = h.chat(YOUNG)
+    await register(young, birth=2001, since=2025, category="Без категории", category_year=None)
+    mentor = h.chat(MENTOR_A)
+    await register(mentor, name="Опытов Борис Ильич", birth=1970, since=1995)
+    people = await ids(h)
+    async with h.sessionmaker.begin() as s:
+        pair = MentorPair(
+            mentor_id=people[MENTOR_A], mentee_id=people[YOUNG], started_on=h.clock.now.date()
+        )
+        s.add(pair)
+    evening = h.clock.now.astimezone(h.app.settings.tz).replace(hour=22, minute=30)
+    h.clock.now = evening.astimezone(UTC)
+    h.bot.api.requests.clear()
+    await mentor.press(PairClose(pair=pair.id, done=True).pack())
+    await mentor.tap("Завершить без комментария")
+    assert sent_to(h, YOUNG) == []  # nothing to the mentee at 22:30
+    async with h.sessionmaker() as s:
+        queued = (await s.scalars(select(Outbox))).all()
+    assert [(o.telegram_id, o.kind) for o in queued] == [(YOUNG, "notice.closed")]
+    morning = (evening + timedelta(days=1)).replace(hour=8, minute=0)
+    assert queued[0].due_at == morning.astimezone(UTC)
+    assert "Оцените" in queued[0].text and queued[0].keyboard is not None

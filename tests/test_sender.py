@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models import JobRun, Outbox, User
 from scheduler import CronJob, catch_up, daily, last_run_due
-from scheduler.sender import RateLimiter, Sender, in_quiet_hours, next_morning
-from services.outbox import OutFile, enqueue
+from scheduler.sender import RateLimiter, Sender
+from services.outbox import OutFile, enqueue, in_quiet_hours, next_morning
 from tests.conftest import Harness, make_settings
 from tests.helpers import add_schools, register
 from tests.telegram import MockedBot

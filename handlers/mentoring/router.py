@@ -21,6 +21,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.config import Settings
 from bot.filters import Registered
 from bot.i18n import Translator
 from handlers.common import TYPED, Screen, markup, notify, refuse, render, render_all, send_new
@@ -517,6 +518,7 @@ async def offer_accept(
     session: AsyncSession,
     now: datetime,
     bot: Bot,
+    settings: Settings,
     callback_answer: CallbackAnswer,
 ) -> None:
     username = query.from_user.username if query.from_user else None
@@ -528,8 +530,24 @@ async def offer_accept(
         await _refused(query, exc, t, callback_answer)
         return
     await render(query, screens.accepted(view, for_mentor=True, t=t))
-    await notify(bot, view.mentee.telegram_id, screens.accepted(view, for_mentor=False, t=t))
-    await notify(bot, view.methodist_telegram_id, screens.accepted_for_methodist(view, t))
+    await notify(
+        bot,
+        view.mentee.telegram_id,
+        screens.accepted(view, for_mentor=False, t=t),
+        session=session,
+        settings=settings,
+        now=now,
+        kind="accepted",
+    )
+    await notify(
+        bot,
+        view.methodist_telegram_id,
+        screens.accepted_for_methodist(view, t),
+        session=session,
+        settings=settings,
+        now=now,
+        kind="accepted",
+    )
 
 
 async def offer_decline(
@@ -557,6 +575,7 @@ async def _decline(
     session: AsyncSession,
     now: datetime,
     bot: Bot,
+    settings: Settings,
     offer_id: int,
     reason: str | None,
     state: FSMContext,
@@ -573,7 +592,15 @@ async def _decline(
         return
     await state.clear()
     await render(event, screens.declined(t))
-    await notify(bot, view.methodist_telegram_id, screens.declined_for_methodist(view, t))
+    await notify(
+        bot,
+        view.methodist_telegram_id,
+        screens.declined_for_methodist(view, t),
+        session=session,
+        settings=settings,
+        now=now,
+        kind="declined",
+    )
 
 
 async def offer_decline_no_reason(
@@ -584,11 +611,22 @@ async def offer_decline_no_reason(
     session: AsyncSession,
     now: datetime,
     bot: Bot,
+    settings: Settings,
     state: FSMContext,
     callback_answer: CallbackAnswer,
 ) -> None:
     await _decline(
-        query, user, t, session, now, bot, callback_data.offer, None, state, callback_answer
+        query,
+        user,
+        t,
+        session,
+        now,
+        bot,
+        settings,
+        callback_data.offer,
+        None,
+        state,
+        callback_answer,
     )
 
 
@@ -837,6 +875,7 @@ async def _close(
     session: AsyncSession,
     now: datetime,
     bot: Bot,
+    settings: Settings,
     state: FSMContext,
     pair_id: int,
     done: bool,
@@ -860,6 +899,10 @@ async def _close(
             bot,
             view.partner.telegram_id,
             Screen(screens.closed_for_partner(view, t), markup([[menu_button(t)]])),
+            session=session,
+            settings=settings,
+            now=now,
+            kind="closed",
         )
         return
     await render(event, screens.closed(view, t))
@@ -867,6 +910,10 @@ async def _close(
         bot,
         view.partner.telegram_id,
         screens.ask_rating(view.pair_id, t, screens.closed_for_partner(view, t)),
+        session=session,
+        settings=settings,
+        now=now,
+        kind="closed",
     )
 
 
@@ -878,6 +925,7 @@ async def pair_close_skip(
     session: AsyncSession,
     now: datetime,
     bot: Bot,
+    settings: Settings,
     state: FSMContext,
     callback_answer: CallbackAnswer,
 ) -> None:
@@ -888,6 +936,7 @@ async def pair_close_skip(
         session,
         now,
         bot,
+        settings,
         state,
         callback_data.pair,
         callback_data.done,
@@ -981,6 +1030,7 @@ async def typed(
     session: AsyncSession,
     now: datetime,
     bot: Bot,
+    settings: Settings,
     state: FSMContext,
     raw_state: str | None,
 ) -> None:
@@ -1009,6 +1059,7 @@ async def typed(
                 session,
                 now,
                 bot,
+                settings,
                 int(draft.get("offer", 0)),
                 text,
                 state,
@@ -1038,6 +1089,7 @@ async def typed(
                 session,
                 now,
                 bot,
+                settings,
                 state,
                 int(draft.get("pair", 0)),
                 bool(draft.get("done")),
@@ -1053,7 +1105,15 @@ async def typed(
         elif raw_state == MentoringForm.intro.state:
             relay = await svc.relay_intro(session, user, int(draft.get("pair", 0)), text)
             await state.clear()
-            delivered = await notify(bot, relay.recipient.telegram_id, screens.relayed(relay, t))
+            delivered = await notify(
+                bot,
+                relay.recipient.telegram_id,
+                screens.relayed(relay, t),
+                session=session,
+                settings=settings,
+                now=now,
+                kind="intro",
+            )
             key = "mentoring.intro_sent" if delivered else "mentoring.intro_not_delivered"
             pair = await svc.pair_view(session, user, relay.pair_id)
             await send_new(message, screens.pair(pair, t, notice=t(key)))

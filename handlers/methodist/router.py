@@ -20,6 +20,7 @@ from aiogram.types import CallbackQuery, TelegramObject
 from aiogram.utils.callback_answer import CallbackAnswer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.config import Settings
 from bot.i18n import Translator
 from handlers.common import notify, refuse, render
 from handlers.home.callbacks import MenuCB
@@ -106,6 +107,7 @@ async def confirm_assign(
     access: Access,
     now: datetime,
     bot: Bot,
+    settings: Settings,
     callback_answer: CallbackAnswer,
 ) -> None:
     try:
@@ -116,5 +118,13 @@ async def confirm_assign(
         refuse(callback_answer, t(refusal.code, **refusal.params))
         return
     mentor_t = Translator(notice.mentor_language, t.tz)
-    delivered = await notify(bot, notice.mentor_telegram_id, screens.offer(notice, mentor_t))
+    delivered = await notify(
+        bot,
+        notice.mentor_telegram_id,
+        screens.offer(notice, mentor_t),
+        session=session,
+        settings=settings,
+        now=now,
+        kind="offer",
+    )
     await render(query, screens.assigned(notice, delivered, t))
