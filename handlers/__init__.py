@@ -10,6 +10,7 @@ def setup_routers() -> Router:
     # Imported here, not at the top: every feature imports handlers.common, which would
     # otherwise import every feature back through this package.
     from handlers import errors
+    from handlers.campaigns import router as campaigns
     from handlers.catalog import router as catalog
     from handlers.courses import router as courses
     from handlers.home import router as home
@@ -29,6 +30,7 @@ def setup_routers() -> Router:
         route.setup(),
         mentoring.setup(),
         methodist.setup(),
+        campaigns.setup(),
         catalog.setup(),
         home.setup(),  # last: the main menu and the fallbacks for anything unrecognised
     )

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from aiogram.types import InlineKeyboardButton
 
 from bot.i18n import Translator
+from handlers.campaigns.callbacks import CampaignList
 from handlers.common import MESSAGE_LIMIT, Screen, button, esc, markup
 from handlers.home.callbacks import MenuCB
 from handlers.home.screens import menu_button
@@ -122,6 +123,7 @@ def hub(t: Translator) -> Screen:
     row here."""
     rows: list[list[InlineKeyboardButton]] = [
         [button(t("methodist.hub.queue"), QueueOpen())],
+        [button(t("campaigns.hub_button"), CampaignList())],
     ]
     rows.append([menu_button(t)])
     return Screen(t("methodist.hub.title"), markup(rows))
