@@ -399,24 +399,14 @@ async def scope_options(session: AsyncSession, access: Access) -> tuple[ScopeOpt
         scopes.insert(0, Scope(ScopeKind.REGION))
     school_ids = [s.school_id for s in scopes if s.school_id is not None]
     mun_ids = [s.municipality_id for s in scopes if s.municipality_id is not None]
-    schools = dict(
-        (
-            await session.execute(
-                select(School.id, School.short_name).where(School.id.in_(school_ids))
-            )
-        )
-        .tuples()
-        .all()
+    school_rows = await session.execute(
+        select(School.id, School.short_name).where(School.id.in_(school_ids))
     )
-    muns = dict(
-        (
-            await session.execute(
-                select(Municipality.id, Municipality.name).where(Municipality.id.in_(mun_ids))
-            )
-        )
-        .tuples()
-        .all()
+    schools: dict[int, str] = {r[0]: r[1] for r in school_rows}
+    mun_rows = await session.execute(
+        select(Municipality.id, Municipality.name).where(Municipality.id.in_(mun_ids))
     )
+    muns: dict[int, str] = {r[0]: r[1] for r in mun_rows}
     out: list[ScopeOption] = []
     for s in scopes:
         if s.kind == ScopeKind.SCHOOL:
