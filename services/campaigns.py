@@ -392,9 +392,14 @@ async def _may_launch(session: AsyncSession, access: Access, scope: Scope) -> bo
 
 
 async def scope_options(session: AsyncSession, access: Access) -> tuple[ScopeOption, ...]:
-    """The scopes the person launches for: their methodist scopes (an admin: the region
-    first)."""
-    scopes: list[Scope] = list(access.methodist_scopes)
+    """The scopes the person launches for: their methodist scopes, the region first, then
+    municipalities and schools by id (the dialog keeps an index into this list); an admin
+    always has the region."""
+    order = {ScopeKind.REGION: 0, ScopeKind.MUNICIPALITY: 1, ScopeKind.SCHOOL: 2}
+    scopes = sorted(
+        set(access.methodist_scopes),
+        key=lambda s: (order[s.kind], s.municipality_id or 0, s.school_id or 0),
+    )
     if access.is_admin and not any(s.kind == ScopeKind.REGION for s in scopes):
         scopes.insert(0, Scope(ScopeKind.REGION))
     school_ids = [s.school_id for s in scopes if s.school_id is not None]
@@ -779,15 +784,31 @@ async def _cancel_answered(session: AsyncSession, campaign_id: int) -> None:
     )
 
 
+_PARSED: dict[tuple[int, str], Instrument] = {}
+"""Stored definitions already parsed, by (version row, digest): a tick reads two short
+columns, not the whole definition, every minute."""
+
+
 async def _current_instrument(session: AsyncSession, instrument_id: str) -> Instrument | None:
     """The newest stored version of an instrument (stored when the bot starts)."""
-    definition = await session.scalar(
-        select(InstrumentVersion.definition)
-        .where(InstrumentVersion.instrument_id == instrument_id)
-        .order_by(InstrumentVersion.version.desc())
-        .limit(1)
-    )
-    return Instrument.model_validate(definition) if definition is not None else None
+    row = (
+        await session.execute(
+            select(InstrumentVersion.id, InstrumentVersion.digest)
+            .where(InstrumentVersion.instrument_id == instrument_id)
+            .order_by(InstrumentVersion.version.desc())
+            .limit(1)
+        )
+    ).first()
+    if row is None:
+        return None
+    key = (row[0], row[1])
+    inst = _PARSED.get(key)
+    if inst is None:
+        definition = await session.scalar(
+            select(InstrumentVersion.definition).where(InstrumentVersion.id == row[0])
+        )
+        inst = _PARSED[key] = Instrument.model_validate(definition)
+    return inst
 
 
 def _waiting(campaign: Campaign, key_prefix: str) -> Select[Any]:

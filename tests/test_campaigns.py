@@ -639,3 +639,34 @@ def test_plan_and_steps() -> None:
     assert svc.previous(d, single_scope=True) == replace(d, position=None)
     assert svc.Draft.from_data(d.to_data()) == d
     assert svc.previous(svc.Draft("deficits", 0), single_scope=True) == svc.Draft()
+
+
+async def test_several_scopes_ask_which(harness: Harness) -> None:
+    ids = await world(harness)
+    async with harness.sessionmaker.begin() as s:
+        await grant(s, SCHOOL_METHODIST, RoleName.METHODIST, school_code="sch2")
+    chat = harness.chat(SCHOOL_METHODIST)
+    await chat.press(MenuCB(to="methodist").pack())
+    await chat.tap("Кампании")
+    await chat.tap("Новая кампания")
+    await chat.tap("Профессиональное выгорание")
+    assert "Для кого запускаем?" in chat.last.text
+    assert chat.buttons()[:2] == ["Школа № 1", "Школа № 2"]
+    await chat.tap("Школа № 2")
+    assert "Кому: Школа № 2" in chat.last.text
+    await chat.tap("Назад")
+    assert "Для кого запускаем?" in chat.last.text
+    await chat.tap("Школа № 2")
+    await chat.tap("Всех педагогов")
+    await chat.tap("+7 дней")
+    await chat.tap("Да, как обычно")
+    assert "Получат приглашение: <b>2</b>" in chat.last.text
+    await chat.tap("Запустить")
+    [campaign] = await _all_campaigns(harness)
+    assert campaign.school_id == 2 and campaign.instrument_id == "burnout"
+    rows = await members(harness.sessionmaker, campaign.id)
+    assert [m.user_id for m in rows] == sorted([ids["i"], ids["j"]])
+    # the other methodist of school 2 sees it too
+    other = harness.chat(OTHER_METHODIST)
+    await other.press(CampaignOpen(campaign=campaign.id).pack())
+    assert "Профессиональное выгорание" in other.last.text

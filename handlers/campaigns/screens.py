@@ -198,7 +198,7 @@ def dialog(view: DialogView, t: Translator, month: date | None = None) -> Screen
     if view.step == "scope":
         text = head + t("campaigns.dialog.scope", title=title)
         rows = [
-            [button(_cut(_scope_label(t, s), TITLE_MAX), PickScope(index=i))]
+            [button(_cut(s.name or t("campaigns.scope_region"), TITLE_MAX), PickScope(index=i))]
             for i, s in enumerate(view.scopes)
         ]
     elif view.step == "audience":
