@@ -17,6 +17,7 @@ def setup_routers() -> Router:
     from handlers.methodist import router as methodist
     from handlers.registration import router as registration
     from handlers.route import router as route
+    from handlers.settings import router as settings
     from handlers.surveys import router as surveys
 
     root = Router(name="root")
@@ -29,6 +30,7 @@ def setup_routers() -> Router:
         route.setup(),
         mentoring.setup(),
         methodist.setup(),
+        settings.setup(),
         catalog.setup(),
         home.setup(),  # last: the main menu and the fallbacks for anything unrecognised
     )
