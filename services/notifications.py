@@ -476,6 +476,72 @@ async def due_reminders(session: AsyncSession, now: datetime, tz: tzinfo) -> lis
     return [d for d in found if d.key not in sent]
 
 
+async def cancel_stale(session: AsyncSession) -> int:
+    """Cancel reminders still waiting to be sent (held for the quiet hours or the one a day)
+    whose occasion has gone: the questionnaire was finished, the step done or closed, the
+    pair closed, a meeting logged or a check-in given since. How many."""
+    pending = (Outbox.status == OutboxStatus.PENDING.value, Outbox.reminder.is_(True))
+    survey = exists(
+        select(Attempt.id).where(
+            _key("reminder:survey:", Attempt.id) == Outbox.key,
+            Attempt.status == AttemptStatus.IN_PROGRESS.value,
+        )
+    )
+    step = exists(
+        select(RouteStep.id)
+        .join(Route, Route.id == RouteStep.route_id)
+        .where(
+            or_(
+                _key("reminder:step7:", RouteStep.id) == Outbox.key,
+                _key("reminder:overdue:", RouteStep.id) == Outbox.key,
+            ),
+            RouteStep.status == StepStatus.PLANNED.value,
+            Route.status == RouteStatus.ACTIVE.value,
+        )
+    )
+
+    def pair_open(prefix: str, since: Any) -> ColumnElement[bool]:
+        return exists(
+            select(MentorPair.id).where(
+                Outbox.key.like(_key(prefix, MentorPair.id) + ":%"),
+                MentorPair.status == PairStatus.ACTIVE.value,
+                ~since,
+            )
+        )
+
+    meeting = pair_open(
+        "reminder:meeting:",
+        exists(
+            select(MentorMeeting.id).where(
+                MentorMeeting.pair_id == MentorPair.id, MentorMeeting.created_at > Outbox.due_at
+            )
+        ),
+    )
+    checkin = pair_open(
+        "reminder:checkin:",
+        exists(
+            select(MentorCheckin.id).where(
+                MentorCheckin.pair_id == MentorPair.id, MentorCheckin.created_at > Outbox.due_at
+            )
+        ),
+    )
+    cancelled = 0
+    for kind, still in (
+        ("survey", survey),
+        ("route", step),
+        ("meeting", meeting),
+        ("checkin", checkin),
+    ):
+        result = await session.execute(
+            update(Outbox)
+            .where(*pending, Outbox.kind == outbox_kind(kind), ~still)
+            .values(status=OutboxStatus.CANCELLED.value)
+            .execution_options(synchronize_session=False)
+        )
+        cancelled += int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return cancelled
+
+
 # ---------- «Настройки» ----------
 
 

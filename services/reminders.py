@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import Settings
 from bot.i18n import Translator
 from handlers.settings.screens import reminder
-from services.notifications import due_reminders, outbox_kind
+from services.notifications import cancel_stale, due_reminders, outbox_kind
 from services.outbox import enqueue
 
 log = logging.getLogger("pedbot.reminders")
@@ -26,7 +26,10 @@ async def reminders_tick(session: AsyncSession, now: datetime, settings: Setting
     """Enqueue every personal reminder due at ``now`` (UTC or aware); how many were added.
 
     Idempotent: each reminder's key names its occasion, so running again adds nothing new.
+    Reminders still waiting whose occasion has gone (the questionnaire finished, the step
+    done, a meeting logged) are cancelled first.
     """
+    cancelled = await cancel_stale(session)
     added = 0
     translators: dict[str, Translator] = {}
     for due in await due_reminders(session, now, settings.tz):
@@ -48,6 +51,6 @@ async def reminders_tick(session: AsyncSession, now: datetime, settings: Setting
             due_at=now,
             reminder=True,
         )
-    if added:
-        log.info("reminders enqueued: %d", added)
+    if added or cancelled:
+        log.info("reminders enqueued: %d, cancelled: %d", added, cancelled)
     return added

@@ -520,6 +520,49 @@ async def test_blocked_and_unregistered_teachers_get_nothing(sessionmaker: Maker
         assert MenuCB(to="settings").pack() in callback_data(r)
 
 
+async def test_waiting_reminders_whose_occasion_went_are_cancelled(sessionmaker: Maker) -> None:
+    async with sessionmaker.begin() as s:
+        mentor = await teacher(s, 581, "Наставникова Нина Ивановна")
+        maria = await teacher(s, 582, pk_ended=None)
+        await everything_due(s, maria, mentor)
+        other = await teacher(s, 583)
+        await attempt(s, other, NOW - timedelta(days=2))
+    await tick(sessionmaker, NOW)
+    assert all(r.status == OutboxStatus.PENDING.value for r in await outbox(sessionmaker))
+    later = NOW + timedelta(hours=2)
+    async with sessionmaker.begin() as s:
+        own = await s.scalar(select(Attempt).where(Attempt.user_id == maria.id))
+        assert own is not None
+        own.status, own.completed_at = AttemptStatus.COMPLETED.value, later
+        step = await s.scalar(select(RouteStep).join(Route).where(Route.user_id == maria.id))
+        assert step is not None
+        step.status = StepStatus.DONE.value
+        p = await s.scalar(select(MentorPair).where(MentorPair.mentee_id == maria.id))
+        assert p is not None
+        s.add(
+            MentorMeeting(
+                pair_id=p.id,
+                held_on=DAY,
+                topic="Урок",
+                format="other",
+                minutes=45,
+                created_at=later,
+            )
+        )
+        s.add(MentorCheckin(pair_id=p.id, score=5, created_at=later))
+    assert await tick(sessionmaker, later + timedelta(minutes=5)) == 0
+    status = {(r.user_id, r.kind): r.status for r in await outbox(sessionmaker)}
+    cancelled = OutboxStatus.CANCELLED.value
+    for kind in ("survey", "route", "checkin"):
+        assert status[(maria.id, f"reminder.{kind}")] == cancelled
+    assert status[(maria.id, "reminder.meeting")] == cancelled
+    assert status[(mentor.id, "reminder.meeting")] == cancelled
+    # still due: the attestation, the ПК, and the other teacher's questionnaire
+    assert status[(maria.id, "reminder.attestation")] == OutboxStatus.PENDING.value
+    assert status[(maria.id, "reminder.qualification")] == OutboxStatus.PENDING.value
+    assert status[(other.id, "reminder.survey")] == OutboxStatus.PENDING.value
+
+
 # ---------------------------------------------------------------- «⚙️ Настройки»
 
 
