@@ -37,6 +37,7 @@ from models import (
     User,
 )
 from services.notifications import KINDS, checkin_period, meeting_period, reminder_day
+from services.people import export_data, load_user
 from services.reminders import reminders_tick
 from tests.conftest import NOW, Harness, make_settings
 from tests.helpers import add_schools, register, user_row
@@ -597,6 +598,10 @@ async def test_settings_journey_switches_a_kind_off(harness: Harness) -> None:
         assert row is not None and row.off == ["qualification"]
         cancelled = await s.get(Outbox, pending.id)
         assert cancelled is not None and cancelled.status == OutboxStatus.CANCELLED.value
+    async with harness.sessionmaker() as s:
+        me = await load_user(s, user.id)
+        assert me is not None
+        assert (await export_data(s, me))["reminders_off"] == ["qualification"]  # «Мои данные»
     # a year on, the tick enqueues nothing of that kind
     assert await tick(harness.sessionmaker, month_later + timedelta(days=400)) == 0
     assert len(await outbox(harness.sessionmaker, "qualification")) == 1
