@@ -18,6 +18,7 @@ def setup_routers() -> Router:
     from handlers.methodist import router as methodist
     from handlers.registration import router as registration
     from handlers.route import router as route
+    from handlers.settings import router as settings
     from handlers.surveys import router as surveys
 
     root = Router(name="root")
@@ -31,6 +32,7 @@ def setup_routers() -> Router:
         mentoring.setup(),
         methodist.setup(),
         campaigns.setup(),
+        settings.setup(),
         catalog.setup(),
         home.setup(),  # last: the main menu and the fallbacks for anything unrecognised
     )

@@ -678,19 +678,30 @@ class Totals:
     ongoing_hours: int  # courses that have not ended yet
 
 
+def pk_deadline(last_pk: date | None) -> date | None:
+    """The last day the last повышение квалификации (or переподготовка) still counts."""
+    return add_years(last_pk, PK_PERIOD_YEARS) if last_pk else None
+
+
+def pk_due(last_pk: date | None, today: date) -> bool:
+    """ПК is due: none recorded, or the last one ended more than 3 years before ``today``."""
+    deadline = pk_deadline(last_pk)
+    return deadline is None or today > deadline
+
+
 def totals(courses: Sequence[CourseLike], today: date) -> Totals:
     """A course counts when it has ended: by its end date, not later than today."""
     since = add_years(today, -PK_PERIOD_YEARS)
     year_start = date(today.year, 1, 1)
     done = [c for c in courses if c.ends_on <= today]
     last_pk = max((c.ends_on for c in done if c.kind in PK_KINDS), default=None)
-    deadline = add_years(last_pk, PK_PERIOD_YEARS) if last_pk else None
+    deadline = pk_deadline(last_pk)
     return Totals(
         hours_year=sum(c.hours for c in done if c.ends_on >= year_start),
         hours_3y=sum(c.hours for c in done if c.ends_on >= since),
         since_3y=since,
         last_pk=last_pk,
-        pk_due=deadline is None or today > deadline,
+        pk_due=pk_due(last_pk, today),
         pk_deadline=deadline,
         ongoing_hours=sum(c.hours for c in courses if c.ends_on > today),
     )

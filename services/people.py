@@ -30,6 +30,7 @@ from models import (
     MentorPair,
     MentorProfile,
     MentorRequest,
+    NotificationSettings,
     PairStatus,
     Role,
     Route,
@@ -266,6 +267,7 @@ async def export_data(session: AsyncSession, user: User) -> dict[str, Any]:
     roles = (
         await session.execute(select(Role).where(Role.telegram_id == user.telegram_id))
     ).scalars()
+    notes = await session.get(NotificationSettings, user.id)
     return {
         "telegram_id": user.telegram_id,
         "consent_at": user.consent_at.isoformat(),
@@ -284,6 +286,7 @@ async def export_data(session: AsyncSession, user: User) -> dict[str, Any]:
         "courses": await _export_courses(session, user.id),
         "routes": await _export_routes(session, user.id),
         "mentoring": await _export_mentoring(session, user.id),
+        "reminders_off": list(notes.off) if notes else [],  # switched off in «Настройки»
     }
 
 

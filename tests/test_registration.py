@@ -46,6 +46,7 @@ async def test_full_registration_with_buttons(harness: Harness) -> None:
         "🧭 Мой маршрут (ИОМ)",
         "🤝 Наставничество",
         "👤 Мой профиль",
+        "⚙️ Настройки",
         "❓ Помощь",
     ]
     # the persistent «Главное меню» keyboard was sent once

@@ -9,7 +9,8 @@ from handlers.common import Id
 
 class MenuCB(CallbackData, prefix="m"):
     """A main-menu destination: ``main``, ``help``, ``consent``, ``register`` or a feature's
-    entry (``surveys``, ``results``, ``courses``, ``route``, ``profile``, ``catalog``)."""
+    entry (``surveys``, ``results``, ``courses``, ``route``, ``profile``, ``catalog``,
+    ``settings``)."""
 
     to: str
 

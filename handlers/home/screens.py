@@ -38,6 +38,7 @@ def main_menu(view: MenuView, t: Translator, notice: str | None = None) -> Scree
             rows.append([button(t("menu.methodist"), MenuCB(to="methodist"))])
         if view.manages_catalog:
             rows.append([button(t("menu.catalog"), MenuCB(to="catalog"))])
+        rows.append([button(t("menu.settings"), MenuCB(to="settings"))])
         rows.append([button(t("menu.help"), MenuCB(to="help"))])
     if notice:
         text = f"{notice}\n\n{text}"

@@ -1,0 +1,1 @@
+"""«⚙️ Настройки»: the reminder kinds a teacher gets, and the reminder messages themselves."""
