@@ -29,6 +29,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config import Settings
 from models import FsmRecord, JobRun, utcnow
 from scheduler.sender import Sender
+from services.campaigns import calendar_tick, campaign_tick
+from services.reminders import reminders_tick
 
 log = logging.getLogger("pedbot.scheduler")
 
@@ -81,12 +83,26 @@ def cron_jobs(settings: Settings) -> list[CronJob]:
             purge_idle_states,
             daily,
         ),
+        CronJob(
+            "monitoring_calendar",
+            CronTrigger(hour=7, minute=0, timezone=tz),
+            monitoring_calendar,
+            daily,
+        ),
     ]
     return jobs
 
 
+async def monitoring_calendar(session: AsyncSession, now: datetime, settings: Settings) -> int:
+    """Offer municipal methodists a campaign when a window of the monitoring calendar opens."""
+    return await calendar_tick(session, now.astimezone(settings.tz).date(), settings)
+
+
 def tick_jobs() -> list[TickJob]:
-    return []
+    return [
+        TickJob("campaigns", 60, campaign_tick),  # invitations, reminders, deadlines
+        TickJob("reminders", 300, reminders_tick),  # personal reminders
+    ]
 
 
 async def run_cron(
