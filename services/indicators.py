@@ -643,32 +643,57 @@ def _facts_statement(
         or_(Route.status == RouteStatus.ACTIVE.value, in_period),
     )
     done = and_(Route.status == RouteStatus.COMPLETED.value, has_route)
-    routes = teachers(
-        select(*part("r", _distinct(has_route, Route.user_id), _distinct(done, Route.user_id)))
-        .select_from(Route)
-        .join(User, User.id == Route.user_id)
+    # per teacher first (in the order of the index on user_id, without sorting), then per
+    # group: a teacher's several routes or courses count once
+    per_route = (
+        select(
+            Route.user_id.label("user_id"),
+            func.max(_flag(has_route)).label("any"),
+            func.max(_flag(done)).label("done"),
+        )
         .where(Route.status.in_((RouteStatus.ACTIVE.value, RouteStatus.COMPLETED.value)))
+        .group_by(Route.user_id)
+        .subquery("pr")
+    )
+    routes = teachers(
+        select(*part("r", _sum(per_route.c.any), _sum(per_route.c.done)))
+        .select_from(per_route)
+        .join(User, User.id == per_route.c.user_id)
     )
 
     since_pk = add_years(today, -PK_PERIOD_YEARS)
     ended = and_(Course.ends_on >= w.start_day, Course.ends_on <= w.last_day)
     dpo = Course.kind.in_(sorted(PK_KINDS))
+    per_course = (
+        select(
+            Course.user_id.label("user_id"),
+            func.max(_flag(and_(Course.ends_on >= since_pk, Course.ends_on <= today))).label("pk"),
+            func.max(_flag(and_(ended, Course.kind == CourseKind.QUALIFICATION.value))).label(
+                "qual"
+            ),
+            func.max(_flag(and_(ended, Course.kind == CourseKind.RETRAINING.value))).label("retr"),
+            func.sum(_flag(ended)).label("n"),
+            func.sum(_flag(and_(ended, Course.format == CourseFormat.DISTANCE.value))).label(
+                "dist"
+            ),
+        )
+        .where(dpo)  # dates in the sums only: a range here would sort by another index
+        .group_by(Course.user_id)
+        .subquery("pc")
+    )
     courses = teachers(
         select(
             *part(
                 "c",
-                _distinct(and_(dpo, Course.ends_on >= since_pk), Course.user_id),
-                _distinct(
-                    and_(ended, Course.kind == CourseKind.QUALIFICATION.value), Course.user_id
-                ),
-                _distinct(and_(ended, Course.kind == CourseKind.RETRAINING.value), Course.user_id),
-                _sum(_flag(and_(ended, dpo))),
-                _sum(_flag(and_(ended, dpo, Course.format == CourseFormat.DISTANCE.value))),
+                _sum(per_course.c.pk),
+                _sum(per_course.c.qual),
+                _sum(per_course.c.retr),
+                _sum(per_course.c.n),
+                _sum(per_course.c.dist),
             )
         )
-        .select_from(Course)
-        .join(User, User.id == Course.user_id)
-        .where(Course.ends_on >= min(since_pk, w.start_day), Course.ends_on <= today)
+        .select_from(per_course)
+        .join(User, User.id == per_course.c.user_id)
     )
 
     active_pair = MentorPair.status == PairStatus.ACTIVE.value
@@ -749,26 +774,24 @@ def _results_statement(
         (Attempt.instrument_id.in_(g.activity or ("",)), literal("a")),
         else_=literal("s"),
     )
-    wanted = or_(
-        and_(Attempt.instrument_id.in_(g.burnout or ("",)), Attempt.completed_at >= cbi_since),
-        and_(
+    # a CASE rather than an OR of ranges: one pass over the attempts is cheaper than
+    # skipping through the (instrument, completed_at) index and fetching each row
+    wanted = case(
+        (Attempt.instrument_id.in_(g.burnout or ("",)), Attempt.completed_at >= cbi_since),
+        (
             Attempt.instrument_id.in_((*g.deficits, *g.activity, *g.satisfaction) or ("",)),
             in_period,
         ),
+        else_=false(),
     )
-    latest_q = (
-        select(group.label("grp"), func.max(Attempt.id).label("attempt_id"))
-        .join(User, User.id == Attempt.user_id)
-        .join(School, School.id == User.school_id)
-        .where(
-            Attempt.status == AttemptStatus.COMPLETED.value,
-            wanted,
-            _active_teacher(),
-            _in_scope(kind, ident),
-        )
-        .group_by(Attempt.user_id, kinds, group)
+    # the attempts alone first (one pass), then their teachers: joining the teachers first
+    # would visit every teacher's attempts through an index, row by row
+    latest = (
+        select(Attempt.user_id.label("user_id"), func.max(Attempt.id).label("attempt_id"))
+        .where(Attempt.status == AttemptStatus.COMPLETED.value, wanted)
+        .group_by(kinds, Attempt.user_id)
+        .subquery("l")
     )
-    latest = _split(latest_q, by).subquery("l")
     sr = ScaleResult
     point = case(
         (
@@ -776,9 +799,9 @@ def _results_statement(
             func.round(sr.score),
         )
     )
-    return (
+    stmt = (
         select(
-            latest.c.grp,
+            group.label("grp"),
             sr.instrument_id,
             sr.scale_id,
             sr.band,
@@ -787,9 +810,13 @@ def _results_statement(
             func.sum(sr.score).label("score_sum"),
         )
         .select_from(latest)
+        .join(User, User.id == latest.c.user_id)
+        .join(School, School.id == User.school_id)
         .join(sr, sr.attempt_id == latest.c.attempt_id)
-        .group_by(latest.c.grp, sr.instrument_id, sr.scale_id, sr.band, point)
+        .where(_active_teacher(), _in_scope(kind, ident))
+        .group_by(group, sr.instrument_id, sr.scale_id, sr.band, point)
     )
+    return _split(stmt, by)
 
 
 def _split(stmt: Select[Any], by: str | None) -> Select[Any]:
