@@ -6,20 +6,21 @@ with a school in the scope); the weekly digest, the on-demand view and the expor
 :class:`IndicatorTable` this module returns. Nothing is re-scored: questionnaire figures come
 from ``scale_results``, the rows written when an attempt completes.
 
-The statements (a handful, whatever the number of schools):
+The statements (four, whatever the number of schools):
 
 1. the scope's name and its schools;
-2. per school: teachers, routes, courses, categories and attestation (users with per-teacher
-   aggregates of routes and courses);
-3. per school: questionnaire results (the latest completed attempt of each teacher in each
-   instrument group, joined to its scale results);
-4. the mentoring figures of :mod:`services.mentoring_figures` (two statements, reused as is:
-   mentors, mentees, in mentoring, young teachers supported, requests waiting);
-5. response rates of the running campaigns of the scope.
+2. per school, one ``UNION ALL`` of a ``GROUP BY`` per kind of fact: teachers, categories,
+   attestation and the young; routes and courses (aggregated per teacher first); mentors,
+   mentees, people in mentoring, young teachers supported, requests waiting — with the
+   definitions of :mod:`services.mentoring_figures` (its constants are imported; a test
+   checks the figures agree; calling it would visit every teacher through three indexes);
+3. per school, instrument, scale and band: questionnaire results (the latest completed
+   attempt of each teacher in each instrument group, joined to its scale results);
+4. response rates of the running campaigns of the scope.
 
-The total of a scope is the sum of its schools' groups (each teacher belongs to one school,
-so the groups are disjoint; a mean is carried as sum and count); mentoring comes with its own
-total (a pair across two schools counts once).
+The total of a scope is the sum of its schools' groups: each teacher belongs to one school,
+so the groups are disjoint (a mentor is counted in her own school, a pair across two schools
+therefore once); a mean is carried as sum and count.
 
 Definitions (``period`` = ``[start, end]`` local dates, the academic year by default):
 
@@ -597,10 +598,6 @@ def _young(today: date) -> ColumnElement[bool]:
     )
 
 
-def _distinct(condition: ColumnElement[bool], person: Any) -> ColumnElement[int]:
-    return func.count(func.distinct(case((condition, person))))
-
-
 def _facts_statement(
     kind: str, ident: int | None, w: _Window, today: date, now: datetime, group: Any
 ) -> Select[Any]:
@@ -899,10 +896,6 @@ def _campaign_statement(kind: str, ident: int | None, now: datetime) -> Select[A
 
 
 # ---------------------------------------------------------------- assembling
-
-
-def _as_dict(row: Any, fields: Iterable[str]) -> dict[str, float]:
-    return {f: float(getattr(row, f) or 0) for f in fields}
 
 
 def _add(into: dict[str, float], other: Mapping[str, float]) -> None:
