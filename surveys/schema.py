@@ -213,7 +213,7 @@ class Section(Strict):
 class Instrument(Strict):
     id: Annotated[str, Field(pattern=ID_PATTERN)]
     version: Annotated[int, Field(ge=1)]
-    kind: Literal["deficits", "burnout", "young", "other"] = "other"
+    kind: Literal["deficits", "burnout", "young", "activity", "satisfaction", "other"] = "other"
     title: Annotated[str, Field(min_length=1, max_length=120)]
     button: Annotated[str, Field(min_length=1, max_length=40)]
     intro: Annotated[str, Field(min_length=1, max_length=3000)]

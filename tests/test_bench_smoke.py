@@ -55,3 +55,15 @@ async def test_burst_benchmark_prints_its_figures(capsys: pytest.CaptureFixture[
     assert "FAILED" not in out
     assert re.search(r"^over 1 rounds: last reply min .*goal: last reply <= 0.5 s", out, re.M)
     assert figures["last_reply"] > 0
+
+
+async def test_indicators_benchmark_prints_its_figures(capsys: pytest.CaptureFixture[str]) -> None:
+    bench = load("indicators")
+    figures = await bench.main(teachers=40, answers=400, schools=3, rounds=1)
+    out = capsys.readouterr().out
+    assert out.startswith("machine: ")
+    assert "database: SQLite" in out
+    assert re.search(r"^round 1: compute \d+\.\d{3} s; floor \(read of 400 answers\)", out, re.M)
+    assert re.search(r"^indicators: \d+ codes for 3 schools and the municipality", out, re.M)
+    assert re.search(r"^over 1 rounds: compute min .*goal under 1 s and ratio under 3", out, re.M)
+    assert figures["schools"] == 3
