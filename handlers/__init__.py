@@ -13,6 +13,7 @@ def setup_routers() -> Router:
     from handlers.catalog import router as catalog
     from handlers.courses import router as courses
     from handlers.home import router as home
+    from handlers.indicators import router as indicators
     from handlers.mentoring import router as mentoring
     from handlers.methodist import router as methodist
     from handlers.registration import router as registration
@@ -29,6 +30,7 @@ def setup_routers() -> Router:
         route.setup(),
         mentoring.setup(),
         methodist.setup(),
+        indicators.setup(),
         catalog.setup(),
         home.setup(),  # last: the main menu and the fallbacks for anything unrecognised
     )

@@ -13,6 +13,7 @@ from bot.i18n import Translator
 from handlers.common import MESSAGE_LIMIT, Screen, button, esc, markup
 from handlers.home.callbacks import MenuCB
 from handlers.home.screens import menu_button
+from handlers.indicators.callbacks import IndicatorsMenu
 from handlers.mentoring.callbacks import OfferAccept, OfferDecline
 from handlers.methodist.callbacks import AssignAsk, AssignConfirm, QueueOpen, RequestOpen
 from services.matching import GENERAL, Suggestion
@@ -123,6 +124,7 @@ def hub(t: Translator) -> Screen:
     rows: list[list[InlineKeyboardButton]] = [
         [button(t("methodist.hub.queue"), QueueOpen())],
     ]
+    rows.append([button(t("digest.menu.button"), IndicatorsMenu())])
     rows.append([menu_button(t)])
     return Screen(t("methodist.hub.title"), markup(rows))
 
