@@ -408,11 +408,16 @@ def digest_text(
         for d in table.definitions
         if d.code in table.total.values
     ]
+    tail = t("digest.tail" if _bars(table) else "digest.tail_no_chart")
+    if any(esc(SUPPRESSED) in x for x in (head, *alerts)) or any(
+        hidden(v, d) for d in table.definitions if (v := table.total.values.get(d.code))
+    ):
+        tail += " " + t("digest.hidden_note")
     return _assemble(
         t,
         head,
         [(t("digest.attention.title"), alerts), (t("digest.indicators"), lines)],
-        t("digest.tail"),
+        tail,
         limit,
     )
 

@@ -179,6 +179,8 @@ def test_change_arrows_and_hidden_values() -> None:
     assert "Учебный год 2026/2027 · педагогов: 40 · на 12.10.2026" in text
     assert "первая сводка" not in text
     assert "✅ Отставаний от плана" in text
+    assert text.endswith("«&lt; 5» — группа меньше 5 педагогов: число не показывается.")
+    assert "на графике" in text  # two shares with a plan: there is a chart
     assert not html_errors(text)
 
 
@@ -190,6 +192,10 @@ def test_first_digest_and_small_scope() -> None:
     assert "Это первая сводка" in text
     assert "педагогов: &lt; 5" in text  # the size of a group under 5 is not told either
     assert "↑" not in text and "↓" not in text and "→" not in text
+
+    plain = table((D("mentors", 5, kind="count"),), {"mentors": V(7.0)})
+    text = digest.digest_text(plain, Texts(), previous={}, attention=NO_ATTENTION, today=TODAY)
+    assert text.endswith("\n\nПо школам — в файле XLSX.")  # no chart, nothing hidden
 
 
 def test_snapshot_keeps_no_number_for_hidden_values() -> None:
