@@ -176,6 +176,14 @@ def _decimal(x: float, digits: int) -> str:
     return f"{x:.{digits}f}".replace(".", ",")
 
 
+def _short(x: float, digits: int) -> str:
+    """Like :func:`_decimal` without a trailing «,0» (as the indicators' ``display`` writes)."""
+    text = f"{x:.{digits}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text.replace(".", ",")
+
+
 def _digits(d: indicators.IndicatorDef) -> int:
     return 0 if d.kind == "count" else 1
 
@@ -196,9 +204,9 @@ def change(v: indicators.Value, d: indicators.IndicatorDef, previous: float | No
     digits = _digits(d)
     delta = round(v.value - previous, digits)
     if delta > 0:
-        return f"{UP} +{_decimal(delta, digits)}"
+        return f"{UP} +{_short(delta, digits)}"
     if delta < 0:
-        return f"{DOWN} −{_decimal(-delta, digits)}"
+        return f"{DOWN} −{_short(-delta, digits)}"
     return f"{SAME} 0"
 
 

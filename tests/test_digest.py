@@ -105,6 +105,11 @@ def V(
 HIDDEN = V(None, None, 3, True)
 
 
+def pct(x: float) -> str:
+    """A share as the contract's ``display`` writes it (whole numbers may drop the «,0»)."""
+    return indicators.display(V(float(x)), D("x", 1))
+
+
 def R(school_id: int | None, name: str | None, teachers: int, values: dict[str, Value]) -> Row:
     code = None if school_id is None else f"sch{school_id}"
     return Row(school_id, code, name, teachers, values)
@@ -168,13 +173,13 @@ def test_change_arrows_and_hidden_values() -> None:
         return next(x for x in lines if x.startswith(start))
 
     # 42,5 − 40 = +2,5 points; 30 − 35,3 = −5,3; 7 − 7 = 0
-    assert line("1. ") == "1. Прошли диагностику: <b>42,5 %</b> · план 80,0 % · ↑ +2,5"
-    assert line("2. ") == "2. Есть ИОМ: <b>30,0 %</b> · план 30,0 % · ↓ −5,3"
+    assert line("1. ") == f"1. Прошли диагностику: <b>42,5 %</b> · план {pct(80)} · ↑ +2,5"
+    assert line("2. ") == f"2. Есть ИОМ: <b>{pct(30)}</b> · план {pct(30)} · ↓ −5,3"
     assert line("5. ") == "5. Наставников: <b>7</b> · → 0"
     # a burnout figure of a group under 5: «< 5» (escaped for HTML) and no change at all
     assert line("10. ") == "10. Высокий риск выгорания: <b>&lt; 5</b>"
     # no number last week: no arrow
-    assert line("11. ") == "11. Новый показатель: <b>10,0 %</b>"
+    assert line("11. ") == f"11. Новый показатель: <b>{pct(10)}</b>"
     assert "<b>📈 Показатели: Энский муниципальный округ</b>" in text
     assert "Учебный год 2026/2027 · педагогов: 40 · на 12.10.2026" in text
     assert "первая сводка" not in text
@@ -182,6 +187,16 @@ def test_change_arrows_and_hidden_values() -> None:
     assert text.endswith("«&lt; 5» — группа меньше 5 педагогов: число не показывается.")
     assert "на графике" in text  # two shares with a plan: there is a chart
     assert not html_errors(text)
+
+
+def test_change_is_written_like_the_values() -> None:
+    share, count = D("s", 1), D("c", 2, kind="count")
+    assert digest.change(V(50.0), share, 48.0) == "↑ +2"
+    assert digest.change(V(50.04), share, 50.0) == "→ 0"  # rounded to the shown decimal
+    assert digest.change(V(47.5), share, 50.0) == "↓ −2,5"
+    assert digest.change(V(9.0), count, 12.0) == "↓ −3"
+    assert digest.change(V(None), share, 12.0) is None
+    assert digest.change(HIDDEN, share, 12.0) is None
 
 
 def test_first_digest_and_small_scope() -> None:
@@ -298,7 +313,7 @@ def test_late_campaigns_by_time_elapsed() -> None:
     assert order == sorted(order)
     assert "Показатель B" not in head and "Показатель E" not in head
     assert (
-        "1. Показатель A: <b>40,0 %</b> при плане 80,0 %; дальше всех от плана — Школа № 2 (20,0 %)"
+        f"1. Показатель A: <b>{pct(40)}</b> при плане {pct(80)}; дальше всех от плана — Школа № 2 ({pct(20)})"
         in head
     )
     assert "ответили 10 из 40 (25 %), а прошло 50 % срока (до 30.10.2026)" in head
