@@ -1,4 +1,4 @@
-"""``pedbot`` command line: run, migrate, check, demo, schools, catalog, roles."""
+"""``pedbot`` command line: run, migrate, check, demo, schools, catalog, roles, export."""
 
 from __future__ import annotations
 
@@ -262,6 +262,39 @@ def cmd_roles(args: argparse.Namespace) -> None:
         _fail(f"Ошибка: {exc}", 2)
 
 
+def cmd_export_indicators(args: argparse.Namespace) -> None:
+    settings = settings_or_exit()
+    prepare_database(settings)
+    from models import utcnow
+    from services.digest import Export, ExportError, export_table
+
+    out = Path(args.out) if args.out else None
+    if out is not None and not out.parent.is_dir():
+        _fail(f"Папки нет: {out.parent}")
+
+    async def work(session: AsyncSession) -> Export:
+        return await export_table(
+            session,
+            scope=args.scope,
+            fmt=args.format,
+            now=utcnow(),
+            settings=settings,
+            period=args.period,
+        )
+
+    try:
+        export = with_session(settings, work)
+    except ExportError as exc:
+        _fail(f"Ошибка: {exc}", 2)
+        return
+    path = out or Path(export.filename)
+    path.write_bytes(export.data)
+    _print(
+        f"Показатели выгружены: {export.scope_name}, {export.period}, "
+        f"организаций: {export.schools}, файл: {path}."
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pedbot", description="Бот методической службы")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -307,6 +340,22 @@ def build_parser() -> argparse.ArgumentParser:
         scope.add_argument("--region", action="store_true")
         p.set_defaults(func=cmd_roles)
     roles_sub.add_parser("list").set_defaults(func=cmd_roles)
+
+    export = sub.add_parser("export", help="выгрузки")
+    export_sub = export.add_subparsers(dest="export_command", required=True)
+    ind = export_sub.add_parser(
+        "indicators", help="показатели по школам охвата в XLSX, CSV или JSON"
+    )
+    ind.add_argument(
+        "--scope",
+        required=True,
+        metavar="ОХВАТ",
+        help="school:КОД, municipality (единственный), municipality:КОД или region",
+    )
+    ind.add_argument("--format", required=True, choices=["xlsx", "csv", "json"])
+    ind.add_argument("--out", metavar="ФАЙЛ", help="куда записать (по умолчанию — в текущую папку)")
+    ind.add_argument("--period", metavar="2026/2027", help="учебный год (по умолчанию — текущий)")
+    ind.set_defaults(func=cmd_export_indicators)
     return parser
 
 

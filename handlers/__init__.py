@@ -14,6 +14,7 @@ def setup_routers() -> Router:
     from handlers.catalog import router as catalog
     from handlers.courses import router as courses
     from handlers.home import router as home
+    from handlers.indicators import router as indicators
     from handlers.mentoring import router as mentoring
     from handlers.methodist import router as methodist
     from handlers.registration import router as registration
@@ -32,6 +33,7 @@ def setup_routers() -> Router:
         mentoring.setup(),
         methodist.setup(),
         campaigns.setup(),
+        indicators.setup(),
         settings.setup(),
         catalog.setup(),
         home.setup(),  # last: the main menu and the fallbacks for anything unrecognised

@@ -14,6 +14,7 @@ from handlers.campaigns.callbacks import CampaignList
 from handlers.common import MESSAGE_LIMIT, Screen, button, esc, markup
 from handlers.home.callbacks import MenuCB
 from handlers.home.screens import menu_button
+from handlers.indicators.callbacks import IndicatorsMenu
 from handlers.mentoring.callbacks import OfferAccept, OfferDecline
 from handlers.methodist.callbacks import AssignAsk, AssignConfirm, QueueOpen, RequestOpen
 from services.matching import GENERAL, Suggestion
@@ -125,6 +126,7 @@ def hub(t: Translator) -> Screen:
         [button(t("methodist.hub.queue"), QueueOpen())],
         [button(t("campaigns.hub_button"), CampaignList())],
     ]
+    rows.append([button(t("digest.menu.button"), IndicatorsMenu())])
     rows.append([menu_button(t)])
     return Screen(t("methodist.hub.title"), markup(rows))
 
