@@ -16,6 +16,7 @@ def setup_routers() -> Router:
     from handlers.mentoring import router as mentoring
     from handlers.methodist import router as methodist
     from handlers.registration import router as registration
+    from handlers.report import router as report
     from handlers.route import router as route
     from handlers.surveys import router as surveys
 
@@ -29,6 +30,7 @@ def setup_routers() -> Router:
         route.setup(),
         mentoring.setup(),
         methodist.setup(),
+        report.setup(),
         catalog.setup(),
         home.setup(),  # last: the main menu and the fallbacks for anything unrecognised
     )

@@ -15,6 +15,7 @@ from handlers.home.callbacks import MenuCB
 from handlers.home.screens import menu_button
 from handlers.mentoring.callbacks import OfferAccept, OfferDecline
 from handlers.methodist.callbacks import AssignAsk, AssignConfirm, QueueOpen, RequestOpen
+from handlers.report.callbacks import ReportOpen
 from services.matching import GENERAL, Suggestion
 from services.mentoring_queue import (
     AssignPreview,
@@ -122,6 +123,7 @@ def hub(t: Translator) -> Screen:
     row here."""
     rows: list[list[InlineKeyboardButton]] = [
         [button(t("methodist.hub.queue"), QueueOpen())],
+        [button(t("report.hub"), ReportOpen())],
     ]
     rows.append([menu_button(t)])
     return Screen(t("methodist.hub.title"), markup(rows))
