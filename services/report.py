@@ -15,7 +15,16 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Attempt, AttemptStatus, CatalogItem, Municipality, School, ScopeKind, User
+from models import (
+    Attempt,
+    AttemptStatus,
+    CatalogItem,
+    CourseKind,
+    Municipality,
+    School,
+    ScopeKind,
+    User,
+)
 from services.indicators import IndicatorTable, Period, academic_year, compute, scope_of
 from services.report_docx import build_report
 from services.report_rules import BLOCKS, Rule, default_rules
@@ -159,21 +168,23 @@ async def periods_held(
 
 
 async def catalog_by_block(session: AsyncSession, today: date) -> dict[str, list[str]]:
-    """Titles of the active catalog programmes not yet over, per block, by title."""
+    """Titles of the active catalog programmes not yet over, per block: courses (повышение
+    квалификации) before other kinds, programmes of fewer blocks (more to the point) first,
+    then by title."""
     rows = await session.execute(
-        select(CatalogItem.title, CatalogItem.blocks)
-        .where(
+        select(CatalogItem.title, CatalogItem.blocks, CatalogItem.kind).where(
             CatalogItem.active.is_(True),
             or_(CatalogItem.ends_on.is_(None), CatalogItem.ends_on >= today),
         )
-        .order_by(CatalogItem.title, CatalogItem.id)
     )
-    out: dict[str, list[str]] = {b: [] for b in BLOCKS}
-    for title, blocks in rows.all():
-        for block in blocks or ():
-            if block in out and title not in out[block]:
-                out[block].append(title)
-    return out
+    ranked: dict[str, list[tuple[bool, int, str]]] = {b: [] for b in BLOCKS}
+    for title, blocks, kind in rows.all():
+        blocks = [b for b in blocks or () if b in ranked]
+        for block in dict.fromkeys(blocks):
+            ranked[block].append((kind != CourseKind.QUALIFICATION.value, len(blocks), title))
+    return {
+        b: list(dict.fromkeys(title for *_, title in sorted(items))) for b, items in ranked.items()
+    }
 
 
 # ---------------------------------------------------------------- the report

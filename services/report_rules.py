@@ -201,17 +201,19 @@ def plan_text(d: IndicatorDef) -> str:
 
 
 def number(value: float, decimals: int = 1) -> str:
-    """A number with the Russian decimal comma and a true minus sign."""
+    """A number as the indicators show one: the Russian decimal comma, no trailing zeros,
+    and a true minus sign."""
     text = f"{value:.{decimals}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
     return text.replace(".", ",").replace("-", "−")
 
 
 def gap_text(value: float, d: IndicatorDef, unit: str = "п. п.") -> str:
     """``value − plan`` (or another difference) with its sign; percentage points for shares."""
-    rounded = round(value, 1)
+    rounded = round(value, 1) or 0.0  # never «−0»
     sign = "+" if rounded > 0 else ""
-    whole = d.kind == "count" and rounded.is_integer()
-    text = sign + number(rounded, 0 if whole else 1)
+    text = sign + number(rounded, 1)
     return f"{text} {unit}" if d.kind == "share" else text
 
 

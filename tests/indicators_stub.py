@@ -125,7 +125,8 @@ def display(v: Value, d: IndicatorDef) -> str:
     if v.value is None:
         return "—"
     if d.kind == "share":
-        return f"{v.value:.1f}".replace(".", ",") + " %"
+        text = f"{v.value:.1f}".rstrip("0").rstrip(".")
+        return text.replace(".", ",") + " %"
     if d.kind == "count":
         return str(round(v.value))
     return f"{v.value:.1f}".replace(".", ",")

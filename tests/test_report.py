@@ -142,7 +142,7 @@ TOTAL = row(
     deficits_done=share(24, 34),  # 70,6 %
     route_any=share(10, 34),  # 29,4 %
     mentors=count(3),
-    cbi_work_high=share(10, 27),  # 37,0 %
+    cbi_work_high=share(10, 27),  # 37 %
     deficit_subject_high=share(6, 34),  # 17,6 %
     deficit_subject_medium=share(10, 34),  # 29,4 %
     deficit_methodical_high=share(16, 34),  # 47,1 %
@@ -169,8 +169,8 @@ PREVIOUS = IndicatorTable(
     total=row(
         None,
         30,
-        deficits_done=share(15, 30),  # 50,0 %
-        route_any=share(6, 30),  # 20,0 %
+        deficits_done=share(15, 30),  # 50 %
+        route_any=share(6, 30),  # 20 %
         mentors=count(2),
         cbi_work_high=share(2, 4, suppressed=True),
         deficit_subject_high=share(9, 30),
@@ -304,7 +304,7 @@ def test_recommendations_for_schools_below_plan() -> None:
         ("Школа № 3", "mentors"),  # 0 < 1
     ]
     first = recs[0]
-    assert first.text == "Школа № 1: диагностику прошли 60,0 % при плане 80,0 % (−20,0 п. п.)."
+    assert first.text == "Школа № 1: диагностику прошли 60 % при плане 80 % (−20 п. п.)."
     assert first.action == "campaign:deficits" and first.programmes == ()
     assert first.school_id == 1 and first.school_code == "sch1"
     # the catalog's programmes for the block, at most five
@@ -318,7 +318,7 @@ def test_hidden_values_never_give_a_school_its_own_text() -> None:
     assert all(r.school_id != 2 for r in recs)
     # school 3's burnout share (2 of 3 answered, 66,7 %) is over 20 but of a group under five
     assert ("Школа № 3", "cbi_work_high") not in [(r.school_name, r.indicator) for r in recs]
-    assert not any("66,7" in r.text or "75,0" in r.text for r in recs)
+    assert not any("66,7" in r.text or "75 %" in r.text for r in recs)
 
 
 def test_a_block_without_programmes_and_no_schools() -> None:
@@ -328,8 +328,8 @@ def test_a_block_without_programmes_and_no_schools() -> None:
     )
     recs = recommendations(CURRENT, rules, CATALOG)
     assert [(r.school_name, r.text, r.programmes) for r in recs] == [
-        ("Школа № 1", "10,0 %", ()),
-        ("Школа № 3", "10,0 %", ()),
+        ("Школа № 1", "10 %", ()),
+        ("Школа № 3", "10 %", ()),
     ]
     empty = IndicatorTable(
         CURRENT.scope_key, "x", CURRENT.period, DEFS, (), TOTAL, ()
@@ -381,11 +381,11 @@ def test_the_document_sections_tables_and_hidden_cells() -> None:
             "Изменение к прошлому периоду",
         ],
         # the indicators' titles are their codes until the indicator texts are in the locales
-        summary_row(1, "deficits_done", "50,0 %", "70,6 %", "80,0 %", "−9,4 п. п.", "+20,6 п. п."),
-        summary_row(2, "route_any", "20,0 %", "29,4 %", "30,0 %", "−0,6 п. п.", "+9,4 п. п."),
+        summary_row(1, "deficits_done", "50 %", "70,6 %", "80 %", "−9,4 п. п.", "+20,6 п. п."),
+        summary_row(2, "route_any", "20 %", "29,4 %", "30 %", "−0,6 п. п.", "+9,4 п. п."),
         summary_row(5, "mentors", "2", "3", "—", "—", "+1"),
         # last year's burnout figure was of a small group: «< 5», and no change printed
-        summary_row(10, "cbi_work_high", "< 5", "37,0 %", "—", "—", "—"),
+        summary_row(10, "cbi_work_high", "< 5", "37 %", "—", "—", "—"),
     ]
     assert cells(campaigns) == [
         ["Опрос", "Срок", "Ответили", "Приглашено"],
@@ -400,9 +400,9 @@ def test_the_document_sections_tables_and_hidden_cells() -> None:
     assert cells(per_school) == [
         ["Организация", "Предметная", "Предметная", "Методическая", "Методическая"],
         ["Организация", *["Высокий уровень", "Средний уровень"] * 2],
-        ["Школа № 1", "10,0 %", "30,0 %", "40,0 %", "35,0 %"],
+        ["Школа № 1", "10 %", "30 %", "40 %", "35 %"],
         ["Школа № 2", "< 5", "< 5", "< 5", "< 5"],
-        ["Школа № 3", "10,0 %", "30,0 %", "50,0 %", "20,0 %"],
+        ["Школа № 3", "10 %", "30 %", "50 %", "20 %"],
     ]
     assert cells(standing) == [
         ["Организация", "Педагогов", "На уровне плана", "Ниже плана", "Нет данных или скрыто"],
@@ -414,21 +414,21 @@ def test_the_document_sections_tables_and_hidden_cells() -> None:
         "Энский муниципальный округ: плановые значения достигнуты по 0 из 2 показателей, "
         "для которых задан план (нет данных или значение скрыто: 0)."
     ) in text
-    assert f"{title('route_any')}: 29,4 % при плане 30,0 % (отклонение −0,6 п. п.)" in text
+    assert f"{title('route_any')}: 29,4 % при плане 30 % (отклонение −0,6 п. п.)" in text
 
     # the recommendations: the rule's text, the catalog's titles, the action's note
     bullets = [x for s, x in paragraphs if s.startswith("List Bullet")]
-    assert "Школа № 1: диагностику прошли 60,0 % при плане 80,0 % (−20,0 п. п.)." in bullets
+    assert "Школа № 1: диагностику прошли 60 % при плане 80 % (−20 п. п.)." in bullets
     assert "Мера: опрос педагогов организации по анкете «deficits»." in text
     assert "Программы каталога (блок «Методическая»):" in text
     assert [x for s, x in paragraphs if s == "List Bullet 2"] == [
         f"Методическая программа {i}" for i in range(1, 6)
     ] * 2
     assert "Мера: назначить наставников из очереди заявок" in text
-    # school 2's own numbers (75,0 %: 3 of 4) and school 3's burnout (66,7 %) appear nowhere
+    # school 2's own numbers (75 %: 3 of 4) and school 3's burnout (66,7 %) appear nowhere
     table_texts = [c for tb in doc.tables for r in cells(tb) for c in r]  # type: ignore[attr-defined]
     everything = text + "\n" + "\n".join(table_texts)
-    assert "75,0" not in everything and "66,7" not in everything
+    assert "75 %" not in everything and "66,7" not in everything
 
 
 def title(code: str) -> str:
@@ -550,7 +550,12 @@ async def test_catalog_by_block(sessionmaker: async_sessionmaker[AsyncSession]) 
         await s.flush()
 
         def item(
-            title: str, blocks: list[str], *, active: bool = True, ends: date | None = None
+            title: str,
+            blocks: list[str],
+            *,
+            active: bool = True,
+            ends: date | None = None,
+            kind: str = "qualification",
         ) -> CatalogItem:
             return CatalogItem(
                 title=title,
@@ -560,6 +565,7 @@ async def test_catalog_by_block(sessionmaker: async_sessionmaker[AsyncSession]) 
                 blocks=blocks,
                 active=active,
                 ends_on=ends,
+                kind=kind,
             )
 
         s.add_all(
@@ -569,15 +575,18 @@ async def test_catalog_by_block(sessionmaker: async_sessionmaker[AsyncSession]) 
                 item("Снята", ["methodical"], active=False),
                 item("Прошла", ["methodical"], ends=date(2026, 1, 1)),
                 item("Общение", ["communicative"]),
+                item("В: семинар", ["methodical"], kind="seminar"),
+                item("Г: урок и общение", ["methodical", "communicative"]),
             ]
         )
     async with sessionmaker() as s:
         got = await catalog_by_block(s, date(2026, 10, 12))
     assert got == {
         "subject": ["Б: оценивание"],
-        "methodical": ["А: урок", "Б: оценивание"],
+        # a course before a seminar, one block before two, then by title
+        "methodical": ["А: урок", "Б: оценивание", "Г: урок и общение", "В: семинар"],
         "psychological": [],
-        "communicative": ["Общение"],
+        "communicative": ["Общение", "Г: урок и общение"],
     }
 
 
