@@ -295,6 +295,63 @@ def cmd_export_indicators(args: argparse.Namespace) -> None:
     )
 
 
+def cmd_export_report(args: argparse.Namespace) -> None:
+    settings = settings_or_exit()
+    prepare_database(settings)
+    from datetime import date, datetime
+
+    from bot.i18n import Translator
+    from services.indicators import academic_year, load_plans
+    from services.report import report_for, resolve_scope
+    from services.report_rules import RulesError, default_rules, load_rules
+
+    try:
+        rules = load_rules(args.rules) if args.rules else default_rules()
+    except RulesError as exc:
+        _fail(str(exc))
+        return
+    now = datetime.now(settings.tz)
+    today = now.date()
+    if args.period:
+        first, _, second = args.period.partition("/")
+        if not (first.isdigit() and second.isdigit() and int(second) == int(first) + 1):
+            _fail(f"Учебный год указывается так: 2026/2027, а не «{args.period}».")
+        year = academic_year(date(int(first), 9, 1))
+        if year.start > today:
+            _fail(f"Учебный год {args.period} ещё не начался.")
+        if year.end < today:
+            today = year.end
+            now = datetime.combine(today, datetime.max.time(), tzinfo=settings.tz)
+    out = Path(args.out) if args.out else Path(f"spravka-{args.scope.replace(':', '-')}.docx")
+    if out.suffix.lower() != ".docx":
+        _fail(f"Укажите файл с расширением .docx, а не «{out.name}».")
+    if not out.parent.is_dir():
+        _fail(f"Папки нет: {out.parent}")
+    t = Translator("ru", tz=settings.tz)
+    plans = load_plans(settings.indicator_plans)
+
+    async def work(session: AsyncSession) -> bytes:
+        key = await resolve_scope(session, args.scope)
+        return await report_for(session, key, today, now, plans, t=t, rules=rules)
+
+    try:
+        data = with_session(settings, work)
+    except ValueError as exc:
+        _fail(f"Ошибка: {exc}.", 2)
+        return
+    out.write_bytes(data)
+    _print(f"Аналитическая справка сохранена: {out}.")
+
+
+def _export_commands(sub: argparse._SubParsersAction) -> argparse._SubParsersAction:
+    """The ``export`` command's own subcommands (made once, shared by every export)."""
+    export = sub.choices.get("export")
+    if export is None:
+        export = sub.add_parser("export", help="выгрузить показатели и справки в файлы")
+        export.add_subparsers(dest="export_command", required=True)
+    return next(a for a in export._actions if isinstance(a, argparse._SubParsersAction))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pedbot", description="Бот методической службы")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -356,6 +413,20 @@ def build_parser() -> argparse.ArgumentParser:
     ind.add_argument("--out", metavar="ФАЙЛ", help="куда записать (по умолчанию — в текущую папку)")
     ind.add_argument("--period", metavar="2026/2027", help="учебный год (по умолчанию — текущий)")
     ind.set_defaults(func=cmd_export_indicators)
+
+    report = _export_commands(sub).add_parser(
+        "report", help="аналитическая справка по показателям (DOCX)"
+    )
+    report.add_argument(
+        "--scope",
+        required=True,
+        metavar="SCOPE",
+        help="school:КОД, municipality, municipality:КОД или region",
+    )
+    report.add_argument("--period", metavar="2026/2027", help="учебный год (по умолчанию текущий)")
+    report.add_argument("--out", metavar="FILE", help="файл .docx")
+    report.add_argument("--rules", metavar="FILE", help="свой файл правил рекомендаций (YAML)")
+    report.set_defaults(func=cmd_export_report)
     return parser
 
 

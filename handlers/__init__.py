@@ -18,6 +18,7 @@ def setup_routers() -> Router:
     from handlers.mentoring import router as mentoring
     from handlers.methodist import router as methodist
     from handlers.registration import router as registration
+    from handlers.report import router as report
     from handlers.route import router as route
     from handlers.settings import router as settings
     from handlers.surveys import router as surveys
@@ -35,6 +36,7 @@ def setup_routers() -> Router:
         campaigns.setup(),
         indicators.setup(),
         settings.setup(),
+        report.setup(),
         catalog.setup(),
         home.setup(),  # last: the main menu and the fallbacks for anything unrecognised
     )

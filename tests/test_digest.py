@@ -22,14 +22,10 @@ from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tests import fake_indicators
-
-fake_indicators.install()
-
-from bot.i18n import Translator  # noqa: E402
-from handlers.home.callbacks import MenuCB  # noqa: E402
-from handlers.indicators.callbacks import IndicatorsMenu, IndicatorsOpen  # noqa: E402
-from models import (  # noqa: E402
+from bot.i18n import Translator
+from handlers.home.callbacks import MenuCB
+from handlers.indicators.callbacks import IndicatorsMenu, IndicatorsOpen
+from models import (
     IndicatorSnapshot,
     Outbox,
     OutboxFile,
@@ -37,11 +33,11 @@ from models import (  # noqa: E402
     ScopeKind,
     User,
 )
-from services import digest, indicators  # noqa: E402
-from services.roles import grant  # noqa: E402
-from tests.conftest import ADMIN_ID, NOW, Harness, make_settings  # noqa: E402
-from tests.helpers import add_schools  # noqa: E402
-from tests.telegram import html_errors  # noqa: E402
+from services import digest, indicators
+from services.roles import grant
+from tests.conftest import ADMIN_ID, NOW, Harness, make_settings
+from tests.helpers import add_schools
+from tests.telegram import html_errors
 
 CampaignRate = indicators.CampaignRate
 IndicatorDef = indicators.IndicatorDef

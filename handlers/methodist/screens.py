@@ -17,6 +17,7 @@ from handlers.home.screens import menu_button
 from handlers.indicators.callbacks import IndicatorsMenu
 from handlers.mentoring.callbacks import OfferAccept, OfferDecline
 from handlers.methodist.callbacks import AssignAsk, AssignConfirm, QueueOpen, RequestOpen
+from handlers.report.callbacks import ReportOpen
 from services.matching import GENERAL, Suggestion
 from services.mentoring_queue import (
     AssignPreview,
@@ -125,6 +126,7 @@ def hub(t: Translator) -> Screen:
     rows: list[list[InlineKeyboardButton]] = [
         [button(t("methodist.hub.queue"), QueueOpen())],
         [button(t("campaigns.hub_button"), CampaignList())],
+        [button(t("report.hub"), ReportOpen())],
     ]
     rows.append([button(t("digest.menu.button"), IndicatorsMenu())])
     rows.append([menu_button(t)])

@@ -1,0 +1,23 @@
+"""Buttons of the analytic report, one class per action, ids only.
+
+The scope in a button is checked again on every press against the person's own scopes
+(:func:`services.report.make_report`): a forged id changes nothing.
+"""
+
+from __future__ import annotations
+
+from aiogram.filters.callback_data import CallbackData
+
+from handlers.common import Id
+from models import ScopeKind
+
+
+class ReportOpen(CallbackData, prefix="rpo"):
+    """«📄 Аналитическая справка» in the methodist's desk: the report, or the scopes to choose."""
+
+
+class ReportMake(CallbackData, prefix="rpm"):
+    """Make the report of one scope (``id`` 0 for the region)."""
+
+    kind: ScopeKind
+    id: Id = 0
