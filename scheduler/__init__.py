@@ -26,10 +26,11 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.config import Settings
+from bot.config import Settings, clock
 from models import FsmRecord, JobRun, utcnow
 from scheduler.sender import Sender
 from services.campaigns import calendar_tick, campaign_tick
+from services.digest import enqueue_digests
 from services.reminders import reminders_tick
 
 log = logging.getLogger("pedbot.scheduler")
@@ -76,12 +77,24 @@ class TickJob:
 
 def cron_jobs(settings: Settings) -> list[CronJob]:
     tz = settings.tz
+    digest_at = clock(settings.digest_time)
     jobs = [
         CronJob(
             "purge_idle_states",
             CronTrigger(hour=3, minute=30, timezone=tz),
             purge_idle_states,
             daily,
+        ),
+        CronJob(
+            "weekly_digest",
+            CronTrigger(
+                day_of_week=settings.digest_day,
+                hour=digest_at.hour,
+                minute=digest_at.minute,
+                timezone=tz,
+            ),
+            enqueue_digests,
+            weekly,
         ),
         CronJob(
             "monitoring_calendar",

@@ -862,6 +862,7 @@ async def read_inputs(
         today=today,
         now=now,
         plans=plans,
+        tz=settings.tz,
     )
     starts = await _campaign_starts(session, table, settings)
     waiting = await _waiting_over_week(session, key, today, now)
@@ -1134,6 +1135,7 @@ async def export_table(
         today=min(today, chosen.end),
         now=now,
         plans=indicators.load_plans(settings.indicator_plans),
+        tz=settings.tz,
     )
     t = Translator("ru", settings.tz)
     if fmt == "xlsx":

@@ -286,3 +286,44 @@ async def test_a_run_missed_more_than_a_day_ago_is_not_done(
     )
     wednesday = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)  # Monday's run was 2 days ago
     assert await catch_up([weekly_job], sessionmaker, settings, wednesday) == []
+
+
+async def test_every_scheduled_job_runs_and_the_digest_arrives(harness: Harness) -> None:
+    """The jobs as the scheduler defines them, run once each, then the sender: a methodist
+    gets the weekly digest (text, chart, spreadsheet); running them again sends nothing."""
+    from models import RoleName
+    from scheduler import create_scheduler, run_cron
+    from services.roles import grant
+
+    h = harness
+    await add_schools(h.sessionmaker)
+    async with h.sessionmaker.begin() as s:
+        await grant(s, 7700, RoleName.METHODIST, municipality_code="ensk")
+    for i, middle in enumerate(["Ивановна", "Петровна", "Сергеевна", "Олеговна", "Юрьевна"]):
+        await register(h.chat(7800 + i), name=f"Учителева Анна {middle}")
+    settings = h.app.settings
+    ft = FakeTime(h.clock.now)
+    scheduled = create_scheduler(settings, h.sessionmaker, h.bot, now=h.clock)
+    assert {j.id for j in scheduled.scheduler.get_jobs()} >= {
+        "send_outbox",
+        "campaigns",
+        "reminders",
+        "weekly_digest",
+        "monitoring_calendar",
+        "purge_idle_states",
+        "catch_up",
+    }
+    sender = make_sender(h.bot, h.sessionmaker, str(settings.database_url), ft)
+    for _ in range(2):
+        for job in scheduled.crons:
+            await run_cron(job, h.sessionmaker, settings, h.clock.now, h.clock.now)
+        h.bot.api.requests.clear()
+        await sender.drain()
+        if _ == 0:
+            to_methodist = [r for r in h.bot.api.requests if int(r.chat_id) == 7700]
+            kinds = [type(r) for r in to_methodist]
+            # the digest (text, chart, spreadsheet) and the October calendar's offers
+            assert kinds.count(SendPhoto) == 1 and kinds.count(SendDocument) == 1
+            assert kinds.count(SendMessage) >= 2
+        else:
+            assert h.bot.api.requests == []
