@@ -437,3 +437,45 @@ async def assign(
         details=request.details,
         same_school=request.same_school,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Withdrawn:
+    """A proposal the methodist took back: who must be told."""
+
+    mentor_telegram_id: int
+    mentor_language: str
+    mentee_name: str | None
+
+
+async def withdraw_offer(
+    session: AsyncSession, access: Access, request_id: int, now: datetime
+) -> Withdrawn:
+    """Take back the proposal the mentor has not answered (they may never have seen it):
+    the offer is removed, its buttons stop working, and the request is open again."""
+    row = await _visible(session, access, request_id)
+    offer = await session.scalar(
+        select(MentorOffer).where(
+            MentorOffer.request_id == row.request.id, MentorOffer.answered_at.is_(None)
+        )
+    )
+    moved = await session.execute(
+        update(MentorRequest)
+        .where(
+            MentorRequest.id == row.request.id,
+            MentorRequest.status == RequestStatus.OFFERED.value,
+        )
+        .values(status=RequestStatus.OPEN.value)
+        .execution_options(synchronize_session=False)
+    )
+    if offer is None or moved.rowcount != 1:  # type: ignore[attr-defined]
+        raise QueueRefusal("methodist.refused.no_offer")
+    mentor = await session.get(User, offer.mentor_id)
+    await session.delete(offer)
+    await session.flush()
+    await session.refresh(row.request)
+    return Withdrawn(
+        mentor_telegram_id=mentor.telegram_id if mentor else 0,
+        mentor_language=mentor.language if mentor else "ru",
+        mentee_name=row.mentee.full_name,
+    )

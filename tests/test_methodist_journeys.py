@@ -12,7 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.home.callbacks import MenuCB
 from handlers.mentoring.callbacks import OfferAccept, OfferDecline
-from handlers.methodist.callbacks import AssignAsk, AssignConfirm, QueueOpen, RequestOpen
+from handlers.methodist.callbacks import (
+    AssignAsk,
+    AssignConfirm,
+    QueueOpen,
+    RequestOpen,
+)
 from models import (
     MentorOffer,
     MentorPair,

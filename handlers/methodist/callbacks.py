@@ -33,3 +33,9 @@ class AssignConfirm(CallbackData, prefix="mty"):
 
     request: Id
     mentor: Id
+
+
+class OfferWithdraw(CallbackData, prefix="mtw"):
+    """Withdraw the proposal a mentor has not answered: the request is open again."""
+
+    request: Id

@@ -25,13 +25,20 @@ from bot.i18n import Translator
 from handlers.common import notify, refuse, render
 from handlers.home.callbacks import MenuCB
 from handlers.methodist import screens
-from handlers.methodist.callbacks import AssignAsk, AssignConfirm, QueueOpen, RequestOpen
+from handlers.methodist.callbacks import (
+    AssignAsk,
+    AssignConfirm,
+    OfferWithdraw,
+    QueueOpen,
+    RequestOpen,
+)
 from services.mentoring_queue import (
     QueueRefusal,
     assign,
     assign_preview,
     queue,
     request_card,
+    withdraw_offer,
 )
 from services.roles import Access
 
@@ -44,6 +51,7 @@ def setup() -> Router:
     router.callback_query.register(open_request, RequestOpen.filter())
     router.callback_query.register(ask_assign, AssignAsk.filter())
     router.callback_query.register(confirm_assign, AssignConfirm.filter())
+    router.callback_query.register(take_back, OfferWithdraw.filter())
     return router
 
 
@@ -128,3 +136,35 @@ async def confirm_assign(
         kind="offer",
     )
     await render(query, screens.assigned(notice, delivered, t))
+
+
+async def take_back(
+    query: CallbackQuery,
+    callback_data: OfferWithdraw,
+    t: Translator,
+    session: AsyncSession,
+    access: Access,
+    now: datetime,
+    bot: Bot,
+    settings: Settings,
+    callback_answer: CallbackAnswer,
+) -> None:
+    """Withdraw an unanswered proposal; the mentor is told, the card shows the request open."""
+    try:
+        gone = await withdraw_offer(session, access, callback_data.request, now)
+        card = await request_card(session, access, callback_data.request, now)
+    except QueueRefusal as refusal:
+        refuse(callback_answer, t(refusal.code, **refusal.params))
+        return
+    mentor_t = Translator(gone.mentor_language, t.tz)
+    await notify(
+        bot,
+        gone.mentor_telegram_id,
+        screens.withdrawn_for_mentor(gone.mentee_name, mentor_t),
+        session=session,
+        settings=settings,
+        now=now,
+        kind="withdrawn",
+    )
+    callback_answer.text = t("methodist.offer_withdrawn_done")
+    await render(query, screens.request_card(card, t))

@@ -16,7 +16,13 @@ from handlers.home.callbacks import MenuCB
 from handlers.home.screens import menu_button
 from handlers.indicators.callbacks import IndicatorsMenu
 from handlers.mentoring.callbacks import OfferAccept, OfferDecline
-from handlers.methodist.callbacks import AssignAsk, AssignConfirm, QueueOpen, RequestOpen
+from handlers.methodist.callbacks import (
+    AssignAsk,
+    AssignConfirm,
+    OfferWithdraw,
+    QueueOpen,
+    RequestOpen,
+)
 from handlers.report.callbacks import ReportOpen
 from services.matching import GENERAL, Suggestion
 from services.mentoring_queue import (
@@ -234,9 +240,17 @@ def request_card(card: RequestCard, t: Translator) -> Screen:
             for r in card.refusals
         ]
         text, _ = _fit(text + "\n\n" + t("methodist.card.refusals"), refusals, t, sep="\n")
+    if card.status == "offered":
+        rows.append([button(t("methodist.withdraw_offer"), OfferWithdraw(request=card.request_id))])
     rows.append([button(t("methodist.back_queue"), QueueOpen())])
     rows.append([menu_button(t)])
     return Screen(text, markup(rows))
+
+
+def withdrawn_for_mentor(mentee: str | None, t: Translator) -> Screen:
+    return Screen(
+        t("methodist.offer_withdrawn", mentee=_name(t, mentee)), markup([[menu_button(t)]])
+    )
 
 
 def confirm(preview: AssignPreview, t: Translator) -> Screen:
