@@ -762,8 +762,16 @@ def _results_statement(
     «Latest»: of each teacher's completed attempts in an instrument group (deficits,
     burnout, activity, satisfaction), the last one (attempts of one teacher in one
     questionnaire are sequential, so the highest id); in the period, or for burnout in the
-    last 12 months. For the satisfaction score the rounded score is a key as well."""
+    last 12 months. For the satisfaction score the rounded score is a key as well.
+
+    When each group is one instrument and the period has not ended, that is the stored
+    ``scale_results.latest`` (no result is completed after ``now``): the rows flagged so and
+    completed since the start of their window. Otherwise (a past period: a teacher's latest
+    result may come after it) the latest attempt in the window is worked out."""
     cbi_since = now - timedelta(days=round(CBI_MONTHS * 365 / 12))
+    single = all(len(ids) <= 1 for ids in (g.deficits, g.burnout, g.activity, g.satisfaction))
+    if single and w.end > now:
+        return _latest_results_statement(kind, ident, w, cbi_since, g, group, by)
     in_period = and_(Attempt.completed_at >= w.start, Attempt.completed_at < w.end)
     kinds = case(
         (Attempt.instrument_id.in_(g.deficits or ("",)), literal("d")),
@@ -790,12 +798,7 @@ def _results_statement(
         .subquery("l")
     )
     sr = ScaleResult
-    point = case(
-        (
-            and_(sr.instrument_id.in_(g.satisfaction or ("",)), sr.scale_id == "overall"),
-            func.round(sr.score),
-        )
-    )
+    point = _satisfaction_point(g)
     stmt = (
         select(
             group.label("grp"),
@@ -811,6 +814,58 @@ def _results_statement(
         .join(School, School.id == User.school_id)
         .join(sr, sr.attempt_id == latest.c.attempt_id)
         .where(_active_teacher(), _in_scope(kind, ident))
+        .group_by(group, sr.instrument_id, sr.scale_id, sr.band, point)
+    )
+    return _split(stmt, by)
+
+
+def _satisfaction_point(g: _Groups) -> ColumnElement[Any]:
+    sr = ScaleResult
+    return case(
+        (
+            and_(sr.instrument_id.in_(g.satisfaction or ("",)), sr.scale_id == "overall"),
+            func.round(sr.score),
+        )
+    )
+
+
+def _latest_results_statement(
+    kind: str,
+    ident: int | None,
+    w: _Window,
+    cbi_since: datetime,
+    g: _Groups,
+    group: Any,
+    by: str | None,
+) -> Select[Any]:
+    """:func:`_results_statement` from the flagged rows: the scope's active teachers, each
+    with her latest results through the partial index ``ix_scale_results_latest``."""
+    sr = ScaleResult
+    wanted = (*g.deficits, *g.burnout, *g.activity, *g.satisfaction)
+    since = case(
+        (sr.instrument_id.in_(g.burnout or ("",)), literal(cbi_since, sr.completed_at.type)),
+        else_=literal(w.start, sr.completed_at.type),
+    )
+    point = _satisfaction_point(g)
+    stmt = (
+        select(
+            group.label("grp"),
+            sr.instrument_id,
+            sr.scale_id,
+            sr.band,
+            point.label("point"),
+            func.count().label("n"),
+            func.sum(sr.score).label("score_sum"),
+        )
+        .select_from(User)
+        .join(School, School.id == User.school_id)
+        .join(sr, and_(sr.user_id == User.id, sr.latest.is_(True)))
+        .where(
+            _active_teacher(),
+            _in_scope(kind, ident),
+            sr.instrument_id.in_(wanted or ("",)),
+            sr.completed_at >= since,
+        )
         .group_by(group, sr.instrument_id, sr.scale_id, sr.band, point)
     )
     return _split(stmt, by)
