@@ -77,6 +77,7 @@ from sqlalchemy import (
     false,
     func,
     literal,
+    null,
     or_,
     select,
     true,
@@ -468,6 +469,16 @@ def _active_teacher() -> ColumnElement[bool]:
     return and_(User.registered_at.is_not(None), User.blocked_bot.is_(False))
 
 
+def _in_scope_users(kind: str, ident: int | None) -> ColumnElement[bool]:
+    """The user's school is in the scope, without joining the schools: the statements over
+    teachers read the users alone (for a municipality its school ids are looked up once)."""
+    if kind == "school":
+        return User.school_id == ident
+    if kind == "municipality":
+        return User.school_id.in_(select(School.id).where(School.municipality_id == ident))
+    return User.school_id.is_not(None)
+
+
 def _in_scope(kind: str, ident: int | None) -> ColumnElement[bool]:
     if kind == "school":
         return School.id == ident
@@ -614,11 +625,7 @@ def _facts_statement(
         ]
 
     def teachers(stmt: Select[Any]) -> Select[Any]:
-        return (
-            stmt.join(School, School.id == User.school_id)
-            .where(_active_teacher(), _in_scope(kind, ident))
-            .group_by(group)
-        )
+        return stmt.where(_active_teacher(), _in_scope_users(kind, ident)).group_by(group)
 
     bounds = _attestation_bounds(today)
     users = teachers(
@@ -811,9 +818,8 @@ def _results_statement(
         )
         .select_from(latest)
         .join(User, User.id == latest.c.user_id)
-        .join(School, School.id == User.school_id)
         .join(sr, sr.attempt_id == latest.c.attempt_id)
-        .where(_active_teacher(), _in_scope(kind, ident))
+        .where(_active_teacher(), _in_scope_users(kind, ident))
         .group_by(group, sr.instrument_id, sr.scale_id, sr.band, point)
     )
     return _split(stmt, by)
@@ -841,10 +847,14 @@ def _latest_results_statement(
     """:func:`_results_statement` from the flagged rows: the scope's active teachers, each
     with her latest results through the partial index ``ix_scale_results_latest``."""
     sr = ScaleResult
-    wanted = (*g.deficits, *g.burnout, *g.activity, *g.satisfaction)
+    # the start of each instrument's window; other instruments have none (NULL: no row)
     since = case(
         (sr.instrument_id.in_(g.burnout or ("",)), literal(cbi_since, sr.completed_at.type)),
-        else_=literal(w.start, sr.completed_at.type),
+        (
+            sr.instrument_id.in_((*g.deficits, *g.activity, *g.satisfaction) or ("",)),
+            literal(w.start, sr.completed_at.type),
+        ),
+        else_=null(),
     )
     point = _satisfaction_point(g)
     stmt = (
@@ -858,14 +868,8 @@ def _latest_results_statement(
             func.sum(sr.score).label("score_sum"),
         )
         .select_from(User)
-        .join(School, School.id == User.school_id)
         .join(sr, and_(sr.user_id == User.id, sr.latest.is_(True)))
-        .where(
-            _active_teacher(),
-            _in_scope(kind, ident),
-            sr.instrument_id.in_(wanted or ("",)),
-            sr.completed_at >= since,
-        )
+        .where(_active_teacher(), _in_scope_users(kind, ident), sr.completed_at >= since)
         .group_by(group, sr.instrument_id, sr.scale_id, sr.band, point)
     )
     return _split(stmt, by)
@@ -939,11 +943,10 @@ def _campaign_statement(kind: str, ident: int | None, now: datetime) -> Select[A
         )
         .join(m, m.campaign_id == Campaign.id)
         .join(User, User.id == m.user_id)
-        .join(School, School.id == User.school_id)
         .where(
             Campaign.status == CampaignStatus.ACTIVE.value,
             Campaign.starts_at <= now,
-            _in_scope(kind, ident),
+            _in_scope_users(kind, ident),
         )
         .group_by(Campaign.id, Campaign.instrument_id, Campaign.deadline)
         .order_by(Campaign.deadline, Campaign.id)
@@ -1132,8 +1135,7 @@ async def deficits_split(
             _split(
                 select(group.label("grp"), func.count(User.id).label("teachers"))
                 .select_from(User)
-                .join(School, School.id == User.school_id)
-                .where(_active_teacher(), _in_scope(kind, ident))
+                .where(_active_teacher(), _in_scope_users(kind, ident))
                 .group_by(group),
                 by,
             )

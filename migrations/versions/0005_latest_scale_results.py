@@ -16,6 +16,9 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 LATEST = sa.column("latest").is_(sa.true())
+ACTIVE_TEACHER = sa.and_(
+    sa.column("registered_at").is_not(None), sa.column("blocked_bot").is_(sa.false())
+)
 
 # the rows of each teacher's latest attempt of each instrument (the highest attempt id)
 FILL = """
@@ -41,9 +44,19 @@ def upgrade() -> None:
             sqlite_where=LATEST,
             postgresql_where=LATEST,
         )
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_users_active",
+            ["school_id", "id", "registered_at", "blocked_bot"],
+            unique=False,
+            sqlite_where=ACTIVE_TEACHER,
+            postgresql_where=ACTIVE_TEACHER,
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.drop_index("ix_users_active")
     with op.batch_alter_table("scale_results", schema=None) as batch_op:
         batch_op.drop_index("ix_scale_results_latest")
         batch_op.drop_column("latest")
