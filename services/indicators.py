@@ -15,8 +15,14 @@ The statements (four, whatever the number of schools):
    definitions of :mod:`services.mentoring_figures` (its constants are imported; a test
    checks the figures agree; calling it would visit every teacher through three indexes);
 3. per school, instrument, scale and band: questionnaire results (the latest completed
-   attempt of each teacher in each instrument group, joined to its scale results);
+   attempt of each teacher in each instrument group, joined to its scale results): while
+   the period runs, the rows flagged ``scale_results.latest`` (kept when an attempt
+   completes), read per teacher from a partial index; for a past period (or a group of
+   several instruments) the latest attempt is worked out from the attempts;
 4. response rates of the running campaigns of the scope.
+
+The teachers of the scope are read from the partial index ``ix_users_active`` (the active
+teachers by school) with the scope's school ids, without joining the schools.
 
 The total of a scope is the sum of its schools' groups: each teacher belongs to one school,
 so the groups are disjoint (a mentor is counted in her own school, a pair across two schools
