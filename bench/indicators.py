@@ -3,7 +3,8 @@
 A synthetic municipality (``--schools`` schools, ``--teachers`` registered teachers) with
 questionnaires answered over the last 14 months until ``--answers`` answers are stored
 (deficits self-assessments, some repeated; burnout, activity and satisfaction), each
-completed attempt with its scale result rows; recorded courses, routes, mentor pairs,
+completed attempt with its scale result rows (the latest of each teacher per questionnaire
+flagged as the application flags it); recorded courses, routes, mentor pairs,
 waiting requests and two running campaigns. Rows are inserted directly (deterministic,
 ``random.Random(seed)``); bands are drawn, not scored (the indicators read the stored rows).
 
@@ -53,6 +54,7 @@ from models import (
 )
 from models.db import make_engine, make_sessionmaker
 from services.indicators import academic_year, compute
+from services.surveys import mark_latest
 from surveys.loader import load_instruments
 from tests.conftest import reset_schema
 
@@ -207,6 +209,7 @@ async def populate(
         await insert_rows(conn, Attempt.__table__, attempts)
         await insert_rows(conn, ScaleResult.__table__, results)
         await insert_rows(conn, Answer.__table__, answer_rows)
+        await conn.execute(mark_latest())  # each teacher's latest result per questionnaire
 
         # courses, routes, mentoring, campaigns
         courses, routes = [], []

@@ -6,8 +6,21 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import (
+    JSON,
+    Float,
+    ForeignKey,
+    Index,
+    String,
+    UniqueConstraint,
+    and_,
+    event,
+    false,
+    func,
+    select,
+    update,
+)
+from sqlalchemy.orm import Mapped, Session, UOWTransaction, mapped_column, relationship
 
 from models.base import Base, utcnow
 
@@ -76,7 +89,12 @@ class Answer(Base):
 
 
 class ScaleResult(Base):
-    """A scale score and band, written once when an attempt completes (with the version)."""
+    """A scale score and band, written once when an attempt completes (with the version).
+
+    ``latest``: the row belongs to the teacher's latest completed attempt of the instrument
+    (the highest attempt id). Kept by :func:`_keep_latest` whenever rows are added through a
+    session; a writer of plain ``INSERT`` statements sets it itself (see
+    ``services.surveys.mark_latest``)."""
 
     __tablename__ = "scale_results"
 
@@ -90,9 +108,53 @@ class ScaleResult(Base):
     band: Mapped[str | None] = mapped_column(String(32), default=None)
     answered: Mapped[int] = mapped_column(default=0)
     completed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    latest: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     __table_args__ = (
         UniqueConstraint("attempt_id", "scale_id"),
         Index("ix_scale_results_report", "instrument_id", "scale_id", "completed_at"),
         Index("ix_scale_results_user", "user_id", "instrument_id"),
     )
+
+
+# the latest results of each teacher, with what the indicators read of them
+Index(
+    "ix_scale_results_latest",
+    ScaleResult.user_id,
+    ScaleResult.instrument_id,
+    ScaleResult.completed_at,
+    ScaleResult.scale_id,
+    ScaleResult.band,
+    ScaleResult.score,
+    sqlite_where=ScaleResult.latest.is_(True),
+    postgresql_where=ScaleResult.latest.is_(True),
+)
+
+
+@event.listens_for(Session, "before_flush")
+def _keep_latest(session: Session, _flush: UOWTransaction, _instances: object) -> None:
+    """New scale results are the latest of their teacher in their instrument unless a newer
+    attempt has results already; then the rows of older attempts stop being the latest.
+    Per teacher and instrument among the new rows: a ``SELECT`` and at most one ``UPDATE``."""
+    added = [obj for obj in session.new if isinstance(obj, ScaleResult)]
+    if not added:
+        return
+    newest: dict[tuple[int, str], int] = {}
+    for obj in added:
+        key = (obj.user_id, obj.instrument_id)
+        newest[key] = max(newest.get(key, obj.attempt_id), obj.attempt_id)
+    t = ScaleResult.__table__
+    connection = session.connection()
+    for (user_id, instrument_id), attempt_id in list(newest.items()):
+        mine = and_(t.c.user_id == user_id, t.c.instrument_id == instrument_id)
+        stored = connection.scalar(select(func.max(t.c.attempt_id)).where(mine))
+        if stored is not None and stored > attempt_id:
+            newest[(user_id, instrument_id)] = stored  # a newer attempt keeps the flag
+            continue
+        connection.execute(
+            update(t)
+            .where(mine, t.c.latest.is_(True), t.c.attempt_id < attempt_id)
+            .values(latest=False)
+        )
+    for obj in added:
+        obj.latest = obj.attempt_id == newest[(obj.user_id, obj.instrument_id)]

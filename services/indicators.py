@@ -15,8 +15,14 @@ The statements (four, whatever the number of schools):
    definitions of :mod:`services.mentoring_figures` (its constants are imported; a test
    checks the figures agree; calling it would visit every teacher through three indexes);
 3. per school, instrument, scale and band: questionnaire results (the latest completed
-   attempt of each teacher in each instrument group, joined to its scale results);
+   attempt of each teacher in each instrument group, joined to its scale results): while
+   the period runs, the rows flagged ``scale_results.latest`` (kept when an attempt
+   completes), read per teacher from a partial index; for a past period (or a group of
+   several instruments) the latest attempt is worked out from the attempts;
 4. response rates of the running campaigns of the scope.
+
+The teachers of the scope are read from the partial index ``ix_users_active`` (the active
+teachers by school) with the scope's school ids, without joining the schools.
 
 The total of a scope is the sum of its schools' groups: each teacher belongs to one school,
 so the groups are disjoint (a mentor is counted in her own school, a pair across two schools
@@ -77,6 +83,7 @@ from sqlalchemy import (
     false,
     func,
     literal,
+    null,
     or_,
     select,
     true,
@@ -468,6 +475,16 @@ def _active_teacher() -> ColumnElement[bool]:
     return and_(User.registered_at.is_not(None), User.blocked_bot.is_(False))
 
 
+def _in_scope_users(kind: str, ident: int | None) -> ColumnElement[bool]:
+    """The user's school is in the scope, without joining the schools: the statements over
+    teachers read the users alone (for a municipality its school ids are looked up once)."""
+    if kind == "school":
+        return User.school_id == ident
+    if kind == "municipality":
+        return User.school_id.in_(select(School.id).where(School.municipality_id == ident))
+    return User.school_id.is_not(None)
+
+
 def _in_scope(kind: str, ident: int | None) -> ColumnElement[bool]:
     if kind == "school":
         return School.id == ident
@@ -614,11 +631,7 @@ def _facts_statement(
         ]
 
     def teachers(stmt: Select[Any]) -> Select[Any]:
-        return (
-            stmt.join(School, School.id == User.school_id)
-            .where(_active_teacher(), _in_scope(kind, ident))
-            .group_by(group)
-        )
+        return stmt.where(_active_teacher(), _in_scope_users(kind, ident)).group_by(group)
 
     bounds = _attestation_bounds(today)
     users = teachers(
@@ -762,8 +775,16 @@ def _results_statement(
     «Latest»: of each teacher's completed attempts in an instrument group (deficits,
     burnout, activity, satisfaction), the last one (attempts of one teacher in one
     questionnaire are sequential, so the highest id); in the period, or for burnout in the
-    last 12 months. For the satisfaction score the rounded score is a key as well."""
+    last 12 months. For the satisfaction score the rounded score is a key as well.
+
+    When each group is one instrument and the period has not ended, that is the stored
+    ``scale_results.latest`` (no result is completed after ``now``): the rows flagged so and
+    completed since the start of their window. Otherwise (a past period: a teacher's latest
+    result may come after it) the latest attempt in the window is worked out."""
     cbi_since = now - timedelta(days=round(CBI_MONTHS * 365 / 12))
+    single = all(len(ids) <= 1 for ids in (g.deficits, g.burnout, g.activity, g.satisfaction))
+    if single and w.end > now:
+        return _latest_results_statement(kind, ident, w, cbi_since, g, group, by)
     in_period = and_(Attempt.completed_at >= w.start, Attempt.completed_at < w.end)
     kinds = case(
         (Attempt.instrument_id.in_(g.deficits or ("",)), literal("d")),
@@ -790,12 +811,7 @@ def _results_statement(
         .subquery("l")
     )
     sr = ScaleResult
-    point = case(
-        (
-            and_(sr.instrument_id.in_(g.satisfaction or ("",)), sr.scale_id == "overall"),
-            func.round(sr.score),
-        )
-    )
+    point = _satisfaction_point(g)
     stmt = (
         select(
             group.label("grp"),
@@ -808,9 +824,58 @@ def _results_statement(
         )
         .select_from(latest)
         .join(User, User.id == latest.c.user_id)
-        .join(School, School.id == User.school_id)
         .join(sr, sr.attempt_id == latest.c.attempt_id)
-        .where(_active_teacher(), _in_scope(kind, ident))
+        .where(_active_teacher(), _in_scope_users(kind, ident))
+        .group_by(group, sr.instrument_id, sr.scale_id, sr.band, point)
+    )
+    return _split(stmt, by)
+
+
+def _satisfaction_point(g: _Groups) -> ColumnElement[Any]:
+    sr = ScaleResult
+    return case(
+        (
+            and_(sr.instrument_id.in_(g.satisfaction or ("",)), sr.scale_id == "overall"),
+            func.round(sr.score),
+        )
+    )
+
+
+def _latest_results_statement(
+    kind: str,
+    ident: int | None,
+    w: _Window,
+    cbi_since: datetime,
+    g: _Groups,
+    group: Any,
+    by: str | None,
+) -> Select[Any]:
+    """:func:`_results_statement` from the flagged rows: the scope's active teachers, each
+    with her latest results through the partial index ``ix_scale_results_latest``."""
+    sr = ScaleResult
+    # the start of each instrument's window; other instruments have none (NULL: no row)
+    since = case(
+        (sr.instrument_id.in_(g.burnout or ("",)), literal(cbi_since, sr.completed_at.type)),
+        (
+            sr.instrument_id.in_((*g.deficits, *g.activity, *g.satisfaction) or ("",)),
+            literal(w.start, sr.completed_at.type),
+        ),
+        else_=null(),
+    )
+    point = _satisfaction_point(g)
+    stmt = (
+        select(
+            group.label("grp"),
+            sr.instrument_id,
+            sr.scale_id,
+            sr.band,
+            point.label("point"),
+            func.count().label("n"),
+            func.sum(sr.score).label("score_sum"),
+        )
+        .select_from(User)
+        .join(sr, and_(sr.user_id == User.id, sr.latest.is_(True)))
+        .where(_active_teacher(), _in_scope_users(kind, ident), sr.completed_at >= since)
         .group_by(group, sr.instrument_id, sr.scale_id, sr.band, point)
     )
     return _split(stmt, by)
@@ -884,11 +949,10 @@ def _campaign_statement(kind: str, ident: int | None, now: datetime) -> Select[A
         )
         .join(m, m.campaign_id == Campaign.id)
         .join(User, User.id == m.user_id)
-        .join(School, School.id == User.school_id)
         .where(
             Campaign.status == CampaignStatus.ACTIVE.value,
             Campaign.starts_at <= now,
-            _in_scope(kind, ident),
+            _in_scope_users(kind, ident),
         )
         .group_by(Campaign.id, Campaign.instrument_id, Campaign.deadline)
         .order_by(Campaign.deadline, Campaign.id)
@@ -1077,8 +1141,7 @@ async def deficits_split(
             _split(
                 select(group.label("grp"), func.count(User.id).label("teachers"))
                 .select_from(User)
-                .join(School, School.id == User.school_id)
-                .where(_active_teacher(), _in_scope(kind, ident))
+                .where(_active_teacher(), _in_scope_users(kind, ident))
                 .group_by(group),
                 by,
             )

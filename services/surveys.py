@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import Update, bindparam, delete, func, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Answer, Attempt, AttemptStatus, ScaleResult, User
@@ -231,6 +231,21 @@ async def complete(
     session.add_all(rows)
     await session.flush()
     return rows
+
+
+def mark_latest() -> Update:
+    """Flags the rows of each teacher's latest attempt of each instrument (the highest attempt
+    id), for rows written with plain ``INSERT`` statements and not flagged yet. Rows added
+    through a session are flagged as they are written (``models.surveys._keep_latest``);
+    :func:`complete` writes them so."""
+    t = ScaleResult.__table__
+    r = t.alias("r")
+    newest = (
+        select(func.max(r.c.attempt_id))
+        .where(r.c.user_id == t.c.user_id, r.c.instrument_id == t.c.instrument_id)
+        .scalar_subquery()
+    )
+    return update(t).where(t.c.attempt_id == newest).values(latest=true())
 
 
 async def results_of(session: AsyncSession, attempt_id: int) -> list[ScaleResult]:
