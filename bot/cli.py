@@ -28,11 +28,23 @@ def _fail(text: str, code: int = 1) -> None:
     raise SystemExit(code)
 
 
+# Loggers that would write personal data at DEBUG or INFO: SQLAlchemy's engine logs
+# statements and result rows, aiosqlite the calls with their arguments. They stay at WARNING
+# whatever LOG_LEVEL says (SQL parameters are hidden from their messages as well).
+QUIET_LOGGERS = ("sqlalchemy", "aiosqlite", "asyncpg")
+
+
+def quiet_loggers() -> None:
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def setup_logging(level: str) -> None:
     logging.basicConfig(
         level=getattr(logging, level, logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    quiet_loggers()
 
 
 def prepare_database(settings: Settings) -> None:

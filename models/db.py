@@ -39,6 +39,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=10000")
+    # deleted rows (a teacher's data after «Удалить мои данные») are overwritten in the file
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 

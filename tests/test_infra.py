@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.app import create_app
 from handlers.common import MESSAGE_LIMIT, esc, split_text
 from models import Answer, User
+from models.db import make_engine
 from services import people
 from tests.conftest import IN_CI, Clock, Harness, make_settings
 from tests.helpers import add_schools, count, register, user_row
@@ -195,3 +196,13 @@ async def test_sqlite_statements_run_on_the_event_loop_thread(tmp_path) -> None:
     finally:
         await engine.dispose()
     assert seen == [threading.get_ident()] * 2
+
+
+async def test_sqlite_overwrites_deleted_rows(tmp_path) -> None:
+    """``secure_delete``: a deleted teacher's rows do not stay readable in the file."""
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
+    try:
+        async with engine.connect() as conn:
+            assert (await conn.exec_driver_sql("PRAGMA secure_delete")).scalar() == 1
+    finally:
+        await engine.dispose()
