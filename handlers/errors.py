@@ -6,11 +6,13 @@ import contextlib
 import logging
 
 from aiogram import Router
-from aiogram.exceptions import TelegramAPIError
+from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
 from aiogram.types import ErrorEvent
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.i18n import DEFAULT_LANGUAGE, Translator
 from bot.scope import UpdateScope
+from services.people import set_blocked
 
 log = logging.getLogger("pedbot.errors")
 
@@ -21,9 +23,24 @@ def setup() -> Router:
     return router
 
 
-async def on_error(event: ErrorEvent, scope: UpdateScope | None = None) -> bool:
+async def on_error(
+    event: ErrorEvent,
+    scope: UpdateScope | None = None,
+    sessionmaker: async_sessionmaker[AsyncSession] | None = None,
+) -> bool:
     update = event.update
     kind = update.event_type
+    if isinstance(event.exception, TelegramForbiddenError):
+        # the person blocked the bot while it answered: nothing more goes to them until a
+        # later /start (the update's own changes were already committed before the reply)
+        log.info(
+            "update %s (%s): the person blocked the bot; marked inactive", update.update_id, kind
+        )
+        person = event.update.event.from_user if hasattr(event.update.event, "from_user") else None
+        if sessionmaker is not None and person is not None:
+            async with sessionmaker.begin() as session:
+                await set_blocked(session, person.id, True)
+        return True
     # The update id and the exception type only: no text, names or answers in the log.
     log.error(
         "update %s (%s) failed: %s",

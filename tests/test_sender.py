@@ -327,3 +327,25 @@ async def test_every_scheduled_job_runs_and_the_digest_arrives(harness: Harness)
             assert kinds.count(SendMessage) >= 2
         else:
             assert h.bot.api.requests == []
+
+
+async def test_a_reply_to_a_teacher_who_blocked_the_bot(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """403 on a reply: the teacher is marked inactive, the log has one INFO line and no
+    traceback, and nothing else is tried."""
+    import logging
+
+    h = harness
+    await add_schools(h.sessionmaker)
+    chat = h.chat(81)
+    await register(chat)
+    h.bot.api.forbidden.add(81)
+    h.bot.api.requests.clear()
+    with caplog.at_level(logging.INFO):
+        await chat.send("/menu")
+    async with h.sessionmaker() as s:
+        assert await s.scalar(select(User.blocked_bot).where(User.telegram_id == 81)) is True
+    assert [r.levelname for r in caplog.records if r.name == "pedbot.errors"] == ["INFO"]
+    assert all(r.exc_info is None for r in caplog.records if r.name == "pedbot.errors")
+    assert len(h.bot.api.requests) == 1  # the reply that got 403, no error message after it
