@@ -663,7 +663,8 @@ async def import_catalog(
     """
     report = CatalogImportReport()
     try:
-        table = read_table(Path(path))
+        # off the event loop: other teachers' replies go on while a spreadsheet is read
+        table = await asyncio.to_thread(read_table, Path(path))
     except _FileError as exc:
         report.errors.append(RowError(0, "", str(exc)))
         report.rejected = True

@@ -25,9 +25,11 @@ Import rules
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import re
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,6 +44,9 @@ SAMPLE_SCHOOLS_CSV = Path(__file__).parent / "samples" / "schools.csv"
 """Twelve schools of the fictional «Энский муниципальный округ» (the demo and the docs use it)."""
 
 MAX_ROWS = 5000
+MAX_COLUMNS = 60  # a catalog or school list has about twenty
+MAX_UNPACKED = 16 * 1024 * 1024  # an XLSX of MAX_ROWS x MAX_COLUMNS of text unpacks to less
+MAX_PACK_RATIO = 200  # a part that unpacks to more than this many times its size is a bomb
 SCHOOL_CODE_MAX = 16
 MUNICIPALITY_CODE_MAX = 32
 NAME_MAX = 300
@@ -331,7 +336,28 @@ def _read_csv(data: bytes) -> list[list[str]]:
     return [[c.strip() for c in row] for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
 
 
+def _check_package(path: Path) -> None:
+    """Before openpyxl opens anything: the parts of the package, unpacked, stay small (a
+    400 KB zip bomb unpacks to hundreds of megabytes)."""
+    try:
+        with zipfile.ZipFile(path) as package:
+            parts = package.infolist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise _FileError("файл не читается как XLSX (повреждён или не XLSX)") from exc
+    unpacked = sum(p.file_size for p in parts)
+    bomb = any(p.file_size > MAX_PACK_RATIO * max(p.compress_size, 1) + 1_000_000 for p in parts)
+    if unpacked > MAX_UNPACKED or bomb:
+        raise _FileError(
+            f"файл слишком велик после распаковки ({unpacked // (1024 * 1024)} МБ, можно до "
+            f"{MAX_UNPACKED // (1024 * 1024)} МБ): оставьте в нём только нужный лист"
+        )
+
+
 def _read_xlsx(path: Path) -> list[list[str]]:
+    """The first sheet, checked before it is read: the package's unpacked size, then the
+    declared dimensions (columns and rows), then read row by row in streaming mode with both
+    caps applied again (a file may declare less than it holds)."""
+    _check_package(path)
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a broken file
@@ -339,10 +365,17 @@ def _read_xlsx(path: Path) -> list[list[str]]:
     try:
         if not wb.worksheets:
             return []
+        sheet = wb.worksheets[0]
+        columns, rows_declared = sheet.max_column or 0, sheet.max_row or 0
+        if columns > MAX_COLUMNS:
+            raise _FileError(
+                f"в таблице {columns} столбцов, можно не больше {MAX_COLUMNS}: "
+                "удалите пустые и лишние столбцы"
+            )
+        if rows_declared > MAX_ROWS + 1:
+            raise _FileError(f"в файле больше {MAX_ROWS} строк: разделите его на части")
         rows: list[list[str]] = []
-        for i, values in enumerate(wb.worksheets[0].iter_rows(values_only=True)):
-            if i > MAX_ROWS + 1:
-                break
+        for values in sheet.iter_rows(max_row=MAX_ROWS + 2, max_col=MAX_COLUMNS, values_only=True):
             rows.append([_cell(v) for v in values])
         return rows
     finally:
@@ -472,7 +505,7 @@ async def import_schools(session: AsyncSession, path: Path) -> ImportReport:
     """
     report = ImportReport()
     try:
-        table = read_table(Path(path))
+        table = await asyncio.to_thread(read_table, Path(path))
     except _FileError as exc:
         report.errors.append(RowError(0, "", str(exc)))
         return report
