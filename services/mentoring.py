@@ -25,8 +25,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from models import (
     LIVE_REQUEST,
@@ -261,12 +262,8 @@ class Relay:
 # ---------------------------------------------------------------- helpers
 
 
-def _now_date(now: datetime) -> date:
-    return now.date()
-
-
-def _clean(text: str | None, limit: int) -> str:
-    value = " ".join((text or "").split()) if limit <= TOPIC_MAX else (text or "").strip()
+def _clean(text: str | None, limit: int, *, one_line: bool = False) -> str:
+    value = " ".join((text or "").split()) if one_line else (text or "").strip()
     if not value:
         raise MentoringError("mentoring.error.empty")
     if len(value) > limit:
@@ -287,7 +284,7 @@ def check_goals(text: str | None) -> str:
 
 
 def check_topic(text: str | None) -> str:
-    return _clean(text, TOPIC_MAX)
+    return _clean(text, TOPIC_MAX, one_line=True)
 
 
 def check_reason(text: str | None) -> str:
@@ -314,6 +311,10 @@ def _request_view(req: MentorRequest, school: str | None) -> RequestView:
         school=school,
         mentor_offered=req.status == RequestStatus.OFFERED.value,
     )
+
+
+def _school_of(user: User) -> str | None:
+    return (user.school.short_name or user.school.name) if user.school else None
 
 
 async def _school_name(session: AsyncSession, school_id: int | None) -> str | None:
@@ -362,40 +363,37 @@ async def active_mentees(session: AsyncSession, mentor_id: int) -> int:
     )
 
 
-async def asks_mentor(session: AsyncSession, user: User, today: date) -> bool:
-    """The menu offers «Хочу наставника»: a young teacher with no live request and no
-    mentor."""
-    if not is_young(user, today):
-        return False
-    if await _live_request(session, user.id) is not None:
-        return False
-    return await _active_pair_as_mentee(session, user.id) is None
-
-
 # ---------------------------------------------------------------- «Наставничество»
 
 
 async def home(session: AsyncSession, user: User, today: date) -> HomeView:
     req = await _live_request(session, user.id)
-    school = user.school.short_name or user.school.name if user.school else None
-    pairs_rows = (
-        await session.scalars(
-            select(MentorPair)
+    school = _school_of(user)
+    partner = aliased(User)
+    pairs = tuple(
+        PairLine(pair_id, name or "—", mentor_id == user.id)
+        for pair_id, mentor_id, name in await session.execute(
+            select(MentorPair.id, MentorPair.mentor_id, partner.full_name)
+            .join(
+                partner,
+                partner.id
+                == case(
+                    (MentorPair.mentor_id == user.id, MentorPair.mentee_id),
+                    else_=MentorPair.mentor_id,
+                ),
+            )
             .where(MentorPair.status == PairStatus.ACTIVE.value)
             .where((MentorPair.mentor_id == user.id) | (MentorPair.mentee_id == user.id))
             .order_by(MentorPair.started_on, MentorPair.id)
         )
-    ).all()
-    pairs: list[PairLine] = []
-    for pair in pairs_rows:
-        as_mentor = pair.mentor_id == user.id
-        other = await session.get(User, pair.mentee_id if as_mentor else pair.mentor_id)
-        pairs.append(PairLine(pair.id, (other.full_name if other else None) or "—", as_mentor))
-    offers_rows = (
-        await session.execute(
-            select(MentorOffer.id, User.full_name, User.school_id)
+    )
+    offers = tuple(
+        OfferLine(offer_id, name or "—", school)
+        for offer_id, name, school in await session.execute(
+            select(MentorOffer.id, User.full_name, func.coalesce(School.short_name, School.name))
             .join(MentorRequest, MentorRequest.id == MentorOffer.request_id)
             .join(User, User.id == MentorRequest.mentee_id)
+            .outerjoin(School, School.id == User.school_id)
             .where(
                 MentorOffer.mentor_id == user.id,
                 MentorOffer.answered_at.is_(None),
@@ -403,17 +401,11 @@ async def home(session: AsyncSession, user: User, today: date) -> HomeView:
             )
             .order_by(MentorOffer.offered_at)
         )
-    ).all()
-    offers = tuple(
-        [
-            OfferLine(o.id, o.full_name or "—", await _school_name(session, o.school_id))
-            for o in offers_rows
-        ]
     )
     return HomeView(
         young=is_young(user, today),
         request=_request_view(req, school) if req else None,
-        pairs=tuple(pairs),
+        pairs=pairs,
         offers=offers,
         card=await _card_view(session, user),
     )
@@ -445,7 +437,7 @@ async def start_request(
 async def existing(session: AsyncSession, user: User) -> Existing:
     req = await _live_request(session, user.id)
     pair = await _active_pair_as_mentee(session, user.id)
-    school = user.school.short_name or user.school.name if user.school else None
+    school = _school_of(user)
     return Existing(_request_view(req, school) if req else None, pair.id if pair else None)
 
 
@@ -530,7 +522,7 @@ async def request_view(session: AsyncSession, user: User, request_id: int) -> Re
     req = await _own_request(session, user, request_id, draft_only=False)
     if req.status not in {s.value for s in LIVE_REQUEST}:
         raise MentoringError(STALE)
-    school = user.school.short_name or user.school.name if user.school else None
+    school = _school_of(user)
     return _request_view(req, school)
 
 
@@ -749,7 +741,7 @@ async def accept_offer(
         mentor_id=user.id,
         mentee_id=req.mentee_id,
         status=PairStatus.ACTIVE.value,
-        started_on=_now_date(now),
+        started_on=now.date(),
         goals=_goals_from(req, topic_labels) or None,
         mentor_username=username,
         mentee_username=req.username,

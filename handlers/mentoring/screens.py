@@ -72,6 +72,11 @@ from services.mentoring import (
 from services.reference import SUBJECTS
 
 
+def _noticed(notice: str | None, text: str) -> str:
+    """A notice (saved, sent) above a screen's text, as the main menu shows one."""
+    return f"{notice}\n\n{text}" if notice else text
+
+
 def home_button(t: Translator) -> InlineKeyboardButton:
     return button(t("mentoring.to_home"), MentoringHome())
 
@@ -184,10 +189,7 @@ def topic_choice(view: TopicChoice, t: Translator, notice: str | None = None) ->
     rows = grid(buttons, 2)
     rows.append([button(t("mentoring.done"), RequestTopicsDone(request=view.request_id))])
     rows.append(_nav(t))
-    text = t("mentoring.ask_topics")
-    if notice:
-        text = f"{notice}\n\n{text}"
-    return Screen(text, markup(rows))
+    return Screen(_noticed(notice, t("mentoring.ask_topics")), markup(rows))
 
 
 def ask_details(request_id: int, t: Translator, current: str | None = None) -> Screen:
@@ -249,19 +251,13 @@ def request(view: RequestView, name: str, t: Translator, notice: str | None = No
         rows.append([button(t("mentoring.refill"), RequestEdit(request=view.id))])
     else:
         head = t(f"mentoring.request_status.{view.status}")
-        tail = (
-            t("mentoring.shared_on", date=view.shared_at.strftime("%d.%m.%Y"))
-            if view.shared_at
-            else ""
-        )
+        tail = t("mentoring.shared_on", date=t.date(view.shared_at)) if view.shared_at else ""
     rows.append([button(t("mentoring.withdraw"), RequestWithdraw(request=view.id))])
     rows.append(_nav(t))
     parts = [head, "\n".join(_request_lines(view, name, t))]
     if tail:
         parts.append(tail)
-    if notice:
-        parts.insert(0, notice)
-    return Screen("\n\n".join(parts), markup(rows))
+    return Screen(_noticed(notice, "\n\n".join(parts)), markup(rows))
 
 
 def withdraw_confirm(request_id: int, t: Translator) -> Screen:
@@ -291,8 +287,6 @@ def card(view: MentorCardView, t: Translator, notice: str | None = None) -> Scre
     if view.saved:
         status = "mentoring.card_on" if view.active else "mentoring.card_off"
         lines.append(t(status, count=view.mentees))
-    if notice:
-        lines.insert(0, notice)
     subject_buttons = [
         button(
             ("☑️ " if code in view.subjects else "⬜ ") + t(f"subject.{code}"),
@@ -312,7 +306,7 @@ def card(view: MentorCardView, t: Translator, notice: str | None = None) -> Scre
     if view.saved and view.active:
         rows.append([button(t("mentoring.card_withdraw"), MentorWithdraw())])
     rows.append(_nav(t))
-    return Screen("\n\n".join(lines), markup(rows))
+    return Screen(_noticed(notice, "\n\n".join(lines)), markup(rows))
 
 
 def ask_note(t: Translator) -> Screen:
@@ -380,9 +374,10 @@ def accepted(view: Accepted, *, for_mentor: bool, t: Translator) -> Screen:
     other = view.mentee if for_mentor else view.mentor
     key = "mentoring.accepted_mentor" if for_mentor else "mentoring.accepted_mentee"
     text = f"{t(key)}\n\n{_partner_block(other, t)}"
-    rows = [[button(t("mentoring.open_pair_short"), PairOpen(pair=view.pair_id))], [menu_button(t)]]
+    rows = [[button(t("mentoring.open_pair_short"), PairOpen(pair=view.pair_id))]]
     if not other.username:
-        rows.insert(1, [button(t("mentoring.write_intro"), PairIntro(pair=view.pair_id))])
+        rows.append([button(t("mentoring.write_intro"), PairIntro(pair=view.pair_id))])
+    rows.append([menu_button(t)])
     return Screen(text, markup(rows))
 
 
@@ -406,7 +401,7 @@ def short(text: str, limit: int) -> str:
 def _meeting_line(m: MeetingLine, t: Translator, note_limit: int = NOTE_PREVIEW) -> str:
     text = t(
         "mentoring.meeting_line",
-        date=m.held_on.strftime("%d.%m.%Y"),
+        date=t.date(m.held_on),
         format=t(f"mentoring.format.{m.format}"),
         minutes=m.minutes,
         topic=esc(m.topic),
@@ -424,7 +419,7 @@ def pair(view: PairView, t: Translator, notice: str | None = None) -> Screen:
         t("mentoring.pair_title"),
         t(role),
         _partner_block(view.partner, t),
-        t("mentoring.started", date=view.started_on.strftime("%d.%m.%Y")),
+        t("mentoring.started", date=t.date(view.started_on)),
         t("mentoring.goals", value=esc(view.goals) if view.goals else "—"),
     ]
     if not view.active:
@@ -437,8 +432,6 @@ def pair(view: PairView, t: Translator, notice: str | None = None) -> Screen:
     if view.checkins:
         scores = ", ".join(f"{d.strftime('%d.%m')}: {s}" for d, s in view.checkins)
         lines.append(t("mentoring.checkins", value=scores))
-    if notice:
-        lines.insert(0, notice)
     rows: list[list[InlineKeyboardButton]] = []
     if view.active:
         rows.append([button(t("mentoring.log_meeting"), MeetingNew(pair=view.pair_id))])
@@ -461,7 +454,7 @@ def pair(view: PairView, t: Translator, notice: str | None = None) -> Screen:
     rows.append(_nav(t))
     if view.active and not view.as_mentor:
         lines.append(t("mentoring.checkin_hint"))
-    return Screen("\n\n".join(lines), markup(rows))
+    return Screen(_noticed(notice, "\n\n".join(lines)), markup(rows))
 
 
 def meeting_log(view: PairView, t: Translator) -> list[Screen]:
