@@ -28,10 +28,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings, clock
 from models import FsmRecord, JobRun, utcnow
+from scheduler.reminders import reminders_tick
 from scheduler.sender import Sender
 from services.campaigns import calendar_tick, campaign_tick
 from services.digest import enqueue_digests
-from services.reminders import reminders_tick
 
 log = logging.getLogger("pedbot.scheduler")
 

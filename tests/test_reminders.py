@@ -36,9 +36,9 @@ from models import (
     StepStatus,
     User,
 )
+from scheduler.reminders import reminders_tick
 from services.notifications import KINDS, checkin_period, meeting_period, reminder_day
 from services.people import export_data, load_user
-from services.reminders import reminders_tick
 from tests.conftest import NOW, Harness, make_settings
 from tests.helpers import add_schools, register, user_row
 from tests.telegram import html_errors
