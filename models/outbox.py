@@ -135,7 +135,7 @@ class Campaign(Base):
 
 
 class CampaignMember(Base):
-    """One teacher of a campaign's audience (fixed when it starts)."""
+    """One teacher of a campaign's audience (added at the launch or while it runs)."""
 
     __tablename__ = "campaign_members"
 

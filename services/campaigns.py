@@ -8,10 +8,11 @@ Rules
   or one inside it; an admin for any. A campaign is visible to a methodist whose scope covers
   the campaign's whole scope (a school's methodist never sees a municipal campaign, which
   would show other schools); every function checks the ids it is given.
-- **The audience is fixed at launch** as ``campaign_members`` rows: active consented teachers
-  (registered, not blocked) of the scope who match the filters (positions, subjects, young
-  only) and the instrument's own audience. A member who completed the instrument within its
-  minimum interval is ``counted_before``: counted as answered, never asked.
+- **The audience** is ``campaign_members`` rows: active consented teachers (registered, not
+  blocked) of the scope who match the filters (positions, subjects, young only) and the
+  instrument's own audience, added at launch and by every tick while it runs (a teacher who
+  registers meanwhile is invited; nobody is removed). A member who completed the instrument
+  within its minimum interval is ``counted_before``: counted as answered, never asked.
 - **Answered** = ``counted_before`` or an attempt of the instrument completed after the
   campaign started (``answered_at``, set by :func:`campaign_tick`). Progress is answered /
   members, by school, in SQL; a school with fewer than 5 members is not broken down.
@@ -494,16 +495,42 @@ async def launch(
     )
     session.add(campaign)
     await session.flush()
-    people = _audience(scope, filters, inst, today).subquery()
+    await _add_members(session, campaign, inst, now, tz)
+    return await _card(session, registry, campaign, now, tz)
+
+
+def _campaign_scope(campaign: Campaign) -> Scope:
+    if campaign.school_id is not None:
+        return Scope(ScopeKind.SCHOOL, campaign.school_id, campaign.municipality_id)
+    if campaign.municipality_id is not None:
+        return Scope(ScopeKind.MUNICIPALITY, None, campaign.municipality_id)
+    return Scope(ScopeKind.REGION)
+
+
+async def _add_members(
+    session: AsyncSession, campaign: Campaign, inst: Instrument, now: datetime, tz: Any
+) -> int:
+    """Add the teachers of the campaign's audience who are not members yet: everyone at
+    the launch; later, whoever registered (or moved into the scope) while it runs. A teacher
+    who already answered within the instrument's interval is counted, not asked."""
+    today = now.astimezone(tz).date()
+    audience = _audience(
+        _campaign_scope(campaign), Filters.from_json(campaign.filters), inst, today
+    ).where(
+        ~exists().where(
+            CampaignMember.campaign_id == campaign.id, CampaignMember.user_id == User.id
+        )
+    )
+    people = audience.subquery()
     since = _interval_start(inst, now, tz)
     counted = _done_since(people.c.id, inst.id, since) if since is not None else false()
-    await session.execute(
+    result = await session.execute(
         insert(CampaignMember).from_select(
             ["campaign_id", "user_id", "counted_before"],
             select(literal(campaign.id), people.c.id, counted).select_from(people),
         )
     )
-    return await _card(session, registry, campaign, now, tz)
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 # ---------------------------------------------------------------- reading
@@ -532,11 +559,7 @@ async def _scope_name(session: AsyncSession, campaign: Campaign) -> str | None:
 
 
 def _scope_kind(campaign: Campaign) -> str:
-    if campaign.school_id is not None:
-        return ScopeKind.SCHOOL.value
-    if campaign.municipality_id is not None:
-        return ScopeKind.MUNICIPALITY.value
-    return ScopeKind.REGION.value
+    return _campaign_scope(campaign).kind.value
 
 
 def plan(campaign: Campaign, tz: Any) -> list[tuple[int, date]]:
@@ -811,10 +834,17 @@ async def _current_instrument(session: AsyncSession, instrument_id: str) -> Inst
     return inst
 
 
-def _waiting(campaign: Campaign, key_prefix: str) -> Select[Any]:
-    """Members not answered, not counted, not blocked, with no outbox row ``prefix<user>``."""
-    key = literal(key_prefix, String) + cast(CampaignMember.user_id, String)
-    return (
+def _key(prefix: str) -> ColumnElement[str]:
+    return literal(prefix, String) + cast(CampaignMember.user_id, String)
+
+
+def _waiting(
+    campaign: Campaign, key_prefix: str, invited_before: datetime | None = None
+) -> Select[Any]:
+    """Members not answered, not counted, not blocked, with no outbox row ``prefix<user>``;
+    with ``invited_before``, only those whose invitation was made before that moment (a
+    teacher who joined today is not reminded on the day of the invitation)."""
+    query = (
         select(CampaignMember.user_id, User.telegram_id, User.language)
         .join(User, User.id == CampaignMember.user_id)
         .where(
@@ -822,10 +852,18 @@ def _waiting(campaign: Campaign, key_prefix: str) -> Select[Any]:
             CampaignMember.counted_before.is_(False),
             CampaignMember.answered_at.is_(None),
             User.blocked_bot.is_(False),
-            ~exists().where(Outbox.key == key),
+            ~exists().where(Outbox.key == _key(key_prefix)),
         )
         .order_by(CampaignMember.user_id)
     )
+    if invited_before is not None:
+        query = query.where(
+            ~exists().where(
+                Outbox.key == _key(f"campaign:{campaign.id}:invite:"),
+                Outbox.due_at >= invited_before,
+            )
+        )
+    return query
 
 
 def _local(day: date, at: time, tz: Any) -> datetime:
@@ -900,8 +938,9 @@ async def _remind(
     if day < today:
         return 0  # its day is over (the process was down): the next planned one follows
     prefix = f"campaign:{campaign.id}:remind:{n}:"
+    waiting = _waiting(campaign, prefix, invited_before=_local(day, time(0), tz))
     added = 0
-    for user_id, telegram_id, language in (await session.execute(_waiting(campaign, prefix))).all():
+    for user_id, telegram_id, language in (await session.execute(waiting)).all():
         text, keyboard = _teacher_message(
             texts(language), "remind", inst.title, inst.id, campaign.deadline
         )
@@ -1023,6 +1062,7 @@ async def campaign_tick(session: AsyncSession, now: datetime, settings: Settings
             continue
         if inst is None:
             continue  # the instrument's file is gone: nothing to open
+        await _add_members(session, campaign, inst, now, tz)  # teachers who came meanwhile
         added += await _invite(session, campaign, inst, texts, now)
         added += await _remind(session, campaign, inst, texts, today, tz)
     return added

@@ -456,6 +456,46 @@ async def test_invitations_reminders_answers_and_the_report(harness: Harness) ->
     assert data.callback_data == CampaignOpen(campaign=cid).pack()
 
 
+async def registers(harness: Harness, user_id: int, at: datetime) -> None:
+    async with harness.sessionmaker.begin() as s:
+        user = await s.get(User, user_id)
+        assert user is not None
+        user.registered_at = at
+
+
+async def test_teachers_who_come_while_it_runs_are_invited(harness: Harness) -> None:
+    """g registers after the launch: invited by the next tick, counted in the progress, and
+    not reminded on the day of the invitation; the campaign's other members are not
+    invited twice."""
+    ids = await world(harness)
+    sm = harness.sessionmaker
+    cid = await launch_municipal(harness)
+    assert await tick(harness, NOW) == 7
+    assert ids["g"] not in {m.user_id for m in await members(sm, cid)}
+
+    # g finishes registering on 15.10 at 06:00, the day of the first reminder
+    await registers(harness, ids["g"], local(2026, 10, 15, 6))
+    assert await tick(harness, local(2026, 10, 15, 6, 1)) == 1 + 7  # g's invitation, reminders
+    [g] = [m for m in await members(sm, cid) if m.user_id == ids["g"]]
+    assert not g.counted_before and g.answered_at is None
+    invites = await outbox(sm, f"campaign:{cid}:invite:")
+    assert sorted(user_of(r) for r in invites) == sorted(ids[k] for k in "abcefgij")
+    reminders = await outbox(sm, f"campaign:{cid}:remind:1:")
+    assert ids["g"] not in {user_of(r) for r in reminders}
+    assert len(reminders) == 7  # a b c e f i j: the others, invited on 12.10
+    assert await tick(harness, local(2026, 10, 15, 7)) == 0
+
+    chat = harness.chat(MUNICIPAL_METHODIST)
+    harness.clock.now = local(2026, 10, 15, 7)
+    await chat.press(CampaignOpen(campaign=cid).pack())
+    assert "Ответили: <b>1 из 9</b>" in chat.last.text  # d counted before; g among the asked
+
+    # the second reminder (the day before the deadline) reaches g too
+    assert await tick(harness, local(2026, 10, 25, 7)) == 8
+    second = await outbox(sm, f"campaign:{cid}:remind:2:")
+    assert ids["g"] in {user_of(r) for r in second}
+
+
 async def test_close_early_cancels_what_is_pending(harness: Harness) -> None:
     await world(harness)
     sm = harness.sessionmaker
