@@ -10,13 +10,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import Update, bindparam, delete, func, select, true, update
+from sqlalchemy import Update, bindparam, delete, func, inspect, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Answer, Attempt, AttemptStatus, ScaleResult, User
+from models import Answer, Attempt, AttemptStatus, ScaleResult, School, User
 from models.db import upsert
 from services.instruments import InstrumentRegistry, Registered
 from services.people import is_young
+from services.reference import setting_of
 from surveys import engine
 from surveys.schema import AnswerValue, Instrument, Question, QuestionType
 from surveys.scoring import ScaleScore, score_instrument
@@ -43,13 +44,28 @@ class SurveyUnavailable(Exception):
         self.next_date = next_date
 
 
-def in_audience(instrument: Instrument, user: User, today: date) -> bool:
+def in_audience(
+    instrument: Instrument, user: User, today: date, school_kind: str | None = None
+) -> bool:
+    """Whether the questionnaire is meant for this person (``school_kind``: the kind of
+    their organisation, see :func:`school_kind_of`)."""
     aud = instrument.audience
+    if aud.setting is not None and setting_of(user.position, school_kind) != aud.setting:
+        return False
     if aud.kind == "young":
         return is_young(user, today)
     if aud.kind == "positions":
         return user.position in aud.positions
     return True
+
+
+async def school_kind_of(session: AsyncSession, user: User) -> str | None:
+    """The kind of the person's organisation: from the loaded school, else one lookup."""
+    if "school" not in inspect(user).unloaded:
+        return user.school.kind if user.school is not None else None
+    if user.school_id is None:
+        return None
+    return await session.scalar(select(School.kind).where(School.id == user.school_id))
 
 
 def _latest(attempts: list[Attempt], status: AttemptStatus) -> Attempt | None:
@@ -67,6 +83,7 @@ async def availability(
     teacher may start it now (one statement: a teacher has a handful of attempts)."""
     today = now.date()
     mine = (await session.execute(select(Attempt).where(Attempt.user_id == user.id))).scalars()
+    school_kind = await school_kind_of(session, user)
     by_instrument: dict[str, list[Attempt]] = {}
     for a in mine:
         by_instrument.setdefault(a.instrument_id, []).append(a)
@@ -79,7 +96,7 @@ async def availability(
         blocked: Blocked | None = None
         next_date: date | None = None
         if current is None:
-            if not in_audience(inst, user, today):
+            if not in_audience(inst, user, today, school_kind):
                 blocked = Blocked.AUDIENCE
             elif last is not None and last.completed_at is not None and inst.min_interval_days:
                 completed = last.completed_at.astimezone(now.tzinfo)

@@ -163,7 +163,9 @@ async def test_fill_demo_makes_a_plausible_municipality(_session: AsyncSession) 
     for a in attempts:
         inst = registry.get(a.instrument_id)
         assert inst is not None and a.instrument_version_id == inst.version_id
-        assert in_audience(inst.instrument, by_id[a.user_id], TODAY)
+        person = by_id[a.user_id]
+        assert person.school is not None
+        assert in_audience(inst.instrument, person, TODAY, person.school.kind)
     for a in in_progress:
         assert a.current_question is not None and a.completed_at is None
 
