@@ -62,5 +62,6 @@ def setting_of(position: str | None, school_kind: str | None) -> str:
         return PRESCHOOL
     return SCHOOL
 
+
 YOUNG_MAX_AGE = 35  # «молодой педагог»: younger than 35 ...
 YOUNG_MAX_YEARS = 3  # ... and at most 3 years of teaching

@@ -349,6 +349,8 @@ class QuestionView:
     selected: AnswerValue  # what is marked now (a multiple choice being ticked first)
     earlier: AnswerValue  # a previous typed answer to a number or text question
     can_go_back: bool
+    # the intro of the question's section, on the first question shown of that section
+    section_intro: str | None = None
 
     @property
     def typed(self) -> bool:
@@ -366,6 +368,7 @@ class ScaleLine:
     previous: float | None  # the score of the previous attempt, if there was one
     answered: int
     need: int
+    block: str | None = None  # a deficits scale: the title of its block («Предметный блок»)
 
 
 @dataclass(frozen=True)
@@ -646,6 +649,9 @@ def _question_view(
     drafts: dict[str, AnswerValue],
 ) -> QuestionView:
     pos = engine.progress(inst, answers, q.id)
+    before = engine.previous_question(inst, answers, q.id)
+    section = inst.section_of(q.id)
+    opens_section = before is None or inst.section_of(before.id).id != section.id
     return QuestionView(
         attempt_id=attempt_id,
         instrument=inst,
@@ -655,7 +661,8 @@ def _question_view(
         total=pos.total,
         selected=drafts.get(q.id, answers.get(q.id)),
         earlier=answers.get(q.id),
-        can_go_back=engine.previous_question(inst, answers, q.id) is not None,
+        can_go_back=before is not None,
+        section_intro=section.intro if opens_section else None,
     )
 
 
@@ -697,6 +704,7 @@ async def _results_view(
 ) -> ResultsView:
     previous = await previous_scores(session, attempt)
     by_scale = {r.scale_id: r for r in results}
+    sections = {s.id: s.title for s in inst.sections}
     lines: list[ScaleLine] = []
     for scale in inst.scales:
         row = by_scale.get(scale.id)
@@ -714,6 +722,7 @@ async def _results_view(
                 previous=previous.get(scale.id) if row.score is not None else None,
                 answered=row.answered,
                 need=scale.min_answered,
+                block=sections.get(scale.block) if scale.block else None,
             )
         )
     wants_mentor = False
