@@ -260,9 +260,11 @@ def fits(
             return False
     elif item.starts_on is not None and item.starts_on > limit:
         return False
-    if item.positions and teacher.position not in item.positions:
-        if not (teacher.preschool and PRESCHOOL in item.positions):
-            return False
+    named = teacher.position in item.positions or (
+        teacher.preschool and PRESCHOOL in item.positions
+    )
+    if item.positions and not named:
+        return False
     return not item.subjects or not item.subjects.isdisjoint(teacher.subjects)
 
 
