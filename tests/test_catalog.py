@@ -390,9 +390,9 @@ def test_cli_import_export_and_exit_codes(tmp_path: Path) -> None:
     out = tmp_path / "out.xlsx"
     exported = pedbot(tmp_path, "catalog", "export", str(out))
     assert exported.returncode == 0, exported.stderr
-    assert "Программ выгружено: 37" in exported.stdout
+    assert "Программ выгружено: 45" in exported.stdout
     ws = load_workbook(out).worksheets[0]
-    assert ws.max_row == 38 and ws["A1"].value == "Название"
+    assert ws.max_row == 46 and ws["A1"].value == "Название"
 
     good = write(tmp_path / "good.csv", HEADER + GOOD)
     replaced = pedbot(tmp_path, "catalog", "import", str(good), "--replace")
@@ -445,7 +445,7 @@ async def test_upload_csv_document(harness: Harness) -> None:
     assert isinstance(sent.document, BufferedInputFile)
     assert sent.document.filename.endswith(".xlsx") and "42" in (sent.caption or "")
     ws = load_workbook(io.BytesIO(sent.document.data)).worksheets[0]
-    assert ws.max_row == 35
+    assert ws.max_row == 43
 
     # the downloaded file goes back in unchanged
     await chat.press(MenuCB(to="catalog").pack())

@@ -64,6 +64,17 @@ def test_digest_is_stable() -> None:
         assert again[key].digest() == instrument.digest()
 
 
+def test_a_file_without_setting_keeps_its_stored_digest() -> None:
+    """``audience.setting`` came later: the files that do not use it hash as before, so a
+    database that has their answers accepts them unchanged (no new version needed)."""
+    assert INSTRUMENTS["activity"].digest() == (
+        "d866dd40fd3cf21bd88ddd585ac4fa2d35f69e9451ddb37396f584a5b959cc61"
+    )
+    assert INSTRUMENTS["satisfaction"].digest() == (
+        "8d2113984d59ab54202764fa3f46b4865d48a3d7d0936fe34c3c0cd6424f8d6c"
+    )
+
+
 # ---------------------------------------------------------------- deficits
 
 
