@@ -492,6 +492,19 @@ def test_young_mentor_areas_limits() -> None:
         check_multi(areas, [])
 
 
+def test_support_forms_accept_nothing_ticked() -> None:
+    """«Какую поддержку вы уже получаете?»: nothing of these is an answer, not an error."""
+    young = load_instruments()["young"]
+    forms = young.question("support_forms")
+    check_multi(forms, [])  # no error
+    assert toggle(young, forms, [], 0) == ["mentor"]
+    answers = {q.id: 0 for q in young.questions if q.id in young.scales[0].items}
+    answers |= {"class_teacher": "yes", "education": "higher_ped"}
+    assert next_question(young, {**answers, "support_forms": []}, after="support_forms") == (
+        young.question("social_support")
+    )
+
+
 # ---------------------------------------------------------------- properties
 
 NUMBER_LIKE = st.from_regex(r"\A[ +-]?\d{0,14}([.,]\d{0,8})?\s?\Z", fullmatch=True)
