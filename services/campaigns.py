@@ -90,6 +90,9 @@ from services.instruments import InstrumentRegistry
 from services.outbox import enqueue
 from services.reference import (
     POSITIONS,
+    PRESCHOOL,
+    PRESCHOOL_KINDS,
+    PRESCHOOL_POSITIONS,
     SUBJECT_POSITIONS,
     SUBJECTS,
     YOUNG_MAX_AGE,
@@ -257,6 +260,18 @@ def _young(today: date) -> ColumnElement[bool]:
     )
 
 
+def _preschool() -> ColumnElement[bool]:
+    """Pre-school staff (:func:`services.reference.setting_of`), never NULL: a воспитатель,
+    or anyone in a kindergarten."""
+    return or_(
+        and_(User.position.is_not(None), User.position.in_(PRESCHOOL_POSITIONS)),
+        and_(
+            User.school_id.is_not(None),
+            User.school_id.in_(select(School.id).where(School.kind.in_(PRESCHOOL_KINDS))),
+        ),
+    )
+
+
 def _in_scope(scope: Scope) -> ColumnElement[bool]:
     if scope.kind == ScopeKind.SCHOOL:
         return User.school_id == scope.school_id
@@ -299,6 +314,9 @@ def _audience(scope: Scope, filters: Filters, inst: Instrument, today: date) -> 
         conditions.append(User.position.in_(inst.audience.positions))
     if filters.young_only or inst.audience.kind == "young":
         conditions.append(_young(today))
+    if inst.audience.setting is not None:
+        preschool = _preschool()
+        conditions.append(preschool if inst.audience.setting == PRESCHOOL else ~preschool)
     if filters.subjects:
         conditions.append(
             exists().where(
@@ -316,6 +334,8 @@ def positions_for(inst: Instrument) -> tuple[str, ...]:
 
 
 def subjects_allowed(inst: Instrument) -> bool:
+    if inst.audience.setting == PRESCHOOL:  # воспитатели have no school subjects
+        return False
     return inst.audience.kind != "positions" or bool(
         SUBJECT_POSITIONS & set(inst.audience.positions)
     )

@@ -563,7 +563,7 @@ def _plan(
     missed: list[Registered] = []
     for reg in registry.ordered():
         inst = reg.instrument
-        if not in_audience(inst, t.user, today):
+        if not in_audience(inst, t.user, today, t.school.kind):
             continue
         rate = _RATE.get(inst.kind, _RATE["other"]) * (engagement if inst.kind != "young" else 1.0)
         if rng.random() >= min(rate, 0.97):

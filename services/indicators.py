@@ -80,6 +80,7 @@ from sqlalchemy import (
     Select,
     and_,
     case,
+    exists,
     false,
     func,
     literal,
@@ -91,6 +92,7 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from models import (
     Attempt,
@@ -777,13 +779,14 @@ def _results_statement(
     questionnaire are sequential, so the highest id); in the period, or for burnout in the
     last 12 months. For the satisfaction score the rounded score is a key as well.
 
-    When each group is one instrument and the period has not ended, that is the stored
-    ``scale_results.latest`` (no result is completed after ``now``): the rows flagged so and
-    completed since the start of their window. Otherwise (a past period: a teacher's latest
-    result may come after it) the latest attempt in the window is worked out."""
+    While the period has not ended, that is the stored ``scale_results.latest`` (no result
+    is completed after ``now``): the rows flagged so and completed since the start of their
+    window; a group of several instruments (the school and the pre-school self-assessment)
+    keeps, of a teacher who answered more than one, the newest. Otherwise (a past period: a
+    teacher's latest result may come after it) the latest attempt in the window is worked
+    out."""
     cbi_since = now - timedelta(days=round(CBI_MONTHS * 365 / 12))
-    single = all(len(ids) <= 1 for ids in (g.deficits, g.burnout, g.activity, g.satisfaction))
-    if single and w.end > now:
+    if w.end > now:
         return _latest_results_statement(kind, ident, w, cbi_since, g, group, by)
     in_period = and_(Attempt.completed_at >= w.start, Attempt.completed_at < w.end)
     kinds = case(
@@ -878,6 +881,23 @@ def _latest_results_statement(
         .where(_active_teacher(), _in_scope_users(kind, ident), sr.completed_at >= since)
         .group_by(group, sr.instrument_id, sr.scale_id, sr.band, point)
     )
+    for ids in (g.deficits, g.burnout, g.activity, g.satisfaction):
+        if len(ids) > 1:
+            # each instrument's rows are flagged apart: of a teacher's flagged results in
+            # the group, only the newest instrument's count (read from the same index)
+            newer = aliased(ScaleResult)
+            stmt = stmt.where(
+                or_(
+                    sr.instrument_id.not_in(ids),
+                    ~exists().where(
+                        newer.user_id == sr.user_id,
+                        newer.latest.is_(True),
+                        newer.instrument_id.in_(ids),
+                        newer.instrument_id != sr.instrument_id,
+                        newer.completed_at > sr.completed_at,
+                    ),
+                )
+            )
     return _split(stmt, by)
 
 

@@ -47,5 +47,21 @@ CATEGORIES: tuple[str, ...] = ("none", "conformity", "first", "highest")
 
 SCHOOL_KINDS: tuple[str, ...] = ("school", "kindergarten", "extra")
 
+# the two settings an instrument or a route step may be written for
+PRESCHOOL = "preschool"
+SCHOOL = "school"
+PRESCHOOL_POSITIONS: frozenset[str] = frozenset({"preschool"})  # воспитатель
+PRESCHOOL_KINDS: frozenset[str] = frozenset({"kindergarten"})
+
+
+def setting_of(position: str | None, school_kind: str | None) -> str:
+    """Pre-school staff: a воспитатель (also in a school's pre-school groups) and everyone
+    working in a kindergarten (its psychologist, speech therapist, deputy); everyone else
+    works in a school setting (schools and organisations of extra education)."""
+    if position in PRESCHOOL_POSITIONS or school_kind in PRESCHOOL_KINDS:
+        return PRESCHOOL
+    return SCHOOL
+
+
 YOUNG_MAX_AGE = 35  # «молодой педагог»: younger than 35 ...
 YOUNG_MAX_YEARS = 3  # ... and at most 3 years of teaching

@@ -53,8 +53,13 @@ Rules of the proposal (documented here and in the README):
   last one at its end; mentoring lasts the whole route. So every date is between today and
   12 months ahead, and the last one at least 6 months ahead.
 * Titles of generated steps (self-study, seminar, mentoring) are content stored in the
-  step rows, in Russian like the catalog titles and the DOCX form (:data:`DEFAULT_TITLES`);
-  ``titles`` overrides them.
+  step rows, in Russian like the catalog titles and the DOCX form (:data:`DEFAULT_TITLES`
+  for schools, :data:`PRESCHOOL_TITLES` for pre-school staff: a воспитатель is never sent
+  to «разбор заданий ОГЭ» or «самоанализ уроков»); ``titles`` overrides them.
+* Pre-school staff (:func:`services.reference.setting_of`: a воспитатель, or anyone in a
+  kindergarten) get catalog items meant for pre-school: an item whose ``positions`` are
+  given fits them when it names «воспитатель» (``preschool``) or their own position; an
+  item for everyone (no positions) fits as it does for anyone.
 """
 
 from __future__ import annotations
@@ -90,8 +95,9 @@ from models import (
 from services.errors import Refusal
 from services.instruments import InstrumentRegistry
 from services.people import is_young
-from services.reference import BLOCKS
+from services.reference import BLOCKS, PRESCHOOL, setting_of
 from services.route_docx import TeacherLine, Texts, mentor_title, route_docx
+from services.surveys import school_kind_of
 
 DEFICIT_LEVELS: tuple[str, ...] = ("high", "medium")  # bands that call for steps, worst first
 LEVELS: tuple[str, ...] = ("high", "medium", "minimal")
@@ -116,6 +122,18 @@ DEFAULT_TITLES: Mapping[str, str] = {
     "seminar.methodical": "Семинар-практикум или мастер-класс методического центра; посещение уроков коллег",
     "seminar.psychological": "Семинар или вебинар по психолого-педагогическим вопросам (инклюзия, трудное поведение, травля)",
     "seminar.communicative": "Семинар или тренинг по педагогическому общению; подготовка выступления вместе с коллегой",
+}
+
+PRESCHOOL_TITLES: Mapping[str, str] = {
+    "mentoring": "Работа с наставником: совместное планирование и взаимопосещение занятий с разбором",
+    "self_study.subject": "Самообразование: содержание образовательных областей ФОП ДО для возраста детей группы, подготовка детей к школе",
+    "self_study.methodical": "Самообразование: организация игры и развивающей предметно-пространственной среды, режимные моменты, педагогическая диагностика",
+    "self_study.psychological": "Самообразование: адаптация, инклюзия, трудное поведение детей; консультации с педагогом-психологом и учителем-логопедом",
+    "self_study.communicative": "Самообразование: взаимодействие с семьями воспитанников, подготовка родительских собраний и трудных разговоров",
+    "seminar.subject": "Семинар или заседание методического объединения воспитателей: содержание образовательных областей ФОП ДО",
+    "seminar.methodical": "Семинар-практикум или мастер-класс методического центра; посещение занятий коллег",
+    "seminar.psychological": "Семинар или вебинар по психолого-педагогическим вопросам (адаптация, инклюзия, трудное поведение детей)",
+    "seminar.communicative": "Семинар или тренинг по взаимодействию с семьями воспитанников; подготовка выступления вместе с коллегой",
 }
 
 
@@ -147,6 +165,7 @@ class TeacherProfile:
     taken_items: frozenset[int] = frozenset()  # catalog items of recorded courses
     wants_mentor: bool = False  # a request for a mentor (see :func:`teacher_profile`)
     mentor_name: str | None = None  # the mentor of their active pair («Петрова А. И.»)
+    preschool: bool = False  # pre-school staff (:func:`services.reference.setting_of`)
 
     def is_young(self, today: date) -> bool:
         # the one definition of «молодой педагог»; it reads only the two years given here
@@ -190,9 +209,21 @@ class ProposedStep:
 StepTitles = Callable[[str, str | None], str]
 
 
+def _key(kind: str, block: str | None) -> str:
+    return kind if block is None or kind == StepKind.MENTORING else f"{kind}.{block}"
+
+
 def default_titles(kind: str, block: str | None) -> str:
-    key = kind if block is None or kind == StepKind.MENTORING else f"{kind}.{block}"
-    return DEFAULT_TITLES[key]
+    return DEFAULT_TITLES[_key(kind, block)]
+
+
+def preschool_titles(kind: str, block: str | None) -> str:
+    return PRESCHOOL_TITLES[_key(kind, block)]
+
+
+def titles_for(teacher: TeacherProfile) -> StepTitles:
+    """The generated steps' titles for the teacher's setting."""
+    return preschool_titles if teacher.preschool else default_titles
 
 
 # ---------------------------------------------------------------- pure proposal
@@ -229,7 +260,10 @@ def fits(
             return False
     elif item.starts_on is not None and item.starts_on > limit:
         return False
-    if item.positions and teacher.position not in item.positions:
+    named = teacher.position in item.positions or (
+        teacher.preschool and PRESCHOOL in item.positions
+    )
+    if item.positions and not named:
         return False
     return not item.subjects or not item.subjects.isdisjoint(teacher.subjects)
 
@@ -299,9 +333,10 @@ def propose_route(
     catalog: Sequence[CatalogEntry],
     today: date,
     *,
-    titles: StepTitles = default_titles,
+    titles: StepTitles | None = None,
 ) -> list[ProposedStep]:
     """The proposed steps, in route order (see the module docstring for every rule)."""
+    titles = titles or titles_for(teacher)
     order = deficit_order(deficits)
     if not order and not teacher.in_mentoring:
         return []
@@ -439,6 +474,7 @@ async def teacher_profile(session: AsyncSession, user: User) -> TeacherProfile:
         recency.setdefault(r.format, i)
     formats = tuple(sorted(counts, key=lambda f: (-counts[f], recency[f])))
     mentoring = (await session.execute(_mentoring_facts(user.id))).one()
+    setting = setting_of(user.position, await school_kind_of(session, user))
     return TeacherProfile(
         position=user.position,
         subjects=frozenset(user.subject_codes),
@@ -448,6 +484,7 @@ async def teacher_profile(session: AsyncSession, user: User) -> TeacherProfile:
         taken_items=frozenset(r.catalog_item_id for r in rows if r.catalog_item_id is not None),
         wants_mentor=bool(mentoring.asked),
         mentor_name=None if mentoring.mentor is None else short_name(mentoring.mentor),
+        preschool=setting == PRESCHOOL,
     )
 
 
@@ -681,7 +718,7 @@ async def build_for_latest(
     user: User,
     now: datetime,
     *,
-    titles: StepTitles = default_titles,
+    titles: StepTitles | None = None,
 ) -> Route:
     """«Построить маршрут»: the route for the latest self-assessment.
 

@@ -10,13 +10,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import Update, bindparam, delete, func, select, true, update
+from sqlalchemy import Update, bindparam, delete, func, inspect, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Answer, Attempt, AttemptStatus, ScaleResult, User
+from models import Answer, Attempt, AttemptStatus, ScaleResult, School, User
 from models.db import upsert
 from services.instruments import InstrumentRegistry, Registered
 from services.people import is_young
+from services.reference import setting_of
 from surveys import engine
 from surveys.schema import AnswerValue, Instrument, Question, QuestionType
 from surveys.scoring import ScaleScore, score_instrument
@@ -43,13 +44,28 @@ class SurveyUnavailable(Exception):
         self.next_date = next_date
 
 
-def in_audience(instrument: Instrument, user: User, today: date) -> bool:
+def in_audience(
+    instrument: Instrument, user: User, today: date, school_kind: str | None = None
+) -> bool:
+    """Whether the questionnaire is meant for this person (``school_kind``: the kind of
+    their organisation, see :func:`school_kind_of`)."""
     aud = instrument.audience
+    if aud.setting is not None and setting_of(user.position, school_kind) != aud.setting:
+        return False
     if aud.kind == "young":
         return is_young(user, today)
     if aud.kind == "positions":
         return user.position in aud.positions
     return True
+
+
+async def school_kind_of(session: AsyncSession, user: User) -> str | None:
+    """The kind of the person's organisation: from the loaded school, else one lookup."""
+    if "school" not in inspect(user).unloaded:
+        return user.school.kind if user.school is not None else None
+    if user.school_id is None:
+        return None
+    return await session.scalar(select(School.kind).where(School.id == user.school_id))
 
 
 def _latest(attempts: list[Attempt], status: AttemptStatus) -> Attempt | None:
@@ -67,6 +83,7 @@ async def availability(
     teacher may start it now (one statement: a teacher has a handful of attempts)."""
     today = now.date()
     mine = (await session.execute(select(Attempt).where(Attempt.user_id == user.id))).scalars()
+    school_kind = await school_kind_of(session, user)
     by_instrument: dict[str, list[Attempt]] = {}
     for a in mine:
         by_instrument.setdefault(a.instrument_id, []).append(a)
@@ -79,7 +96,7 @@ async def availability(
         blocked: Blocked | None = None
         next_date: date | None = None
         if current is None:
-            if not in_audience(inst, user, today):
+            if not in_audience(inst, user, today, school_kind):
                 blocked = Blocked.AUDIENCE
             elif last is not None and last.completed_at is not None and inst.min_interval_days:
                 completed = last.completed_at.astimezone(now.tzinfo)
@@ -332,6 +349,8 @@ class QuestionView:
     selected: AnswerValue  # what is marked now (a multiple choice being ticked first)
     earlier: AnswerValue  # a previous typed answer to a number or text question
     can_go_back: bool
+    # the intro of the question's section, on the first question shown of that section
+    section_intro: str | None = None
 
     @property
     def typed(self) -> bool:
@@ -349,6 +368,7 @@ class ScaleLine:
     previous: float | None  # the score of the previous attempt, if there was one
     answered: int
     need: int
+    block: str | None = None  # a deficits scale: the title of its block («Предметный блок»)
 
 
 @dataclass(frozen=True)
@@ -629,6 +649,9 @@ def _question_view(
     drafts: dict[str, AnswerValue],
 ) -> QuestionView:
     pos = engine.progress(inst, answers, q.id)
+    before = engine.previous_question(inst, answers, q.id)
+    section = inst.section_of(q.id)
+    opens_section = before is None or inst.section_of(before.id).id != section.id
     return QuestionView(
         attempt_id=attempt_id,
         instrument=inst,
@@ -638,7 +661,8 @@ def _question_view(
         total=pos.total,
         selected=drafts.get(q.id, answers.get(q.id)),
         earlier=answers.get(q.id),
-        can_go_back=engine.previous_question(inst, answers, q.id) is not None,
+        can_go_back=before is not None,
+        section_intro=section.intro if opens_section else None,
     )
 
 
@@ -680,6 +704,7 @@ async def _results_view(
 ) -> ResultsView:
     previous = await previous_scores(session, attempt)
     by_scale = {r.scale_id: r for r in results}
+    sections = {s.id: s.title for s in inst.sections}
     lines: list[ScaleLine] = []
     for scale in inst.scales:
         row = by_scale.get(scale.id)
@@ -697,6 +722,7 @@ async def _results_view(
                 previous=previous.get(scale.id) if row.score is not None else None,
                 answered=row.answered,
                 need=scale.min_answered,
+                block=sections.get(scale.block) if scale.block else None,
             )
         )
     wants_mentor = False

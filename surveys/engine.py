@@ -96,14 +96,39 @@ class Progress:
     total: int
 
 
+def possible_questions(instrument: Instrument, answers: Answers) -> list[Question]:
+    """Questions shown for these answers, and the later ones that may still be shown: a
+    question whose condition looks at a question not answered yet (or itself uncertain)
+    counts, since its answer is not known. Answering can only take questions away, so a
+    count of these never grows while the teacher goes forward."""
+    shown: list[Question] = []
+    seen: dict[str, AnswerValue] = {}
+    unknown: set[str] = set()
+    for q in instrument.questions:
+        uncertain = any(c.question in unknown for c in q.show_if)
+        if not all(
+            c.question in unknown or c.holds(seen.get(c.question), c.question in seen)
+            for c in q.show_if
+        ):
+            continue
+        shown.append(q)
+        if not uncertain and q.id in answers:
+            seen[q.id] = answers[q.id]
+        else:
+            unknown.add(q.id)
+    return shown
+
+
 def progress(instrument: Instrument, answers: Answers, current: str) -> Progress:
-    """«Вопрос N из M» for the visible questions as they stand."""
-    visible = [q.id for q in visible_questions(instrument, answers)]
-    if current not in visible:
-        visible.append(current)
+    """«Вопрос N из M»: N among the questions shown so far, M counting the questions that
+    can still be shown (:func:`possible_questions`), so M does not grow mid-way (it shrinks
+    when an answer hides a later question)."""
+    possible = [q.id for q in possible_questions(instrument, answers)]
+    if current not in possible:
+        possible.append(current)
         order = [q.id for q in instrument.questions]
-        visible.sort(key=order.index)
-    return Progress(number=visible.index(current) + 1, total=len(visible))
+        possible.sort(key=order.index)
+    return Progress(number=possible.index(current) + 1, total=len(possible))
 
 
 _NUMBER = re.compile(r"^[+-]?\d{1,12}([.,]\d{1,6})?$")

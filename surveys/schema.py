@@ -193,8 +193,17 @@ class Scale(Strict):
 
 
 class Audience(Strict):
+    """Who may take the questionnaire.
+
+    ``kind``: everyone, young teachers, or the listed positions. ``setting`` narrows it to
+    the staff of schools (and other organisations) or of pre-school education: a person is
+    pre-school staff when their position is «воспитатель» or their organisation is a
+    kindergarten (:func:`services.reference.setting_of`). ``None``: both.
+    """
+
     kind: Literal["all", "young", "positions"] = "all"
     positions: list[str] = Field(default_factory=list)
+    setting: Literal["school", "preschool"] | None = None
 
     @model_validator(mode="after")
     def _positions(self) -> Self:
@@ -331,5 +340,9 @@ class Instrument(Strict):
 
     def digest(self) -> str:
         """A stable hash of the content: a changed file with the same version is caught."""
-        payload = json.dumps(self.model_dump(mode="json", by_alias=True), sort_keys=True)
+        data = self.model_dump(mode="json", by_alias=True)
+        if data["audience"].get("setting") is None:
+            # a field added later: a file without it keeps the digest it was stored with
+            del data["audience"]["setting"]
+        payload = json.dumps(data, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()

@@ -24,25 +24,25 @@ def load(name: str) -> ModuleType:
 
 async def test_updates_benchmark_prints_its_figures(capsys: pytest.CaptureFixture[str]) -> None:
     bench = load("updates")
-    # 28 taps per teacher: each completes the questionnaire, so the load phase starts new
+    # 43 taps per teacher: each completes the questionnaire, so the load phase starts new
     # attempts first
     figures = await bench.main(
-        teachers=3, rounds=1, taps_per_teacher=28, rate=20.0, seconds=0.5, concurrency=4
+        teachers=3, rounds=1, taps_per_teacher=43, rate=20.0, seconds=0.5, concurrency=4
     )
     out = capsys.readouterr().out
     assert out.startswith("machine: ")
     assert "database: SQLite" in out
-    assert re.search(r"^round 1: project \d+\.\d taps/s \(84 taps", out, re.M)
-    assert re.search(r"^round 1: bare +\d+\.\d taps/s \(84 taps", out, re.M)
+    assert re.search(r"^round 1: project \d+\.\d taps/s \(129 taps", out, re.M)
+    assert re.search(r"^round 1: bare +\d+\.\d taps/s \(129 taps", out, re.M)
     assert re.search(r"^round 1: ratio project/bare \d\.\d{3}$", out, re.M)
     assert re.search(r"^over 1 rounds: project min .* / median .* taps/s", out, re.M)
     assert re.search(r"^over 1 rounds: ratio project/bare min .*goal ratio >= 0.5", out, re.M)
     assert re.search(r"^load: project achieved \d+\.\d taps/s \(10 of 10 taps", out, re.M)
     assert re.search(r"^load: bare +achieved \d+\.\d taps/s \(10 of 10 taps.*p99", out, re.M)
-    assert "check: 94 answers stored for 94 accepted answer taps (equal)" in out
+    assert "check: 139 answers stored for 139 accepted answer taps (equal)" in out
     assert "taps refused or failed: project 0, bare 0" in out
     assert "REFUSED" not in out
-    assert figures["answers_stored"] == figures["answer_taps"] == 94
+    assert figures["answers_stored"] == figures["answer_taps"] == 139
     assert figures["failed"] == 0
 
 

@@ -11,8 +11,9 @@ The world (the test clock: Monday 12.10.2026 12:30 in Moscow):
 - school 2: i (teacher, maths), j (teacher, English);
 - school 3: nobody.
 
-A municipal deficits campaign for everyone: members a b c d e f i j = 8, d counted before,
-7 invited. Progress: school 1 «1 из 6 (17 %)» (d), school 2 has 2 members: «< 5».
+A municipal deficits campaign for everyone: members a b d e f i j = 7 (c, a воспитатель,
+answers the pre-school self-assessment, a campaign of its own), d counted before, 6
+invited. Progress: school 1 «1 из 5 (20 %)» (d), school 2 has 2 members: «< 5».
 """
 
 from __future__ import annotations
@@ -217,22 +218,22 @@ async def test_launch_through_the_bot_fixes_the_members(harness: Harness) -> Non
     await chat.tap("+14 дней")
     await chat.tap("Да, как обычно")
     summary = chat.last.text
-    assert "Получат приглашение: <b>7</b>" in summary
+    assert "Получат приглашение: <b>6</b>" in summary
     assert "будут засчитаны без вопроса): <b>1</b>" in summary
     async with harness.sessionmaker() as s:
         assert await s.scalar(select(Campaign.id)) is None  # the summary writes nothing
     await chat.tap("Запустить")
     card = chat.last.text
     assert "Кампания запущена" in card
-    assert "Ответили: <b>1 из 8</b> (12 %)" in card
-    assert "• Школа № 1: 1 из 6 (17 %)" in card
+    assert "Ответили: <b>1 из 7</b> (14 %)" in card
+    assert "• Школа № 1: 1 из 5 (20 %)" in card
     assert "• Школа № 2: &lt; 5" in card
     assert "15.10.2026, 25.10.2026" in card  # 3 days after the start, a day before
     [campaign] = await _all_campaigns(harness)
     assert (campaign.school_id, campaign.deadline) == (None, date(2026, 10, 26))
     assert campaign.municipality_id is not None and campaign.created_by == MUNICIPAL_METHODIST
     rows = await members(harness.sessionmaker, campaign.id)
-    expect = sorted(ids[k] for k in "abcdefij")
+    expect = sorted(ids[k] for k in "abdefij")  # c: the pre-school self-assessment
     assert [m.user_id for m in rows] == expect  # g (unregistered) and h (blocked) are not
     assert [m.user_id for m in rows if m.counted_before] == [ids["d"]]
     # a second «Запустить» (the dialog is over) launches nothing
@@ -299,9 +300,9 @@ async def test_young_only_and_a_position(harness: Harness) -> None:
             s,
             access,
             harness.app.registry,
-            instrument_id="burnout",
+            instrument_id="burnout_preschool",
             scope=scope,
-            filters=svc.Filters(positions=("preschool",)),
+            filters=svc.Filters(),
             deadline=date(2026, 10, 20),
             reminders=True,
             now=NOW,
@@ -323,6 +324,35 @@ async def test_young_only_and_a_position(harness: Harness) -> None:
     assert [m.user_id for m in await members(harness.sessionmaker, young.id)] == [ids["b"]]
     assert [m.user_id for m in await members(harness.sessionmaker, pre.id)] == [ids["c"]]
     assert [m.user_id for m in await members(harness.sessionmaker, yq.id)] == [ids["b"]]
+
+
+async def test_each_deficits_campaign_reaches_the_staff_it_fits(harness: Harness) -> None:
+    """The school self-assessment never goes to a воспитатель, the pre-school one only to
+    pre-school staff; the pre-school one is never narrowed by school subjects."""
+    ids = await world(harness)
+    async with harness.sessionmaker.begin() as s:
+        access = await _access(s, SCHOOL_METHODIST)
+        launched = {
+            instrument: await svc.launch(
+                s,
+                access,
+                harness.app.registry,
+                instrument_id=instrument,
+                scope=Scope(ScopeKind.SCHOOL, 1),
+                filters=svc.Filters(),
+                deadline=date(2026, 10, 20),
+                reminders=True,
+                now=NOW,
+                tz=MSK,
+            )
+            for instrument in ("deficits", "deficits_preschool")
+        }
+    school = [m.user_id for m in await members(harness.sessionmaker, launched["deficits"].id)]
+    assert school == sorted(ids[k] for k in "abdef")
+    preschool = launched["deficits_preschool"].id
+    assert [m.user_id for m in await members(harness.sessionmaker, preschool)] == [ids["c"]]
+    inst = harness.app.registry.get("deficits_preschool")
+    assert inst is not None and not svc.subjects_allowed(inst.instrument)
 
 
 async def _access(s: AsyncSession, telegram_id: int) -> Access:
@@ -385,11 +415,11 @@ async def test_invitations_reminders_answers_and_the_report(harness: Harness) ->
     sm = harness.sessionmaker
     cid = await launch_municipal(harness)
 
-    # invitations: one to each of the 7 asked (not d), once
-    assert await tick(harness, NOW) == 7
+    # invitations: one to each of the 6 asked (not d), once
+    assert await tick(harness, NOW) == 6
     assert await tick(harness, NOW + timedelta(minutes=1)) == 0
     invites = await outbox(sm, f"campaign:{cid}:invite:")
-    assert sorted(user_of(r) for r in invites) == sorted(ids[k] for k in "abcefij")
+    assert sorted(user_of(r) for r in invites) == sorted(ids[k] for k in "abefij")
     by_user = {user_of(r): r for r in invites}
     assert all(not r.reminder and r.kind == "campaign.invite" for r in invites)
     ru, en = by_user[ids["a"]], by_user[ids["e"]]
@@ -403,10 +433,10 @@ async def test_invitations_reminders_answers_and_the_report(harness: Harness) ->
     # a answers before the first reminder day; nothing until that day
     await complete(harness, ids["a"], local(2026, 10, 14, 18))
     assert await tick(harness, local(2026, 10, 14, 23, 59)) == 0
-    # 15.10 (3 days after the start): reminders to b c e f i j, due 10:00 local
-    assert await tick(harness, local(2026, 10, 15, 0, 5)) == 6
+    # 15.10 (3 days after the start): reminders to b e f i j, due 10:00 local
+    assert await tick(harness, local(2026, 10, 15, 0, 5)) == 5
     reminders = await outbox(sm, f"campaign:{cid}:remind:1:")
-    assert sorted(user_of(r) for r in reminders) == sorted(ids[k] for k in "bcefij")
+    assert sorted(user_of(r) for r in reminders) == sorted(ids[k] for k in "befij")
     assert all(r.reminder and r.due_at == local(2026, 10, 15, 10) for r in reminders)
     assert "Напоминание" in reminders[0].text
     [a] = [m for m in await members(sm, cid) if m.user_id == ids["a"]]
@@ -417,7 +447,7 @@ async def test_invitations_reminders_answers_and_the_report(harness: Harness) ->
     assert await tick(harness, local(2026, 10, 15, 8, 1)) == 0
     statuses = {user_of(r): r.status for r in await outbox(sm, f"campaign:{cid}:remind:1:")}
     assert statuses[ids["b"]] == OutboxStatus.CANCELLED.value
-    assert [u for u, st in statuses.items() if st == "pending"] == sorted(ids[k] for k in "cefij")
+    assert [u for u, st in statuses.items() if st == "pending"] == sorted(ids[k] for k in "efij")
     # an attempt completed before the campaign started does not count as an answer
     assert await tick(harness, local(2026, 10, 20)) == 0
 
@@ -426,13 +456,13 @@ async def test_invitations_reminders_answers_and_the_report(harness: Harness) ->
     harness.clock.now = local(2026, 10, 20)
     await chat.press(CampaignOpen(campaign=cid).pack())
     card = chat.last.text
-    assert "Ответили: <b>3 из 8</b> (38 %)" in card  # d before, a and b now
-    assert "• Школа № 1: 3 из 6 (50 %)" in card
+    assert "Ответили: <b>3 из 7</b> (43 %)" in card  # d before, a and b now
+    assert "• Школа № 1: 3 из 5 (60 %)" in card
     await chat.tap("Продлить на 7 дней")
     assert "Срок продлён до 02.11.2026" in chat.last.text
     assert (await campaign_row(sm, cid)).deadline == date(2026, 11, 2)
     assert await tick(harness, local(2026, 10, 25, 9)) == 0  # the old day passes quietly
-    assert await tick(harness, local(2026, 11, 1, 7)) == 5  # c e f i j
+    assert await tick(harness, local(2026, 11, 1, 7)) == 4  # e f i j
     second = await outbox(sm, f"campaign:{cid}:remind:2:")
     assert all(r.due_at == local(2026, 11, 1, 10) for r in second)
     assert await tick(harness, local(2026, 11, 1, 12)) == 0
@@ -450,8 +480,8 @@ async def test_invitations_reminders_answers_and_the_report(harness: Harness) ->
     [report] = await outbox(sm, f"campaign:{cid}:report")
     assert report.telegram_id == MUNICIPAL_METHODIST and not report.reminder
     assert "Кампания завершена" in report.text
-    assert "Ответили: <b>3 из 8</b> (38 %)" in report.text
-    assert "• Школа № 1: 3 из 6 (50 %)" in report.text and "Школа № 2: &lt; 5" in report.text
+    assert "Ответили: <b>3 из 7</b> (43 %)" in report.text
+    assert "• Школа № 1: 3 из 5 (60 %)" in report.text and "Школа № 2: &lt; 5" in report.text
     data = InlineKeyboardMarkup.model_validate(report.keyboard).inline_keyboard[0][0]
     assert data.callback_data == CampaignOpen(campaign=cid).pack()
 
@@ -500,7 +530,7 @@ async def test_close_early_cancels_what_is_pending(harness: Harness) -> None:
     await world(harness)
     sm = harness.sessionmaker
     cid = await launch_municipal(harness)
-    assert await tick(harness, NOW) == 7
+    assert await tick(harness, NOW) == 6
     chat = harness.chat(MUNICIPAL_METHODIST)
     await chat.press(CampaignOpen(campaign=cid).pack())
     await chat.tap("Закрыть досрочно")
@@ -530,10 +560,10 @@ async def test_list_shows_progress(harness: Harness) -> None:
     await chat.tap("К кампаниям")
     text = chat.last.text
     assert "🟢 <b>Самооценка профессиональных затруднений</b> — Энский" in text
-    assert "до 26.10.2026: ответили 1 из 8 (12 %)" in text
+    assert "до 26.10.2026: ответили 1 из 7 (14 %)" in text
     assert chat.buttons()[0] == "1. Самооценка профессиональных затруднений"
     await chat.tap("1. Самооценка")
-    assert "Ответили: <b>1 из 8</b>" in chat.last.text
+    assert "Ответили: <b>1 из 7</b>" in chat.last.text
     assert cid
 
 
@@ -582,16 +612,18 @@ async def test_calendar_offers_once_per_window_and_launches_once(harness: Harnes
     await world(harness)
     sm = harness.sessionmaker
     assert await calendar(harness, date(2026, 9, 30)) == 0
-    # 01.10: deficits (autumn) and the young-teacher survey; activity is not loaded
-    assert await calendar(harness, date(2026, 10, 1)) == 2
+    # 01.10: deficits (autumn, school and pre-school) and the young-teacher survey; activity
+    # is not loaded
+    assert await calendar(harness, date(2026, 10, 1)) == 3
     assert await calendar(harness, date(2026, 10, 1)) == 0
     assert await calendar(harness, date(2026, 10, 2)) == 0
     offers = await outbox(sm, "calendar:")
     assert sorted(r.key for r in offers) == [
         f"calendar:deficits_autumn:2026:{MUNICIPAL_METHODIST}",
+        f"calendar:preschool_autumn:2026:{MUNICIPAL_METHODIST}",
         f"calendar:young:2026:{MUNICIPAL_METHODIST}",
     ]
-    offer = next(r for r in offers if "deficits" in r.key)
+    offer = next(r for r in offers if "deficits_autumn" in r.key)
     assert offer.due_at == local(2026, 10, 1, 10) and not offer.reminder
     assert "Календарь мониторинга" in offer.text and "Энский" in offer.text
     assert "22.10.2026" in offer.text  # 01.10 + 21 days
@@ -617,8 +649,8 @@ async def test_calendar_offers_once_per_window_and_launches_once(harness: Harnes
     await other.press(button.callback_data)
     assert other.alerts() == [GONE]
     # the next year's window is offered again
-    assert await calendar(harness, date(2027, 3, 1)) == 1
-    assert await calendar(harness, date(2027, 10, 5)) == 2
+    assert await calendar(harness, date(2027, 3, 1)) == 2
+    assert await calendar(harness, date(2027, 10, 5)) == 3
 
 
 async def test_window_over_and_not_offered_when_running(harness: Harness) -> None:
@@ -634,9 +666,10 @@ async def test_window_over_and_not_offered_when_running(harness: Harness) -> Non
     harness.clock.now = local(2026, 10, 5, 9)
     await chat.press(WindowLaunch(window="young", year=2026, municipality=1).pack())
     assert "Кампания запущена" in chat.last.text
-    assert await calendar(harness, date(2026, 10, 6)) == 1  # deficits only
+    assert await calendar(harness, date(2026, 10, 6)) == 2  # the self-assessments only
     assert [r.key.split(":")[1] for r in await outbox(harness.sessionmaker, "calendar:")] == [
-        "deficits_autumn"
+        "deficits_autumn",
+        "preschool_autumn",
     ]
 
 

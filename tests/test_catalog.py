@@ -299,7 +299,7 @@ async def test_sample_catalog_is_realistic(session: AsyncSession, tmp_path: Path
     report = await import_catalog(session, path)
     assert report.errors == []
     items = await active_catalog(session)
-    assert 28 <= len(items) <= 40
+    assert 28 <= len(items) <= 50
     summary = await catalog_summary(session)
     assert all(n >= 5 for n in summary.by_block.values()), summary.by_block
     kinds = {i.kind for i in items}
@@ -375,7 +375,7 @@ def pedbot(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def test_cli_import_export_and_exit_codes(tmp_path: Path) -> None:
     ok = pedbot(tmp_path, "catalog", "import", str(SAMPLE_CATALOG_CSV))
     assert ok.returncode == 0, ok.stderr
-    assert "Программ добавлено: 34" in ok.stdout and "строк с ошибками: 0" in ok.stdout
+    assert "Программ добавлено: 42" in ok.stdout and "строк с ошибками: 0" in ok.stdout
 
     broken = write(
         tmp_path / "broken.csv",
@@ -390,14 +390,14 @@ def test_cli_import_export_and_exit_codes(tmp_path: Path) -> None:
     out = tmp_path / "out.xlsx"
     exported = pedbot(tmp_path, "catalog", "export", str(out))
     assert exported.returncode == 0, exported.stderr
-    assert "Программ выгружено: 37" in exported.stdout
+    assert "Программ выгружено: 45" in exported.stdout
     ws = load_workbook(out).worksheets[0]
-    assert ws.max_row == 38 and ws["A1"].value == "Название"
+    assert ws.max_row == 46 and ws["A1"].value == "Название"
 
     good = write(tmp_path / "good.csv", HEADER + GOOD)
     replaced = pedbot(tmp_path, "catalog", "import", str(good), "--replace")
     assert replaced.returncode == 0, replaced.stderr
-    assert "снято с публикации: 34" in replaced.stdout
+    assert "снято с публикации: 42" in replaced.stdout
 
     assert pedbot(tmp_path, "catalog", "import", str(tmp_path / "nope.csv")).returncode == 1
     wrong = pedbot(tmp_path, "catalog", "export", str(tmp_path / "out.pdf"))
@@ -429,30 +429,30 @@ async def test_upload_csv_document(harness: Harness) -> None:
     assert await fsm_state(harness, ADMIN_ID) == "CatalogForm:waiting_file"
     await chat.send_document("Каталог.csv", SAMPLE_CATALOG_CSV.read_bytes(), "text/csv")
 
-    assert await count(harness.sessionmaker, CatalogItem) == 34
+    assert await count(harness.sessionmaker, CatalogItem) == 42
     summary = chat.texts()[-1]
-    assert "Файл загружен" in summary and "Добавлено программ: 34" in summary
+    assert "Файл загружен" in summary and "Добавлено программ: 42" in summary
     assert "ошибк" not in summary
     assert await fsm_state(harness, ADMIN_ID) is None
     assert "Загрузить файл" in chat.buttons()[0]
 
     await chat.press(MenuCB(to="catalog").pack())
-    assert "Сейчас в каталоге программ: <b>34</b>" in chat.last.text
+    assert "Сейчас в каталоге программ: <b>42</b>" in chat.last.text
 
     harness.bot.api.clear()
     await chat.tap("Скачать каталог")
     [sent] = harness.bot.api.of(SendDocument)
     assert isinstance(sent.document, BufferedInputFile)
-    assert sent.document.filename.endswith(".xlsx") and "34" in (sent.caption or "")
+    assert sent.document.filename.endswith(".xlsx") and "42" in (sent.caption or "")
     ws = load_workbook(io.BytesIO(sent.document.data)).worksheets[0]
-    assert ws.max_row == 35
+    assert ws.max_row == 43
 
     # the downloaded file goes back in unchanged
     await chat.press(MenuCB(to="catalog").pack())
     await chat.tap("Загрузить файл")
     await chat.send_document("catalog.xlsx", sent.document.data)
-    assert "Без изменений: 34" in chat.texts()[-1]
-    assert await count(harness.sessionmaker, CatalogItem) == 34
+    assert "Без изменений: 42" in chat.texts()[-1]
+    assert await count(harness.sessionmaker, CatalogItem) == 42
 
 
 async def test_sample_file_button(harness: Harness) -> None:

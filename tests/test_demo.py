@@ -30,6 +30,8 @@ from models import (
     MentorRequest,
     PairStatus,
     RequestStatus,
+    Route,
+    RouteStep,
     ScaleResult,
     School,
     User,
@@ -44,6 +46,7 @@ from services.demo import (
 )
 from services.instruments import InstrumentRegistry, sync_instruments
 from services.people import is_young
+from services.routes import PRESCHOOL_TITLES
 from services.schools import SAMPLE_SCHOOLS_CSV, import_schools
 from services.surveys import in_audience
 from surveys import engine
@@ -151,8 +154,28 @@ async def test_fill_demo_makes_a_plausible_municipality(_session: AsyncSession) 
         assert a.completed_at is not None
         assert now - timedelta(days=57) <= a.completed_at < now
         assert a.started_at < a.completed_at
-    assert 0.6 <= len(takers["deficits"]) / 400 <= 0.8
-    assert 0.3 <= len(takers["burnout"]) / 400 <= 0.5
+    # each person answers the self-assessment and the CBI written for their setting
+    diagnosed = takers["deficits"] | takers["deficits_preschool"]
+    assert 0.6 <= len(diagnosed) / 400 <= 0.8
+    assert 0.3 <= len(takers["burnout"] | takers["burnout_preschool"]) / 400 <= 0.5
+    kindergarten = {u.id for u in users if u.school is not None and u.school.kind == "kindergarten"}
+    assert takers["deficits_preschool"] and takers["deficits_preschool"] >= (
+        kindergarten & diagnosed
+    )
+    assert not kindergarten & takers["deficits"]
+    # their routes speak of their work: no lessons or exams, pre-school step titles
+    steps = (
+        await _session.execute(
+            select(RouteStep.catalog_item_id, RouteStep.title, RouteStep.kind)
+            .join(Route, RouteStep.route_id == Route.id)
+            .where(Route.user_id.in_(kindergarten))
+        )
+    ).all()
+    assert steps
+    for item, title, kind in steps:
+        assert "ОГЭ" not in title and "урок" not in title, title
+        if item is None and kind in ("self_study", "seminar"):
+            assert title in PRESCHOOL_TITLES.values(), title
     young_ids = {u.id for u in users if is_young(u, TODAY)}
     assert takers["young"] <= young_ids
     assert len(takers["young"]) >= 0.6 * len(young_ids)
@@ -163,7 +186,9 @@ async def test_fill_demo_makes_a_plausible_municipality(_session: AsyncSession) 
     for a in attempts:
         inst = registry.get(a.instrument_id)
         assert inst is not None and a.instrument_version_id == inst.version_id
-        assert in_audience(inst.instrument, by_id[a.user_id], TODAY)
+        person = by_id[a.user_id]
+        assert person.school is not None
+        assert in_audience(inst.instrument, person, TODAY, person.school.kind)
     for a in in_progress:
         assert a.current_question is not None and a.completed_at is None
 

@@ -280,27 +280,76 @@ def test_young_mentor_areas_only_when_mentor_needed() -> None:
 # ---------------------------------------------------------------- progress
 
 
-def test_progress_counts_visible_questions() -> None:
-    # methodist: role, mentor, comment/no_mentor_reason, rating
+def test_progress_counts_questions_that_can_still_be_shown() -> None:
+    # methodist: role, mentor, then comment or no_mentor_reason (either may still come:
+    # «mentor» is not answered yet), rating
     p = progress(INSTRUMENT, {"role": "methodist"}, "mentor")
-    assert (p.number, p.total) == (2, 4)
+    assert (p.number, p.total) == (2, 5)
+    p = progress(INSTRUMENT, {"role": "methodist", "mentor": "yes"}, "comment")
+    assert (p.number, p.total) == (3, 4)
     teacher = {"role": "teacher", "subjects": ["math"]}
     p = progress(INSTRUMENT, teacher, "math_hours")
-    assert (p.number, p.total) == (3, 7)
+    assert (p.number, p.total) == (3, 8)
 
 
-def test_progress_total_follows_answers() -> None:
-    first = progress(INSTRUMENT, {}, "role")
-    assert first.number == 1
-    after = progress(INSTRUMENT, {"role": "teacher"}, "subjects")
-    assert after.number == 2
-    assert after.total > first.total
+def test_progress_total_never_grows_going_forward() -> None:
+    """«Вопрос 1 из 16» must not become «из 18» later: the total starts at what can be shown
+    and only shrinks when an answer hides a question."""
+    answers: dict[str, object] = {}
+    path = [
+        ("role", "teacher"),
+        ("subjects", ["rus"]),
+        ("not_methodist", "время"),
+        ("mentor", "no"),
+        ("comment", None),
+        ("rating", 1),
+    ]
+    totals = []
+    for number, (question, value) in enumerate(path, start=1):
+        p = progress(INSTRUMENT, answers, question)
+        assert p.number == number
+        totals.append(p.total)
+        answers[question] = value
+    assert totals == sorted(totals, reverse=True)
+    assert totals[0] == len(INSTRUMENT.questions)
+    assert totals[-1] == len(path)
 
 
 def test_progress_for_a_question_not_yet_visible() -> None:
     p = progress(INSTRUMENT, {"role": "methodist"}, "subjects")
     assert p.number == 2
-    assert p.total == 5
+    assert p.total == 6
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_progress_never_grows_on_random_paths(data: st.DataObject) -> None:
+    """Whatever the answers, going forward never raises «из M» and N counts up by one."""
+    answers: dict[str, object] = {}
+    last_total = None
+    number = 0
+    while (q := next_question(INSTRUMENT, answers)) is not None:
+        p = progress(INSTRUMENT, answers, q.id)
+        number += 1
+        assert p.number == number
+        if last_total is not None:
+            assert p.total <= last_total
+        last_total = p.total
+        options = INSTRUMENT.options(q)
+        if q.type == QuestionType.MULTI:
+            value: object = data.draw(
+                st.lists(
+                    st.sampled_from([o.value for o in options]), min_size=1, max_size=2, unique=True
+                )
+            )
+        elif options:
+            value = data.draw(st.sampled_from([o.value for o in options]))
+        elif q.type == QuestionType.NUMBER:
+            value = 1
+        else:
+            value = data.draw(st.sampled_from(["текст", None]))
+        answers[q.id] = value
+    assert last_total == number
 
 
 # ---------------------------------------------------------------- typed answers
@@ -441,6 +490,19 @@ def test_young_mentor_areas_limits() -> None:
         toggle(young, areas, chosen, 3)
     with pytest.raises(AnswerError):
         check_multi(areas, [])
+
+
+def test_support_forms_accept_nothing_ticked() -> None:
+    """«Какую поддержку вы уже получаете?»: nothing of these is an answer, not an error."""
+    young = load_instruments()["young"]
+    forms = young.question("support_forms")
+    check_multi(forms, [])  # no error
+    assert toggle(young, forms, [], 0) == ["mentor"]
+    answers = {q.id: 0 for q in young.questions if q.id in young.scales[0].items}
+    answers |= {"class_teacher": "yes", "education": "higher_ped"}
+    assert next_question(young, {**answers, "support_forms": []}, after="support_forms") == (
+        young.question("social_support")
+    )
 
 
 # ---------------------------------------------------------------- properties

@@ -451,6 +451,37 @@ async def test_municipality_by_school_and_in_total(session: AsyncSession) -> Non
     assert t.campaigns[0].rate == 75.0
 
 
+async def test_preschool_instruments_count_with_the_school_ones(session: AsyncSession) -> None:
+    """The pre-school self-assessment and CBI are of the same kinds: a kindergarten's
+    воспитатели count in «прошли диагностику», the deficit levels and the burnout figures,
+    and a teacher who answered both self-assessments counts once, by the latest."""
+    w = await build(session)
+    await w.teacher("d1", "D", position="preschool")
+    await w.teacher("d2", "D", position="preschool")
+    await w.survey("d1", "deficits_preschool", "2026-09-20", subject="high", methodical="high",
+                   psychological="minimal", communicative="minimal")  # fmt: skip
+    # d2 answered the school one at her former school, then the pre-school one
+    await w.deficits("d2", "2026-09-05", "high", "high", "high", "high")
+    await w.survey("d2", "deficits_preschool", "2026-09-25", subject="medium",
+                   methodical="minimal", psychological="minimal", communicative="minimal")  # fmt: skip
+    await w.survey("d1", "burnout_preschool", "2026-09-21", personal="elevated",
+                   work="normal", student="normal")  # fmt: skip
+    await w.session.commit()
+    t = await table(w, f"municipality:{w.municipalities['m1'].id}")
+    d = next(r for r in t.schools if r.school_name == "Детский сад № 5")
+    T = t.total.values
+    assert d.values["deficits_done"] == v(100.0, 2, 2, True)
+    # 1. the 6 of 9 above, and d1, d2 once each -> 8 of 11
+    assert T["deficits_done"] == v(72.7, 8, 11)
+    # 11. subject: 3 high and 2 medium of 6 above; d1 high, d2 medium (her latest) -> of 8
+    assert (T["deficit_subject_high"], T["deficit_subject_medium"]) == (
+        v(50.0, 4, 8),
+        v(37.5, 3, 8),
+    )
+    # 10. personal burnout: 3 of 5 above, and d1 -> 4 of 6
+    assert T["cbi_personal_high"] == v(66.7, 4, 6)
+
+
 async def test_school_scope_is_that_school(session: AsyncSession) -> None:
     w = await build(session)
     school_b = w.schools["B"]

@@ -81,7 +81,7 @@ async def test_fast_double_tap_is_recorded_once(harness: Harness) -> None:
     async with harness.sessionmaker() as s:
         rows = (await s.execute(select(Answer))).scalars().all()
     assert [(a.question_id, a.value) for a in rows] == [("subj1", 2)]
-    assert "Вопрос 2 из 28" in chat.last.text
+    assert "Вопрос 2 из 43" in chat.last.text
 
 
 async def test_a_crash_in_a_handler_is_reported_plainly_and_rolled_back(

@@ -81,12 +81,12 @@ async def test_old_attempts_keep_their_version(session: AsyncSession) -> None:
     old_results = {r.scale_id: r.band for r in await svc.results_of(session, done.id)}
     assert old_results["personal"] == "elevated"
 
-    # version 2 moves the cut-off to 60: new attempts score differently, the old does not
-    v2 = with_cutoff(v1, 2, 60)
+    # the next version moves the cut-off to 60: new attempts score differently, the old do not
+    v2 = with_cutoff(v1, v1.version + 1, 60)
     registry2 = await sync_instruments(session, {**files, "burnout": v2})
     assert registry2.current["burnout"].version_id != registry.current["burnout"].version_id
     stored_v1 = await registry2.by_version_id(session, done.instrument_version_id)
-    assert stored_v1.version == 1 and stored_v1.digest() == v1.digest()
+    assert stored_v1.version == v1.version and stored_v1.digest() == v1.digest()
     assert {r.scale_id: r.band for r in await svc.results_of(session, done.id)} == old_results
 
     later = datetime(2027, 2, 1, 9, 0, tzinfo=UTC)  # after the 90-day interval
@@ -104,4 +104,4 @@ async def test_old_attempts_keep_their_version(session: AsyncSession) -> None:
     new_results = {
         r.scale_id: (r.band, r.instrument_version) for r in await svc.results_of(session, new.id)
     }
-    assert new_results["personal"] == ("normal", 2)
+    assert new_results["personal"] == ("normal", v1.version + 1)

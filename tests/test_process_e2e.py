@@ -29,7 +29,7 @@ SCHOOLS_CSV = REPO / "services" / "samples" / "schools.csv"
 TOKEN = "123456:" + "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghi"  # 35 letters after the colon
 TEACHER = 7001001
 FULL_NAME = "Задорожная Евдокия Тимофеевна"
-TOTAL = 28
+TOTAL = 43
 
 
 @pytest.fixture

@@ -120,7 +120,7 @@ async def test_delete_removes_every_row_of_the_person_only(harness: Harness) -> 
         for model in (Attempt, ScaleResult):
             owners = set((await s.execute(select(model.user_id))).scalars())
             assert owners == {kept.id}
-        assert len((await s.execute(select(Answer))).scalars().all()) == 28
+        assert len((await s.execute(select(Answer))).scalars().all()) == 43
         assert (await s.scalar(select(FsmRecord).where(FsmRecord.user_id == 3004))) is None
         assert (await s.scalar(select(UserSubject).where(UserSubject.user_id != kept.id))) is None
     # the person can come back from scratch

@@ -318,7 +318,6 @@ LEVEL_ANSWERS = {
     "medium": [1, 1, 1, 1, 1, 1, 1],  # 66.7 %
     "minimal": [0, 0, 0, 0, 0, 0, 0],  # 100 %
 }
-PREFIX = {"subject": "subj", "methodical": "meth", "psychological": "psy", "communicative": "comm"}
 
 
 async def make_teacher(
@@ -352,9 +351,10 @@ async def self_assess(
 ) -> int:
     attempt = await surveys_svc.start_or_resume(session, registry, user, "deficits", when)
     inst = registry.get("deficits").instrument  # type: ignore[union-attr]
-    for block, prefix in PREFIX.items():
-        for i, value in enumerate(LEVEL_ANSWERS[levels.get(block, "minimal")], start=1):
-            await surveys_svc.save_answer(session, attempt, f"{prefix}{i}", value, when)
+    for scale in inst.scales:  # every item of a block answered alike
+        value = LEVEL_ANSWERS[levels.get(scale.block or "", "minimal")][0]
+        for item in scale.items:
+            await surveys_svc.save_answer(session, attempt, item, value, when)
     step = await surveys_svc.advance(session, attempt, inst, when, after=None)
     assert step.question is None
     return attempt.id

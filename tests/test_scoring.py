@@ -27,9 +27,19 @@ def middle(instrument: Instrument, question_id: str) -> str | int:
     return next(o.value for o in options if o.score == 50)
 
 
+PREFIXES = {
+    "subj": "subject",
+    "meth": "methodical",
+    "psy": "psychological",
+    "comm": "communicative",
+}
+
+
 def block(prefix: str, values: list[int | None]) -> dict[str, int | None]:
-    """Answers to the first items of a deficits block: ``subj1``, ``subj2``, ..."""
-    return {f"{prefix}{i}": v for i, v in enumerate(values, start=1)}
+    """Answers to the first items of a deficits block, in the order of its scale."""
+    items = scale(DEFICITS, PREFIXES[prefix]).items
+    assert len(values) <= len(items)
+    return dict(zip(items, values, strict=False))
 
 
 # ---------------------------------------------------------------- percent with invert
@@ -49,8 +59,8 @@ def test_deficits_serious_difficulty_everywhere_is_zero() -> None:
 
 
 def test_deficits_percent_formula() -> None:
-    # 100 × (1 − sum / (3 × answered)) = 100 × (1 − 7/21)
-    result = score_scale(DEFICITS, scale(DEFICITS, "psychological"), block("psy", [1] * 7))
+    # 100 × (1 − sum / (3 × answered)) = 100 × (1 − 9/27)
+    result = score_scale(DEFICITS, scale(DEFICITS, "psychological"), block("psy", [1] * 9))
     assert result.score == pytest.approx(66.67)
     assert result.band is not None and result.band.code == "medium"
 
@@ -93,7 +103,8 @@ def test_deficits_exactly_80_is_medium() -> None:
 
 
 def test_deficits_just_above_80_is_minimal() -> None:
-    answers = block("psy", [1, 1, 1, 1, 0, 0, 0])
+    # 14 answered: 100 × (1 − 8/42) = 80.95
+    answers = block("psy", [1] * 8 + [0] * 6)
     result = score_scale(DEFICITS, scale(DEFICITS, "psychological"), answers)
     assert result.score is not None and 80 < result.score < 81
     assert result.band is not None and result.band.code == "minimal"
@@ -130,12 +141,12 @@ def test_deficits_band_boundaries(score: float, code: str) -> None:
 # ---------------------------------------------------------------- min_answered
 
 
-def test_deficits_needs_four_answers() -> None:
-    s = scale(DEFICITS, "subject")
-    three = score_scale(DEFICITS, s, block("subj", [0, 0, 0, None, None, None, None]))
-    assert three.score is None and three.band is None and three.answered == 3
+def test_deficits_needs_more_than_half_of_a_block() -> None:
+    s = scale(DEFICITS, "subject")  # 9 items: 5 answers needed
     four = score_scale(DEFICITS, s, block("subj", [0, 0, 0, 0, None, None, None]))
-    assert four.score == 100.0 and four.answered == 4
+    assert four.score is None and four.band is None and four.answered == 4
+    five = score_scale(DEFICITS, s, block("subj", [0, 0, 0, 0, 0, None, None]))
+    assert five.score == 100.0 and five.answered == 5
 
 
 def test_burnout_personal_with_two_answers_has_no_score() -> None:

@@ -117,8 +117,10 @@ def question(view: QuestionView, t: Translator) -> Screen:
         f"<b>{esc(inst.title)}</b> · {esc(inst.section_of(q.id).title)}",
         t("survey.progress", n=view.number, total=view.total),
         "",
-        esc(q.text),
     ]
+    if view.section_intro:
+        parts += [f"<i>{esc(view.section_intro)}</i>", ""]
+    parts.append(esc(q.text))
     if q.hint:
         parts.append(f"<i>{esc(q.hint)}</i>")
     rows: list[list[InlineKeyboardButton]] = []
@@ -162,19 +164,28 @@ def result_blocks(view: ResultsView, t: Translator) -> list[str]:
             blocks.append(
                 t(
                     "survey.scale_no_score",
-                    scale=esc(line.title),
+                    scale=esc(line.block or line.title),
                     answered=line.answered,
                     need=line.need,
                 )
             )
             continue
         unit = " %" if line.percent else ""
-        text = t(
-            "survey.scale_line",
-            scale=esc(line.title),
-            score=fmt_score(line.score) + unit,
-            band=esc(line.band),
-        )
+        if line.block is not None:
+            # a deficits block says what its number is: the share mastered, by self-assessment
+            text = t(
+                "survey.block_line",
+                block=esc(line.block),
+                score=fmt_score(line.score) + unit,
+                band=esc(line.band[:1].lower() + line.band[1:]),
+            )
+        else:
+            text = t(
+                "survey.scale_line",
+                scale=esc(line.title),
+                score=fmt_score(line.score) + unit,
+                band=esc(line.band),
+            )
         if line.previous is not None:
             delta = line.score - line.previous
             sign = "+" if delta > 0 else ("−" if delta < 0 else "±")
