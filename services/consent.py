@@ -18,7 +18,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
 
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.config import Settings
+from models import Attempt, Outbox, User
+from services.instruments import InstrumentRegistry
 
 CONSENT_VERSION = 2
 """The edition of the consent text (``consent.text`` and ``consent.full``) in force."""
@@ -116,3 +121,27 @@ def status_of(person: ConsentRow) -> ConsentStatus:
         health_at=person.health_consent_at if person.health_consent_version else None,
         health_version=person.health_consent_version,
     )
+
+
+async def withdraw_health(session: AsyncSession, registry: InstrumentRegistry, user: User) -> int:
+    """Withdraw the consent to the questionnaires about health: their attempts go with
+    answers and results (and any reminder still waiting for them); the rest of the person's
+    data stays. Returns the number of attempts deleted."""
+    instrument_ids = [
+        r.instrument.id for r in registry.ordered() if r.instrument.kind in HEALTH_KINDS
+    ]
+    attempts = (
+        await session.scalars(
+            select(Attempt.id).where(
+                Attempt.user_id == user.id, Attempt.instrument_id.in_(instrument_ids)
+            )
+        )
+    ).all()
+    if attempts:
+        keys = [f"reminder:survey:{a}" for a in attempts]
+        await session.execute(delete(Outbox).where(Outbox.key.in_(keys)))
+        await session.execute(delete(Attempt).where(Attempt.id.in_(attempts)))
+    user.health_consent_version = None
+    user.health_consent_at = None
+    await session.flush()
+    return len(attempts)
