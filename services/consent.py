@@ -14,6 +14,7 @@ without adding an edition fails the tests.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
@@ -30,18 +31,23 @@ CONSENT_VERSION = 2
 CONSENT_EDITIONS: dict[int, tuple[date, str | None]] = {
     # edition: (its date, sha256 of the Russian texts; None: before digests were recorded)
     1: (date(2026, 9, 1), None),
-    2: (date(2026, 12, 4), "b0e4b0ac2e2f0d6ac0cbd1b07d5ff39e0d10ed1e0e0c3f7fc3b1d4eb3b6b1c8a"),
+    2: (date(2026, 12, 4), "83e5727315e6dfc0c9f9ac9598775e170c6d1f0ac5fe0eda1221c25501ef43a7"),
 }
 HEALTH_CONSENT_VERSION = 1
 """The edition of the consent to the burnout questionnaire (``consent.health``)."""
 HEALTH_EDITIONS: dict[int, tuple[date, str | None]] = {
-    1: (date(2026, 12, 4), "0000000000000000000000000000000000000000000000000000000000000000"),
+    1: (date(2026, 12, 4), "7780dfcd4f053ff7088b4d5972833a58d6134ecd238d7fe3b3e823a2e8487156"),
 }
 HEALTH_KINDS = frozenset({"burnout"})
 """Questionnaires whose answers are about health: they need their own consent."""
 
 CONSENT_KEYS = ("consent.text", "consent.full")
 HEALTH_KEYS = ("consent.health",)
+
+
+def text_digest(texts: dict[str, str], keys: tuple[str, ...]) -> str:
+    """The digest an edition records: sha256 of the texts of ``keys`` (templates, unfilled)."""
+    return hashlib.sha256("\n".join(texts[k] for k in keys).encode()).hexdigest()
 
 
 class HasConsent(Protocol):

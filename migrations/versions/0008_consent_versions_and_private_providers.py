@@ -32,7 +32,9 @@ def upgrade() -> None:
             sa.Column("consent_version", sa.Integer(), server_default="1", nullable=False)
         )
         batch_op.add_column(sa.Column("health_consent_version", sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column("health_consent_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(
+            sa.Column("health_consent_at", sa.DateTime(timezone=True), nullable=True)
+        )
     with op.batch_alter_table("providers", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("status", sa.String(length=20), server_default="approved", nullable=False)
