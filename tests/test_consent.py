@@ -98,7 +98,7 @@ def test_the_full_text_names_what_152_fz_asks() -> None:
     t = Translator("ru")
     text = screens.full_text(OPERATOR, edition(), t)
     for part in (
-        OPERATOR.name.replace("«", "«"),
+        OPERATOR.name,
         OPERATOR.address,
         OPERATOR.contact,
         f"Редакция {CONSENT_VERSION}",
