@@ -291,12 +291,16 @@ async def export_data(
     out_attempts: list[dict[str, Any]] = []
     for a in attempts:
         answers = (
-            await session.execute(
-                select(Answer)
-                .where(Answer.attempt_id == a.id)
-                .order_by(Answer.answered_at, Answer.id)
+            (
+                await session.execute(
+                    select(Answer)
+                    .where(Answer.attempt_id == a.id)
+                    .order_by(Answer.answered_at, Answer.id)
+                )
             )
-        ).scalars()
+            .scalars()
+            .all()
+        )
         results = (
             await session.execute(
                 select(ScaleResult).where(ScaleResult.attempt_id == a.id).order_by(ScaleResult.id)
