@@ -24,9 +24,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from models import Attempt, Outbox, User
+from models.people import CONSENT_EDITION
 from services.instruments import InstrumentRegistry
 
-CONSENT_VERSION = 2
+CONSENT_VERSION = CONSENT_EDITION
 """The edition of the consent text (``consent.text`` and ``consent.full``) in force."""
 CONSENT_EDITIONS: dict[int, tuple[date, str | None]] = {
     # edition: (its date, sha256 of the Russian texts; None: before digests were recorded)
