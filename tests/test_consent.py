@@ -37,6 +37,7 @@ from tests.conftest import Clock, Harness, make_settings
 from tests.helpers import add_schools, count, register, user_row
 from tests.telegram import MockedBot, html_errors, html_length
 from tests.test_config_cli import pedbot
+from tests.test_courses_journeys import finish_course, start_course
 from tests.test_survey_journeys import answer_all, open_survey
 
 OPERATOR = Operator(
@@ -422,3 +423,31 @@ def test_pedbot_check_warns_while_the_operator_is_unset(tmp_path: Path) -> None:
         },
     )
     assert named.returncode == 0 and "OPERATOR" not in named.stderr
+
+
+async def test_after_withdrawal_the_database_file_holds_no_trace(
+    op_harness: Harness, db_url: str, engine: AsyncEngine
+) -> None:
+    """What the teacher typed is not readable in the SQLite file once the consent is
+    withdrawn (``secure_delete``; conversation rows are not kept empty)."""
+    if not db_url.startswith("sqlite"):
+        pytest.skip("a search of the database file is a SQLite matter")
+    await add_schools(op_harness.sessionmaker)
+    keep = op_harness.chat(5020)
+    await register(keep, name="Петров Пётр Петрович")
+    chat = op_harness.chat(5021)
+    await register(chat, name="Щукина Ярослава Эдуардовна")
+    await start_course(chat, title="Курс Ярославы про сторителлинг", provider="Центр «Зюйд-Вест»")
+    await finish_course(chat)
+    await chat.send("🏠 Главное меню")
+    await chat.tap("Мой профиль")
+    await chat.tap("Согласие на обработку данных")
+    await chat.tap("Отозвать согласие")
+    await chat.tap("Да, отозвать и удалить всё")
+    async with engine.connect() as conn:
+        await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    path = Path(db_url.split("///", 1)[1])
+    content = b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
+    for typed in ("Щукина Ярослава", "сторителлинг", "Зюйд-Вест"):
+        assert typed.encode() not in content, typed
+    assert "Петров Пётр".encode() in content  # the search does find what is kept
