@@ -314,7 +314,7 @@ async def export_data(
                 "updated_at": _iso(a.updated_at),
                 "completed_at": a.completed_at.isoformat() if a.completed_at else None,
                 "current_question": a.current_question,
-                "answers": {x.question_id: x.value for x in answers if x.final},
+                "answers": {x.question_id: x.value for x in answers},
                 "answer_log": [
                     {
                         "question": x.question_id,
