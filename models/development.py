@@ -66,10 +66,10 @@ class Provider(Base):
     status: Mapped[str] = mapped_column(
         String(20), default=ProviderStatus.APPROVED.value, server_default="approved"
     )
-    # the teacher who typed it first (cleared when it stops being theirs alone)
-    created_by: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL"), default=None
-    )
+    # the users.id of the teacher who typed it, while it is theirs alone (cleared when it
+    # stops being so; their deletion deletes it, see services.people.delete_user). No
+    # foreign key: adding one to an existing SQLite table means rebuilding the table.
+    created_by: Mapped[int | None] = mapped_column(default=None)
 
     __table_args__ = (Index("ix_providers_created_by", "created_by"),)
 

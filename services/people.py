@@ -694,6 +694,9 @@ async def delete_user(session: AsyncSession, user: User) -> None:
     await session.execute(delete(User).where(User.id == user.id))
     if theirs:
         await session.execute(delete(Provider).where(Provider.id.in_(theirs)))
+    await session.execute(
+        update(Provider).where(Provider.created_by == user.id).values(created_by=None)
+    )
     await session.execute(delete(FsmRecord).where(FsmRecord.user_id == telegram_id))
     await session.execute(
         update(Campaign).where(Campaign.created_by == telegram_id).values(created_by=0)

@@ -3,19 +3,26 @@ it or a second teacher types it; deleting the teacher deletes the names only the
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import select, text
 
+from bot import migrate
 from handlers.catalog.callbacks import ProviderApprove, ProviderList
 from handlers.courses.callbacks import ProviderPick
 from models import Course, Provider, ProviderStatus, RoleName
+from models.db import make_engine
 from services.catalog import import_catalog
 from services.roles import grant
 from tests.conftest import ADMIN_ID, Harness
 from tests.helpers import add_schools, count, register, user_row
 from tests.telegram import TgChat
 from tests.test_courses_journeys import courses_of, finish_course, open_courses, start_course
+from tests.test_migrations import _pg_scratch_url
 
 ALPHA = "ЧОУ ДПО «Учебный центр Альфа»"
 STALE = "Эта кнопка уже не действует"
@@ -183,3 +190,69 @@ async def test_deleting_the_teacher_deletes_the_providers_only_they_used(
         names = set((await s.scalars(select(Provider.name))).all())
         assert await s.scalar(select(Course.id).where(Course.provider_id.is_(None))) is None
     assert names == {"Центр «Бета»", "ИРО"}
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path}/migrations.db"
+    else:
+        yield from _pg_scratch_url()
+
+
+def test_migration_0008_keeps_the_courses_and_marks_typed_names(empty_url: str) -> None:
+    """On a database with data: a name one teacher used becomes theirs alone, a name two
+    used is shared, catalog providers stay approved; going down and up loses no course."""
+    migrate.upgrade(empty_url, "0005")
+
+    async def run(statements: list[str]) -> list[Any]:
+        engine = make_engine(empty_url)
+        try:
+            async with engine.begin() as conn:
+                found: list[Any] = []
+                for sql in statements:
+                    result = await conn.execute(text(sql))
+                    if result.returns_rows:
+                        found.append([tuple(r) for r in result])
+                return found
+        finally:
+            await engine.dispose()
+
+    course = (
+        "INSERT INTO courses (user_id, title, provider_id, kind, hours, starts_on, ends_on,"
+        " format, blocks, created_at) VALUES ({user}, 'x', {provider}, 'qualification', 1,"
+        " '2026-01-01', '2026-01-02', 'distance', '[]', '2026-01-01 00:00:00+00')"
+    )
+    asyncio.run(
+        run(
+            [
+                "INSERT INTO users (id, telegram_id, language, consent_at, blocked_bot) VALUES"
+                " (1, 101, 'ru', '2026-01-01 00:00:00+00', false),"
+                " (2, 102, 'ru', '2026-01-01 00:00:00+00', false)",
+                "INSERT INTO providers (id, name) VALUES (1, 'А'), (2, 'Б'), (3, 'В')",
+                "INSERT INTO catalog_items (id, title, provider_id, hours, format, kind, blocks,"
+                " positions, subjects, federal_register, active, updated_at) VALUES (1, 't', 3,"
+                " 1, 'distance', 'qualification', '[]', '[]', '[]', false, true,"
+                " '2026-01-01 00:00:00+00')",
+                course.format(user=1, provider=1),
+                course.format(user=1, provider=2),
+                course.format(user=2, provider=2),
+                course.format(user=1, provider=3),
+            ]
+        )
+    )
+    migrate.upgrade(empty_url)
+    [providers, users] = asyncio.run(
+        run(
+            [
+                "SELECT id, status, created_by FROM providers ORDER BY id",
+                "SELECT id, consent_version, health_consent_version FROM users ORDER BY id",
+            ]
+        )
+    )
+    assert providers == [(1, "private", 1), (2, "shared", None), (3, "approved", None)]
+    assert users == [(1, 1, None), (2, 1, None)]  # agreed to the first edition
+    migrate.downgrade(empty_url, "0005")
+    migrate.upgrade(empty_url)
+    [courses] = asyncio.run(run(["SELECT count(*), count(provider_id) FROM courses"]))
+    assert courses == [(4, 4)]

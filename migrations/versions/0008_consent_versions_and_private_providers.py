@@ -24,36 +24,46 @@ UPDATE providers SET status = 'private', created_by = (
 WHERE NOT EXISTS (SELECT 1 FROM catalog_items AS i WHERE i.provider_id = providers.id)
   AND (SELECT count(DISTINCT c.user_id) FROM courses AS c WHERE c.provider_id = providers.id) = 1
 """
+# one that several teachers typed and no catalog programme names: shared, not approved
+SHARED = """
+UPDATE providers SET status = 'shared'
+WHERE NOT EXISTS (SELECT 1 FROM catalog_items AS i WHERE i.provider_id = providers.id)
+  AND (SELECT count(DISTINCT c.user_id) FROM courses AS c WHERE c.provider_id = providers.id) > 1
+"""
+
+
+def _drop_columns(table: str, columns: list[str]) -> None:
+    """Drop columns in place. On SQLite a batch operation would rebuild the table, and
+    rebuilding a table other tables point at (users, providers) deletes through their
+    ``ON DELETE`` actions; SQLite (3.35+) drops a plain column itself."""
+    if op.get_bind().dialect.name == "sqlite":
+        for column in columns:
+            op.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+    else:
+        for column in columns:
+            op.drop_column(table, column)
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("consent_version", sa.Integer(), server_default="1", nullable=False)
-        )
-        batch_op.add_column(sa.Column("health_consent_version", sa.Integer(), nullable=True))
-        batch_op.add_column(
-            sa.Column("health_consent_at", sa.DateTime(timezone=True), nullable=True)
-        )
-    with op.batch_alter_table("providers", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("status", sa.String(length=20), server_default="approved", nullable=False)
-        )
-        batch_op.add_column(sa.Column("created_by", sa.Integer(), nullable=True))
-        batch_op.create_foreign_key(
-            "fk_providers_created_by_users", "users", ["created_by"], ["id"], ondelete="SET NULL"
-        )
-        batch_op.create_index("ix_providers_created_by", ["created_by"], unique=False)
+    # plain ADD COLUMN on both databases (no table is rebuilt)
+    op.add_column(
+        "users", sa.Column("consent_version", sa.Integer(), server_default="1", nullable=False)
+    )
+    op.add_column("users", sa.Column("health_consent_version", sa.Integer(), nullable=True))
+    op.add_column(
+        "users", sa.Column("health_consent_at", sa.DateTime(timezone=True), nullable=True)
+    )
+    op.add_column(
+        "providers",
+        sa.Column("status", sa.String(length=20), server_default="approved", nullable=False),
+    )
+    op.add_column("providers", sa.Column("created_by", sa.Integer(), nullable=True))
+    op.create_index("ix_providers_created_by", "providers", ["created_by"], unique=False)
     op.execute(PRIVATE)
+    op.execute(SHARED)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("providers", schema=None) as batch_op:
-        batch_op.drop_index("ix_providers_created_by")
-        batch_op.drop_constraint("fk_providers_created_by_users", type_="foreignkey")
-        batch_op.drop_column("created_by")
-        batch_op.drop_column("status")
-    with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.drop_column("health_consent_at")
-        batch_op.drop_column("health_consent_version")
-        batch_op.drop_column("consent_version")
+    op.drop_index("ix_providers_created_by", table_name="providers")
+    _drop_columns("providers", ["created_by", "status"])
+    _drop_columns("users", ["health_consent_at", "health_consent_version", "consent_version"])
