@@ -12,7 +12,7 @@ from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.config import ConfigError, Settings, load_settings, settings_or_exit
+from bot.config import FIXES, ConfigError, Settings, load_settings, settings_or_exit
 from models import RoleName
 from models.db import is_sqlite, make_engine, make_sessionmaker
 
@@ -121,8 +121,14 @@ def cmd_check(args: argparse.Namespace) -> None:
 
     errors = 0
     try:
-        load_settings()
+        settings = load_settings()
         _print("Настройки: в порядке.")
+        for name in settings.operator_missing():
+            print(
+                f"Предупреждение: не задан {name} — {FIXES[name]}. Без него текст согласия "
+                "на обработку персональных данных не называет оператора полностью.",
+                file=sys.stderr,
+            )
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         errors += 1

@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/pedbot.db"
 DEFAULT_API_URL = "https://api.telegram.org"
+OPERATOR_MAX = 300  # each operator field: the consent text must stay within one message
 
 FIXES = {
     "BOT_TOKEN": "получите токен у @BotFather и задайте BOT_TOKEN=123456:ABC... в .env",
@@ -30,7 +31,16 @@ FIXES = {
     "DIGEST_DAY": "день еженедельной сводки: mon, tue, wed, thu, fri, sat или sun",
     "DIGEST_TIME": "время еженедельной сводки, например 09:00",
     "INDICATOR_PLANS": "путь к YAML-файлу плановых значений показателей",
+    "OPERATOR_NAME": (
+        "полное название оператора персональных данных (организации, которая ведёт бота), "
+        f"до {OPERATOR_MAX} знаков"
+    ),
+    "OPERATOR_ADDRESS": f"почтовый адрес оператора персональных данных, до {OPERATOR_MAX} знаков",
+    "OPERATOR_CONTACT": (
+        f"телефон или электронная почта для обращений о персональных данных, до {OPERATOR_MAX} знаков"
+    ),
 }
+OPERATOR_FIELDS = ("OPERATOR_NAME", "OPERATOR_ADDRESS", "OPERATOR_CONTACT")
 
 
 def _is_clock(text: str) -> bool:
@@ -74,6 +84,23 @@ class Settings(BaseSettings):
     digest_time: str = "09:00"  # local
     # plan values of the indicators (YAML: code -> percent or number); default: the seeds'
     indicator_plans: str | None = None
+    # the operator of personal data named in the consent text (152-ФЗ, art. 9 part 4)
+    operator_name: str = ""
+    operator_address: str = ""
+    operator_contact: str = ""
+
+    @field_validator("operator_name", "operator_address", "operator_contact")
+    @classmethod
+    def _operator(cls, value: str) -> str:
+        value = " ".join(value.split())
+        if len(value) > OPERATOR_MAX:
+            raise ValueError(f"длиннее {OPERATOR_MAX} знаков")
+        return value
+
+    def operator_missing(self) -> list[str]:
+        """The operator fields not set yet (the consent text then says they are not given)."""
+        values = (self.operator_name, self.operator_address, self.operator_contact)
+        return [name for name, value in zip(OPERATOR_FIELDS, values, strict=True) if not value]
 
     @field_validator("quiet_hours")
     @classmethod

@@ -11,6 +11,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import FsmRecord, utcnow
@@ -41,6 +42,11 @@ class UpdateScope:
 async def upsert_conversation(
     session: AsyncSession, key: str, user_id: int, value: Conversation
 ) -> None:
+    """Write one conversation row; an empty conversation (no state, no data) is no row, so
+    nothing of a person stays in the table once their dialog is over."""
+    if value[0] is None and not value[1]:
+        await session.execute(delete(FsmRecord).where(FsmRecord.key == key))
+        return
     values = {
         "key": key,
         "user_id": user_id,

@@ -12,6 +12,7 @@ def setup_routers() -> Router:
     from handlers import errors
     from handlers.campaigns import router as campaigns
     from handlers.catalog import router as catalog
+    from handlers.consent import router as consent
     from handlers.courses import router as courses
     from handlers.home import router as home
     from handlers.indicators import router as indicators
@@ -26,7 +27,9 @@ def setup_routers() -> Router:
     root = Router(name="root")
     root.include_routers(
         errors.setup(),
-        # first: the hot path (answer taps); its typed answers never take a command
+        # an older edition of the consent agreed: the new one before anything else
+        consent.setup(),
+        # then the hot path (answer taps); its typed answers never take a command
         surveys.setup(),
         registration.setup(),
         courses.setup(),

@@ -49,11 +49,29 @@ class StepStatus(StrEnum):
     CLOSED = "closed"  # closed with a reason without being done
 
 
+class ProviderStatus(StrEnum):
+    PRIVATE = "private"  # typed by one teacher: only they see it
+    SHARED = "shared"  # typed by a second teacher too: everyone sees it
+    APPROVED = "approved"  # from the catalog, or approved by a methodist or an admin
+
+
 class Provider(Base):
+    """An organiser of courses. A name a teacher typed is theirs alone (``private``) until a
+    methodist approves it or a second teacher types the same name."""
+
     __tablename__ = "providers"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
+    status: Mapped[str] = mapped_column(
+        String(20), default=ProviderStatus.APPROVED.value, server_default="approved"
+    )
+    # the users.id of the teacher who typed it, while it is theirs alone (cleared when it
+    # stops being so; their deletion deletes it, see services.people.delete_user). No
+    # foreign key: adding one to an existing SQLite table means rebuilding the table.
+    created_by: Mapped[int | None] = mapped_column(default=None)
+
+    __table_args__ = (Index("ix_providers_created_by", "created_by"),)
 
 
 class CatalogItem(Base):

@@ -55,6 +55,12 @@ class School(Base):
     __table_args__ = (Index("ix_schools_municipality", "municipality_id"),)
 
 
+CONSENT_EDITION = 2
+"""The edition of the consent text in force (its editions: ``services.consent``). A row made
+now is made at the person's agreement to it; rows older than the column were agreed to the
+first edition (the migration's server default)."""
+
+
 class User(Base):
     """A registered person. The row exists only after consent to data processing."""
 
@@ -64,6 +70,11 @@ class User(Base):
     telegram_id: Mapped[int] = mapped_column(BigInteger, unique=True)
     language: Mapped[str] = mapped_column(String(8), default="ru")
     consent_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # the edition of the consent text agreed at ``consent_at`` (services.consent.CONSENT_VERSION)
+    consent_version: Mapped[int] = mapped_column(default=CONSENT_EDITION, server_default="1")
+    # the separate consent to the burnout questionnaire (answers about health), when given
+    health_consent_version: Mapped[int | None] = mapped_column(default=None)
+    health_consent_at: Mapped[datetime | None] = mapped_column(default=None)
     registered_at: Mapped[datetime | None] = mapped_column(default=None)
     full_name: Mapped[str | None] = mapped_column(String(100), default=None)
     school_id: Mapped[int | None] = mapped_column(

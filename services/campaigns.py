@@ -981,6 +981,8 @@ async def _remind(
 async def _report(
     session: AsyncSession, campaign: Campaign, title: str, texts: _Texts, now: datetime, tz: Any
 ) -> int:
+    if not campaign.created_by:  # the methodist deleted their data: nobody to report to
+        return 0
     language = await session.scalar(
         select(User.language).where(User.telegram_id == campaign.created_by)
     )

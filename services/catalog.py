@@ -61,7 +61,7 @@ from openpyxl.styles import Font
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import CatalogItem, CourseFormat, CourseKind, Provider
+from models import CatalogItem, CourseFormat, CourseKind, Provider, ProviderStatus
 from services.reference import BLOCKS, POSITIONS, SUBJECTS
 from services.schools import RowError, _clean, _FileError, _norm_header, name_key, read_table
 
@@ -712,6 +712,10 @@ async def import_catalog(
             session.add(provider)
             provider_by_key[pkey] = provider
             report.providers_created += 1
+        elif provider_by_key[pkey].status != ProviderStatus.APPROVED.value:
+            # a name teachers typed is now in the catalog: everyone's, nobody's own
+            provider_by_key[pkey].status = ProviderStatus.APPROVED.value
+            provider_by_key[pkey].created_by = None
     await session.flush()
 
     touched: set[int] = set()

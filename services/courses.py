@@ -28,14 +28,15 @@ from enum import StrEnum
 from pathlib import PurePosixPath
 from typing import Any, Protocol
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Course, CourseFormat, CourseKind, Provider, User
+from models import Course, CourseFormat, CourseKind, Provider, ProviderStatus, User
 from services import routes
 from services.errors import Refusal
 from services.reference import BLOCKS
+from services.roles import Access
 
 log = logging.getLogger("pedbot.courses")
 
@@ -427,26 +428,49 @@ async def find_provider(session: AsyncSession, name: str) -> Provider | None:
     return next((p for p in rows if provider_key(p.name) == key), None)
 
 
-async def provider_for(session: AsyncSession, name: str) -> Provider:
-    """The known provider of this name, or a new one (a concurrent twin is reused)."""
+def visible_to(user_id: int) -> ColumnElement[bool]:
+    """Providers a teacher may see and pick: approved or shared ones, and their own typing."""
+    return (Provider.status != ProviderStatus.PRIVATE.value) | (Provider.created_by == user_id)
+
+
+def _typed_by(provider: Provider, user_id: int) -> None:
+    """A teacher typed the name of a known provider: a second teacher's typing makes a
+    private name everyone's (and no longer anyone's in particular)."""
+    if provider.status != ProviderStatus.PRIVATE.value:
+        return
+    if provider.created_by is None:
+        provider.created_by = user_id
+    elif provider.created_by != user_id:
+        provider.status = ProviderStatus.SHARED.value
+        provider.created_by = None
+
+
+async def provider_for(session: AsyncSession, name: str, user_id: int) -> Provider:
+    """The known provider of this name, or a new one private to the teacher who typed it (a
+    concurrent twin is reused)."""
     name = parse_provider_name(name)
     found = await find_provider(session, name)
     if found is not None:
+        _typed_by(found, user_id)
         return found
     try:
         async with session.begin_nested():
-            provider = Provider(name=name)
+            provider = Provider(name=name, status=ProviderStatus.PRIVATE.value, created_by=user_id)
             session.add(provider)
     except IntegrityError:
         found = await find_provider(session, name)
         if found is None:  # pragma: no cover - the twin must be there
             raise
+        _typed_by(found, user_id)
         return found
     return provider
 
 
-async def known_providers(session: AsyncSession, limit: int, offset: int = 0) -> list[Provider]:
-    """Providers to choose from: the most used by teachers first, then by name."""
+async def known_providers(
+    session: AsyncSession, user_id: int, limit: int, offset: int = 0
+) -> list[Provider]:
+    """Providers to choose from (those this teacher may see): the most used by teachers
+    first, then by name."""
     used = (
         select(Course.provider_id, func.count().label("n"))
         .where(Course.provider_id.is_not(None))
@@ -456,6 +480,7 @@ async def known_providers(session: AsyncSession, limit: int, offset: int = 0) ->
     rows = await session.scalars(
         select(Provider)
         .outerjoin(used, used.c.provider_id == Provider.id)
+        .where(visible_to(user_id))
         .order_by(func.coalesce(used.c.n, 0).desc(), Provider.name, Provider.id)
         .offset(max(0, offset))
         .limit(max(0, limit))
@@ -463,8 +488,74 @@ async def known_providers(session: AsyncSession, limit: int, offset: int = 0) ->
     return list(rows)
 
 
-async def count_providers(session: AsyncSession) -> int:
-    return int(await session.scalar(select(func.count()).select_from(Provider)) or 0)
+async def count_providers(session: AsyncSession, user_id: int) -> int:
+    found = select(func.count()).select_from(Provider).where(visible_to(user_id))
+    return int(await session.scalar(found) or 0)
+
+
+PENDING_SHOWN = 10
+
+
+@dataclass(frozen=True)
+class PendingProvider:
+    id: int
+    name: str
+    shared: bool  # a second teacher typed it too (everyone already sees it)
+    courses: int  # how many recorded courses name it
+
+
+@dataclass(frozen=True)
+class PendingProviders:
+    """Organisers of courses typed by teachers and not approved yet, for a methodist or an
+    admin to approve (who typed them is not shown)."""
+
+    items: tuple[PendingProvider, ...]
+    total: int
+    approved: str | None = None  # the name approved just now
+
+
+async def pending_providers(
+    session: AsyncSession, access: Access, approved: str | None = None
+) -> PendingProviders:
+    """The typed names waiting for approval: names only one teacher uses first, oldest
+    first (at most :data:`PENDING_SHOWN`)."""
+    if not access.manages_catalog:
+        raise CourseError("common.stale")
+    waiting = Provider.status != ProviderStatus.APPROVED.value
+    used = (
+        select(Course.provider_id, func.count().label("n"))
+        .where(Course.provider_id.is_not(None))
+        .group_by(Course.provider_id)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(Provider.id, Provider.name, Provider.status, func.coalesce(used.c.n, 0))
+        .outerjoin(used, used.c.provider_id == Provider.id)
+        .where(waiting)
+        .order_by((Provider.status == ProviderStatus.SHARED.value), Provider.id)
+        .limit(PENDING_SHOWN)
+    )
+    total = await session.scalar(select(func.count()).select_from(Provider).where(waiting))
+    items = tuple(
+        PendingProvider(pid, name, status == ProviderStatus.SHARED.value, int(n))
+        for pid, name, status, n in rows
+    )
+    return PendingProviders(items, int(total or 0), approved)
+
+
+async def approve_typed_provider(
+    session: AsyncSession, access: Access, provider_id: int
+) -> PendingProviders:
+    """A methodist or an admin approves a typed name: everyone may pick it from now on."""
+    if not access.manages_catalog:
+        raise CourseError("common.stale")
+    provider = await session.get(Provider, provider_id) if _plausible_id(provider_id) else None
+    if provider is None or provider.status == ProviderStatus.APPROVED.value:
+        raise CourseError("common.stale")
+    provider.status = ProviderStatus.APPROVED.value
+    provider.created_by = None
+    await session.flush()
+    return await pending_providers(session, access, approved=provider.name)
 
 
 # ---------- a teacher's courses ----------
@@ -487,10 +578,16 @@ def _plausible_id(value: int) -> bool:
     return 0 < value <= ID_MAX
 
 
-async def get_provider(session: AsyncSession, provider_id: int) -> Provider | None:
+async def get_provider(session: AsyncSession, provider_id: int, user_id: int) -> Provider | None:
+    """The provider if this teacher may see it (another teacher's private typing is not)."""
     if not _plausible_id(provider_id):
         return None
-    return await session.get(Provider, provider_id)
+    provider = await session.get(Provider, provider_id)
+    if provider is None or (
+        provider.status == ProviderStatus.PRIVATE.value and provider.created_by != user_id
+    ):
+        return None
+    return provider
 
 
 async def get_course(session: AsyncSession, user_id: int, course_id: int) -> Course | None:
@@ -518,14 +615,14 @@ def missing_fields(draft: Draft) -> list[str]:
 
 
 async def _resolve_provider(
-    session: AsyncSession, provider_id: int | None, provider_name: str | None
+    session: AsyncSession, user_id: int, provider_id: int | None, provider_name: str | None
 ) -> Provider:
     if provider_id is not None:
-        provider = await get_provider(session, provider_id)
+        provider = await get_provider(session, provider_id, user_id)
         if provider is not None:
             return provider
     if provider_name:
-        return await provider_for(session, provider_name)
+        return await provider_for(session, provider_name, user_id)
     raise CourseError("courses.error.incomplete")
 
 
@@ -546,7 +643,7 @@ async def create_course(session: AsyncSession, user_id: int, draft: Draft, today
     number = (
         parse_certificate_number(draft.certificate_number) if draft.certificate_number else None
     )
-    provider = await _resolve_provider(session, draft.provider_id, draft.provider_name)
+    provider = await _resolve_provider(session, user_id, draft.provider_id, draft.provider_name)
     cert = draft.certificate
     course = Course(
         user_id=user_id,
@@ -605,9 +702,9 @@ async def update_course(
         course.title = parse_title(str(value))
     elif field_name == "provider":
         if isinstance(value, int) and not isinstance(value, bool):
-            provider = await _resolve_provider(session, value, None)
+            provider = await _resolve_provider(session, user_id, value, None)
         else:
-            provider = await provider_for(session, str(value))
+            provider = await provider_for(session, str(value), user_id)
         course.provider_id = provider.id
     elif field_name == "kind":
         course.kind = check_kind(str(value))
@@ -1020,8 +1117,8 @@ async def answer_step(session: AsyncSession, draft: Draft, step: str, value: Any
     return draft
 
 
-async def pick_provider(session: AsyncSession, provider_id: int) -> Provider:
-    provider = await get_provider(session, provider_id)
+async def pick_provider(session: AsyncSession, user_id: int, provider_id: int) -> Provider:
+    provider = await get_provider(session, provider_id, user_id)
     if provider is None:
         raise CourseError("common.stale")
     return provider
@@ -1043,10 +1140,11 @@ class ProviderPage:
     pages: int
 
 
-async def provider_page(session: AsyncSession, page: int) -> ProviderPage:
-    total = await count_providers(session)
+async def provider_page(session: AsyncSession, user_id: int, page: int) -> ProviderPage:
+    total = await count_providers(session, user_id)
     page, pages = pages_of(total, PROVIDERS_PER_PAGE, page)
-    rows = await known_providers(session, PROVIDERS_PER_PAGE, offset=page * PROVIDERS_PER_PAGE)
+    offset = page * PROVIDERS_PER_PAGE
+    rows = await known_providers(session, user_id, PROVIDERS_PER_PAGE, offset=offset)
     return ProviderPage(tuple(ProviderItem(p.id, p.name) for p in rows), total, page, pages)
 
 
@@ -1102,7 +1200,7 @@ async def question(
     chosen_provider = None
     dates = None
     if step == "provider":
-        providers = await provider_page(session, page)
+        providers = await provider_page(session, user.id, page)
         chosen_provider = course.provider_id if course else draft.provider_id
     elif step in ("starts_on", "ends_on", "att"):
         start = course.starts_on if course else draft.starts_on

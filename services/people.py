@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import BigInteger, String, bindparam, delete, literal, select, update
+from sqlalchemy import BigInteger, Select, String, bindparam, delete, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -23,15 +23,21 @@ from models import (
     LIVE_REQUEST,
     Answer,
     Attempt,
+    Campaign,
+    CampaignMember,
+    CatalogItem,
     Course,
     FsmRecord,
     MentorCheckin,
     MentorMeeting,
+    MentorOffer,
     MentorPair,
     MentorProfile,
     MentorRequest,
     NotificationSettings,
+    Outbox,
     PairStatus,
+    Provider,
     Role,
     Route,
     ScaleResult,
@@ -39,6 +45,7 @@ from models import (
     User,
     UserSubject,
 )
+from services.consent import CONSENT_VERSION
 from services.errors import Refusal
 from services.reference import (
     CATEGORIES,
@@ -85,6 +92,7 @@ class Person:
     language: str
     full_name: str | None
     registered: bool
+    consent_version: int  # the edition of the consent text agreed (services.consent)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +164,7 @@ _CONTEXT = (
         User.language,
         User.full_name,
         User.registered_at,
+        User.consent_version,
         Role.role,
         Role.scope,
         Role.school_id,
@@ -179,7 +188,12 @@ async def load_context(session: AsyncSession, telegram_id: int, key: str) -> Upd
     first = rows[0]
     person = (
         Person(
-            first.id, telegram_id, first.language, first.full_name, first.registered_at is not None
+            first.id,
+            telegram_id,
+            first.language,
+            first.full_name,
+            first.registered_at is not None,
+            first.consent_version,
         )
         if first.id is not None
         else None
@@ -232,8 +246,43 @@ async def set_subjects(session: AsyncSession, user: User, codes: list[str]) -> N
     await session.refresh(user, ["subjects"])
 
 
-async def export_data(session: AsyncSession, user: User) -> dict[str, Any]:
-    """Everything stored about one person, for «Мои данные»."""
+EXPORTED_TABLES: dict[str, str] = {
+    # every table that holds something about a person, and where «Мои данные» puts it
+    # (tests/test_export.py fails when a model gains a table referring to a person that is
+    # not named here)
+    "users": "the top level",
+    "user_subjects": "subjects",
+    "roles": "roles",
+    "attempts": "questionnaires",
+    "answers": "questionnaires[].answers",
+    "scale_results": "questionnaires[].results",
+    "courses": "courses",
+    "providers": "providers_typed",
+    "routes": "routes",
+    "route_steps": "routes[].steps",
+    "mentor_profiles": "mentoring.mentor_card",
+    "mentor_requests": "mentoring.requests",
+    "mentor_offers": "mentoring.offers_to_me, mentoring.offers_made",
+    "mentor_pairs": "mentoring.pairs",
+    "mentor_meetings": "mentoring.pairs[].meetings",
+    "mentor_checkins": "mentoring.pairs[].checkins",
+    "notification_settings": "reminders",
+    "outbox": "messages",
+    "outbox_files": "messages[].files",
+    "campaign_members": "campaigns_invited",
+    "campaigns": "campaigns_launched",
+    "fsm_states": "conversation",
+}
+
+
+async def export_data(
+    session: AsyncSession,
+    user: User,
+    conversation: tuple[str | None, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Everything stored about one person, for «Мои данные»: every row of every table that
+    refers to them (:data:`EXPORTED_TABLES`), with its dates, and the conversation state
+    (unfinished drafts; ``conversation`` is the one the bot holds elsewhere, in Redis)."""
     attempts = (
         await session.execute(
             select(Attempt).where(Attempt.user_id == user.id).order_by(Attempt.started_at)
@@ -242,30 +291,57 @@ async def export_data(session: AsyncSession, user: User) -> dict[str, Any]:
     out_attempts: list[dict[str, Any]] = []
     for a in attempts:
         answers = (
-            await session.execute(
-                select(Answer)
-                .where(Answer.attempt_id == a.id)
-                .order_by(Answer.answered_at, Answer.id)
+            (
+                await session.execute(
+                    select(Answer)
+                    .where(Answer.attempt_id == a.id)
+                    .order_by(Answer.answered_at, Answer.id)
+                )
             )
-        ).scalars()
+            .scalars()
+            .all()
+        )
         results = (
-            await session.execute(select(ScaleResult).where(ScaleResult.attempt_id == a.id))
+            await session.execute(
+                select(ScaleResult).where(ScaleResult.attempt_id == a.id).order_by(ScaleResult.id)
+            )
         ).scalars()
         out_attempts.append(
             {
                 "instrument": a.instrument_id,
                 "status": a.status,
                 "started_at": a.started_at.isoformat(),
+                "updated_at": _iso(a.updated_at),
                 "completed_at": a.completed_at.isoformat() if a.completed_at else None,
+                "current_question": a.current_question,
                 "answers": {x.question_id: x.value for x in answers},
+                "answer_log": [
+                    {
+                        "question": x.question_id,
+                        "value": x.value,
+                        "final": x.final,
+                        "answered_at": _iso(x.answered_at),
+                    }
+                    for x in answers
+                ],
                 "results": [
-                    {"scale": r.scale_id, "score": r.score, "band": r.band, "answered": r.answered}
+                    {
+                        "scale": r.scale_id,
+                        "score": r.score,
+                        "band": r.band,
+                        "answered": r.answered,
+                        "instrument_version": r.instrument_version,
+                        "completed_at": _iso(r.completed_at),
+                        "latest": r.latest,
+                    }
                     for r in results
                 ],
             }
         )
     roles = (
-        await session.execute(select(Role).where(Role.telegram_id == user.telegram_id))
+        await session.execute(
+            select(Role).where(Role.telegram_id == user.telegram_id).order_by(Role.id)
+        )
     ).scalars()
     notes = await session.get(NotificationSettings, user.id)
     return {
@@ -281,23 +357,146 @@ async def export_data(session: AsyncSession, user: User) -> dict[str, Any]:
         "category": user.category,
         "category_year": user.category_year,
         "category_date": user.category_date.isoformat() if user.category_date else None,
-        "roles": [{"role": r.role, "scope": r.scope} for r in roles],
+        "language": user.language,
+        "blocked_bot": user.blocked_bot,
+        "consent_version": user.consent_version,
+        "health_consent_version": user.health_consent_version,
+        "health_consent_at": _iso(user.health_consent_at),
+        "roles": [
+            {
+                "role": r.role,
+                "scope": r.scope,
+                "school_id": r.school_id,
+                "municipality_id": r.municipality_id,
+                "granted_at": _iso(r.granted_at),
+            }
+            for r in roles
+        ],
         "questionnaires": out_attempts,
         "courses": await _export_courses(session, user.id),
+        "providers_typed": await _export_providers(session, user.id),
         "routes": await _export_routes(session, user.id),
-        "mentoring": await _export_mentoring(session, user.id),
+        "mentoring": await _export_mentoring(session, user),
         "reminders_off": list(notes.off) if notes else [],  # switched off in «Настройки»
+        "reminders_updated_at": _iso(notes.updated_at) if notes else None,
+        "messages": await _export_messages(session, user),
+        "campaigns_invited": await _export_campaigns_invited(session, user.id),
+        "campaigns_launched": await _export_campaigns_launched(session, user.telegram_id),
+        "conversation": await _export_conversation(session, user.telegram_id, conversation),
     }
+
+
+async def _export_providers(session: AsyncSession, user_id: int) -> list[dict[str, Any]]:
+    """Organisers of courses this person typed that nobody else uses yet."""
+    rows = await session.scalars(
+        select(Provider).where(Provider.created_by == user_id).order_by(Provider.id)
+    )
+    return [{"name": p.name, "status": p.status} for p in rows]
+
+
+async def _export_messages(session: AsyncSession, user: User) -> list[dict[str, Any]]:
+    """Messages the bot queued for this person (reminders, invitations, digests), sent or
+    waiting, with the files attached (name and size)."""
+    rows = await session.scalars(
+        select(Outbox)
+        .where((Outbox.user_id == user.id) | (Outbox.telegram_id == user.telegram_id))
+        .options(selectinload(Outbox.files))
+        .order_by(Outbox.created_at, Outbox.id)
+    )
+    return [
+        {
+            "kind": m.kind,
+            "status": m.status,
+            "created_at": _iso(m.created_at),
+            "due_at": _iso(m.due_at),
+            "sent_at": _iso(m.sent_at),
+            "text": m.text,
+            "files": [{"name": f.filename, "size": len(f.content)} for f in m.files],
+        }
+        for m in rows
+    ]
+
+
+async def _export_campaigns_invited(session: AsyncSession, user_id: int) -> list[dict[str, Any]]:
+    rows = await session.execute(
+        select(CampaignMember, Campaign.instrument_id, Campaign.deadline)
+        .join(Campaign, Campaign.id == CampaignMember.campaign_id)
+        .where(CampaignMember.user_id == user_id)
+        .order_by(CampaignMember.id)
+    )
+    return [
+        {
+            "questionnaire": instrument,
+            "deadline": _iso(deadline),
+            "counted_before": member.counted_before,
+            "answered_at": _iso(member.answered_at),
+        }
+        for member, instrument, deadline in rows
+    ]
+
+
+async def _export_campaigns_launched(
+    session: AsyncSession, telegram_id: int
+) -> list[dict[str, Any]]:
+    rows = await session.scalars(
+        select(Campaign).where(Campaign.created_by == telegram_id).order_by(Campaign.id)
+    )
+    return [
+        {
+            "questionnaire": c.instrument_id,
+            "school_id": c.school_id,
+            "municipality_id": c.municipality_id,
+            "created_at": _iso(c.created_at),
+            "deadline": _iso(c.deadline),
+            "status": c.status,
+        }
+        for c in rows
+    ]
+
+
+async def _export_conversation(
+    session: AsyncSession,
+    telegram_id: int,
+    current: tuple[str | None, dict[str, Any]] | None,
+) -> list[dict[str, Any]]:
+    """The conversation state: the step of an unfinished dialog and its draft."""
+    rows = (
+        await session.scalars(
+            select(FsmRecord).where(FsmRecord.user_id == telegram_id).order_by(FsmRecord.key)
+        )
+    ).all()
+    out = [
+        {"state": r.state, "data": r.data, "updated_at": _iso(r.updated_at)}
+        for r in rows
+        if r.state is not None or r.data
+    ]
+    if not rows and current is not None and (current[0] is not None or current[1]):
+        out.append({"state": current[0], "data": current[1], "updated_at": None})
+    return out
 
 
 def _iso(value: date | datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-async def _export_mentoring(session: AsyncSession, user_id: int) -> dict[str, Any]:
-    """The person's mentor card, requests, and pairs (as mentor or mentee) with meetings,
-    check-ins and the final rating."""
+async def _export_mentoring(session: AsyncSession, user: User) -> dict[str, Any]:
+    """The person's mentor card, requests, offers (to them as a mentor, and made by them as a
+    methodist), and pairs (as mentor or mentee) with meetings, check-ins and the final
+    rating. What belongs to the other person of a pair is left out."""
+    user_id = user.id
     card = await session.get(MentorProfile, user_id)
+    offers_to_me = (
+        await session.scalars(
+            select(MentorOffer).where(MentorOffer.mentor_id == user_id).order_by(MentorOffer.id)
+        )
+    ).all()
+    offers_made = (
+        await session.scalars(
+            select(MentorOffer)
+            .where(MentorOffer.offered_by == user.telegram_id)
+            .order_by(MentorOffer.id)
+        )
+    ).all()
     requests = (
         await session.scalars(
             select(MentorRequest)
@@ -340,6 +539,8 @@ async def _export_mentoring(session: AsyncSession, user_id: int) -> dict[str, An
                 "my_username": p.mentee_username if mine else p.mentor_username,
                 "rating": p.rating if mine else None,
                 "rating_comment": p.rating_comment if mine else None,
+                "comment_anonymous": p.comment_anonymous if mine else None,
+                "introduction_sent": p.mentee_intro_sent if mine else p.mentor_intro_sent,
                 "meetings": [
                     {
                         "held_on": _iso(m.held_on),
@@ -348,6 +549,7 @@ async def _export_mentoring(session: AsyncSession, user_id: int) -> dict[str, An
                         "minutes": m.minutes,
                         "note": m.note,
                         "logged_by_me": m.logged_by == user_id,
+                        "created_at": _iso(m.created_at),
                     }
                     for m in meetings
                 ],
@@ -363,6 +565,7 @@ async def _export_mentoring(session: AsyncSession, user_id: int) -> dict[str, An
             "note": card.note,
             "active": card.active,
             "created_at": _iso(card.created_at),
+            "updated_at": _iso(card.updated_at),
         }
         if card is not None
         else None,
@@ -373,12 +576,25 @@ async def _export_mentoring(session: AsyncSession, user_id: int) -> dict[str, An
                 "topics": list(r.topics),
                 "details": r.details,
                 "same_school": r.same_school,
+                "young": r.young,
                 "username": r.username,
                 "created_at": _iso(r.created_at),
                 "shared_at": _iso(r.shared_at),
                 "closed_at": _iso(r.closed_at),
             }
             for r in requests
+        ],
+        "offers_to_me": [
+            {
+                "offered_at": _iso(o.offered_at),
+                "answered_at": _iso(o.answered_at),
+                "accepted": o.accepted,
+                "reason": o.reason,
+            }
+            for o in offers_to_me
+        ],
+        "offers_made": [
+            {"offered_at": _iso(o.offered_at), "accepted": o.accepted} for o in offers_made
         ],
         "pairs": out_pairs,
     }
@@ -402,6 +618,10 @@ async def _export_courses(session: AsyncSession, user_id: int) -> list[dict[str,
             "blocks": list(c.blocks),
             "certificate_number": c.certificate_number,
             "certificate_file": c.certificate_file_name,
+            "certificate_file_id": c.certificate_file_id,
+            "certificate_file_size": c.certificate_file_size,
+            "catalog_programme": c.catalog_item_id,
+            "created_at": _iso(c.created_at),
         }
         for c in rows
     ]
@@ -421,6 +641,7 @@ async def _export_routes(session: AsyncSession, user_id: int) -> list[dict[str, 
             "status": r.status,
             "created_at": r.created_at.isoformat(),
             "activated_at": r.activated_at.isoformat() if r.activated_at else None,
+            "from_questionnaire": r.attempt_id is not None,
             "completed_at": r.completed_at.isoformat() if r.completed_at else None,
             "baseline": r.baseline,
             "steps": [
@@ -432,6 +653,10 @@ async def _export_routes(session: AsyncSession, user_id: int) -> list[dict[str, 
                     "target_date": s.target_date.isoformat(),
                     "status": s.status,
                     "closed_reason": s.closed_reason,
+                    "form": s.form,
+                    "catalog_programme": s.catalog_item_id,
+                    "done_at": _iso(s.done_at),
+                    "course_recorded": s.course_id,
                 }
                 for s in r.steps
             ],
@@ -440,15 +665,45 @@ async def _export_routes(session: AsyncSession, user_id: int) -> list[dict[str, 
     ]
 
 
+def providers_only_theirs(user_id: int) -> Select[tuple[int]]:
+    """Organisers of courses nobody but this person uses: typed by them or named only in
+    their courses, in no catalog programme and no other teacher's course."""
+    mine = select(Course.provider_id).where(Course.user_id == user_id)
+    others = select(Course.provider_id).where(
+        Course.user_id != user_id, Course.provider_id.is_not(None)
+    )
+    return select(Provider.id).where(
+        (Provider.created_by == user_id) | Provider.id.in_(mine),
+        Provider.id.not_in(others),
+        Provider.id.not_in(select(CatalogItem.provider_id)),
+    )
+
+
 async def delete_user(session: AsyncSession, user: User) -> None:
-    """Delete the person and everything about them (answers, results, conversation state).
+    """Delete the person and everything about them (answers, results, conversation state,
+    the organisers of courses only they typed, messages queued for them); where another
+    record keeps their Telegram id (a campaign they launched, an offer they made as a
+    methodist) the id is blanked.
 
     Scale results are per-person rows, so indicators computed later simply no longer count
     this person: nothing aggregated depends on the deleted rows.
     """
     telegram_id = user.telegram_id
+    theirs = (await session.scalars(providers_only_theirs(user.id))).all()
+    await session.execute(delete(Outbox).where(Outbox.telegram_id == telegram_id))
     await session.execute(delete(User).where(User.id == user.id))
+    if theirs:
+        await session.execute(delete(Provider).where(Provider.id.in_(theirs)))
+    await session.execute(
+        update(Provider).where(Provider.created_by == user.id).values(created_by=None)
+    )
     await session.execute(delete(FsmRecord).where(FsmRecord.user_id == telegram_id))
+    await session.execute(
+        update(Campaign).where(Campaign.created_by == telegram_id).values(created_by=0)
+    )
+    await session.execute(
+        update(MentorOffer).where(MentorOffer.offered_by == telegram_id).values(offered_by=0)
+    )
     await session.flush()
     session.expunge(user)
 
@@ -800,11 +1055,21 @@ async def consent(
     access: Access,
 ) -> Next:
     """Agreement to data processing: the first row about a person is written only now (with
-    the school of the deep link, if it exists); then the first question."""
+    the school of the deep link, if it exists); then the first question. Someone who agreed
+    to an older edition of the text agrees to the current one (its number and the moment
+    are kept)."""
     if user is None:
         user = await get_user(session, telegram_id)
+    if user is not None and user.consent_version != CONSENT_VERSION:
+        user.consent_version = CONSENT_VERSION
+        user.consent_at = now
     if user is None:
-        user = User(telegram_id=telegram_id, language=language, consent_at=now)
+        user = User(
+            telegram_id=telegram_id,
+            language=language,
+            consent_at=now,
+            consent_version=CONSENT_VERSION,
+        )
         session.add(user)
         await session.flush()
         await session.refresh(user, ["subjects", "school"])
@@ -953,7 +1218,11 @@ async def switch_language(
     return profile_view(user, access, today)
 
 
-async def export_json(session: AsyncSession, user: User) -> bytes:
+async def export_json(
+    session: AsyncSession,
+    user: User,
+    conversation: tuple[str | None, dict[str, Any]] | None = None,
+) -> bytes:
     """«Мои данные»: everything stored about the person as a JSON file."""
-    data = await export_data(session, user)
+    data = await export_data(session, user, conversation)
     return json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8")

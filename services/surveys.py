@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Answer, Attempt, AttemptStatus, ScaleResult, School, User
 from models.db import upsert
+from services.consent import HEALTH_CONSENT_VERSION, HEALTH_KINDS, needs_health_consent
 from services.instruments import InstrumentRegistry, Registered
 from services.people import is_young
 from services.reference import setting_of
@@ -339,6 +340,14 @@ class Intro:
 
 
 @dataclass(frozen=True)
+class HealthConsent:
+    """A questionnaire about health (burnout): its own consent is asked before the first
+    question (and again when the text of that consent gets a new edition)."""
+
+    instrument_id: str
+
+
+@dataclass(frozen=True)
 class QuestionView:
     attempt_id: int
     instrument: Instrument
@@ -427,10 +436,13 @@ async def open_survey(
     user: User,
     instrument_id: str,
     now: datetime,
-) -> Intro | Shown:
-    """The intro of a questionnaire, or straight back to where an open attempt stopped."""
+) -> Intro | Shown | HealthConsent:
+    """The intro of a questionnaire, or straight back to where an open attempt stopped (or,
+    about health, to its consent when the teacher has not agreed to its current edition)."""
     item = await _availability_of(session, registry, user, instrument_id, now)
     if item.in_progress is not None:
+        if needs_health_consent(user, item.registered.instrument.kind):
+            return HealthConsent(instrument_id)
         return await _resume(session, registry, item.in_progress, now)
     if item.blocked is not None:
         raise _blocked(item.blocked, item.next_date)
@@ -443,9 +455,20 @@ async def begin(
     user: User,
     instrument_id: str,
     now: datetime,
-) -> Shown:
-    if registry.get(instrument_id) is None:
+    *,
+    health_agreed: bool = False,
+) -> Shown | HealthConsent:
+    """Start (or continue) a questionnaire. One about health needs its own consent first:
+    ``health_agreed`` is the teacher's «Согласен(на), начать», recorded with its edition."""
+    found = registry.get(instrument_id)
+    if found is None:
         raise Refusal("common.stale")
+    kind = found.instrument.kind
+    if health_agreed and kind in HEALTH_KINDS:
+        user.health_consent_version = HEALTH_CONSENT_VERSION
+        user.health_consent_at = now
+    if needs_health_consent(user, kind):
+        return HealthConsent(instrument_id)
     try:
         attempt = await start_or_resume(session, registry, user, instrument_id, now)
     except SurveyUnavailable as exc:

@@ -69,6 +69,7 @@ async def test_export_contains_everything_stored(harness: Harness) -> None:
     await register(chat)
     await open_survey(chat, "выгоран")
     await chat.tap("Начать")
+    await chat.tap("Согласен(на), начать")  # answers about health
     await answer_all(chat, lambda text, labels: labels[1])
     await chat.send("🏠 Главное меню")
     await chat.tap("Мой профиль")
@@ -102,6 +103,7 @@ async def test_delete_removes_every_row_of_the_person_only(harness: Harness) -> 
     await answer_all(chat, lambda text, labels: labels[2])
     await open_survey(chat, "выгоран")
     await chat.tap("Начать")
+    await chat.tap("Согласен(на), начать")  # answers about health
     await chat.tap("Часто")  # an attempt in progress too
     await chat.send("🏠 Главное меню")
     await chat.tap("Мой профиль")

@@ -128,6 +128,7 @@ async def test_burnout_is_private_and_scored(harness: Harness) -> None:
     await open_survey(chat, "выгоран")
     assert "видите только вы" in chat.last.text
     await chat.tap("Начать")
+    await chat.tap("Согласен(на), начать")  # answers about health
 
     def choose(text: str, labels: list[str]) -> str:
         # "Всегда" / "В очень большой степени" everywhere: 100, the reverse item gives 0
@@ -304,6 +305,7 @@ async def test_other_teachers_results_are_not_reachable(harness: Harness) -> Non
     await register(owner)
     await open_survey(owner, "выгоран")
     await owner.tap("Начать")
+    await owner.tap("Согласен(на), начать")  # answers about health
     await answer_all(owner, lambda text, labels: labels[0])
     async with harness.sessionmaker() as s:
         attempt_id = await s.scalar(select(Attempt.id))

@@ -1,13 +1,15 @@
 """Buttons of the programme catalog (one class per action) and the upload dialog's state.
 
-The catalog has no per-row buttons, so no class carries an id: a payload with anything after
-the prefix (a forged id, an unknown action) matches no handler and gets the stale answer.
+Only :class:`ProviderApprove` carries an id (bounded; checked again by the service); any
+other payload with anything after the prefix matches no handler and gets the stale answer.
 """
 
 from __future__ import annotations
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.state import State, StatesGroup
+
+from handlers.common import Id
 
 
 class CatalogOpen(CallbackData, prefix="ctv"):
@@ -28,6 +30,14 @@ class CatalogExport(CallbackData, prefix="cte"):
 
 class CatalogSample(CallbackData, prefix="cts"):
     """Send the sample file."""
+
+
+class ProviderList(CallbackData, prefix="ctp"):
+    """Organisers of courses typed by teachers, waiting for approval."""
+
+
+class ProviderApprove(CallbackData, prefix="cta"):
+    provider: Id
 
 
 class CatalogForm(StatesGroup):

@@ -35,6 +35,8 @@ from handlers.catalog.callbacks import (
     CatalogReplace,
     CatalogSample,
     CatalogUpload,
+    ProviderApprove,
+    ProviderList,
 )
 from handlers.common import is_menu_or_command, refuse, render
 from handlers.home.callbacks import MenuCB
@@ -46,6 +48,7 @@ from services.catalog import (
     import_upload,
     sample_file,
 )
+from services.courses import CourseError, approve_typed_provider, pending_providers
 from services.roles import Access
 
 log = logging.getLogger(__name__)
@@ -64,6 +67,8 @@ def setup() -> Router:
     router.callback_query.register(ask_replace, CatalogReplace.filter())
     router.callback_query.register(download_catalog, CatalogExport.filter())
     router.callback_query.register(send_sample, CatalogSample.filter())
+    router.callback_query.register(list_providers, ProviderList.filter())
+    router.callback_query.register(approve_provider, ProviderApprove.filter())
     router.message.register(got_file, CatalogForm.waiting_file, F.document)
     router.message.register(got_photo, CatalogForm.waiting_file, F.photo)
     router.message.register(got_other, CatalogForm.waiting_file, not_for_menu)
@@ -86,6 +91,39 @@ async def open_catalog(
     await state.clear()
     summary = await catalog_summary(session)
     await render(query, screens.catalog(summary, t))
+
+
+async def list_providers(
+    query: CallbackQuery,
+    t: Translator,
+    session: AsyncSession,
+    access: Access,
+    state: FSMContext,
+    callback_answer: CallbackAnswer,
+) -> None:
+    await state.clear()
+    try:
+        view = await pending_providers(session, access)
+    except CourseError as exc:
+        refuse(callback_answer, t(exc.code))
+        return
+    await render(query, screens.providers(view, t))
+
+
+async def approve_provider(
+    query: CallbackQuery,
+    callback_data: ProviderApprove,
+    t: Translator,
+    session: AsyncSession,
+    access: Access,
+    callback_answer: CallbackAnswer,
+) -> None:
+    try:
+        view = await approve_typed_provider(session, access, callback_data.provider)
+    except CourseError as exc:
+        refuse(callback_answer, t(exc.code))
+        return
+    await render(query, screens.providers(view, t))
 
 
 async def _ask_file(query: CallbackQuery, t: Translator, state: FSMContext, replace: bool) -> None:

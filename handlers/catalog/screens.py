@@ -11,10 +11,13 @@ from handlers.catalog.callbacks import (
     CatalogReplace,
     CatalogSample,
     CatalogUpload,
+    ProviderApprove,
+    ProviderList,
 )
 from handlers.common import MESSAGE_LIMIT, Screen, button, esc, markup
 from handlers.home.screens import menu_button
 from services.catalog import CatalogImportReport, CatalogSummary
+from services.courses import PendingProviders
 from services.schools import RowError
 
 ERRORS_SHOWN = 20
@@ -29,9 +32,43 @@ def catalog_keyboard(t: Translator) -> InlineKeyboardMarkup:
             [button(t("catalog.replace"), CatalogReplace())],
             [button(t("catalog.export"), CatalogExport())],
             [button(t("catalog.sample"), CatalogSample())],
+            [button(t("catalog.providers"), ProviderList())],
             [menu_button(t)],
         ]
     )
+
+
+PROVIDER_BUTTON_MAX = 48
+
+
+def providers(view: PendingProviders, t: Translator) -> Screen:
+    """Typed organisers of courses waiting for approval; a button approves each."""
+    lines = [t("catalog.providers_title")]
+    if view.approved is not None:
+        lines.insert(0, t("catalog.provider_approved", name=esc(view.approved)))
+    if not view.items:
+        lines.append(t("catalog.providers_none"))
+    for item in view.items:
+        key = "catalog.provider_shared" if item.shared else "catalog.provider_private"
+        lines.append(t(key, name=esc(item.name), courses=item.courses))
+    if view.total > len(view.items):
+        lines.append(t("catalog.providers_more", shown=len(view.items), total=view.total))
+    rows = [
+        [
+            button(
+                t("catalog.provider_approve", name=_cut(item.name, PROVIDER_BUTTON_MAX)),
+                ProviderApprove(provider=item.id),
+            )
+        ]
+        for item in view.items
+    ]
+    rows.append([button(t("catalog.back"), CatalogOpen())])
+    rows.append([menu_button(t)])
+    return Screen("\n\n".join(lines), markup(rows))
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def waiting_keyboard(t: Translator) -> InlineKeyboardMarkup:

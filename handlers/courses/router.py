@@ -525,7 +525,7 @@ async def provider_pick(
     try:
         if await _expect(state, "provider") is None:
             raise CourseError("common.stale")
-        provider = await svc.pick_provider(session, callback_data.provider)
+        provider = await svc.pick_provider(session, user.id, callback_data.provider)
     except CourseError as exc:
         refuse(callback_answer, t(exc.code))
         return

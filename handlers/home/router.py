@@ -11,11 +11,13 @@ from aiogram.types import CallbackQuery, ChatMemberUpdated, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.config import Settings
 from bot.i18n import Translator
 from handlers.common import menu_reply_texts, refuse, render
 from handlers.home import screens
 from handlers.home.callbacks import MenuCB
 from models import User
+from services.consent import Operator
 from services.people import menu_of, menu_view, set_blocked
 from services.roles import Access
 
@@ -84,10 +86,13 @@ async def stale_button(
     refuse(callback_answer, t("common.stale"))
 
 
-async def anything_else(message: Message, user: User | None, t: Translator, access: Access) -> None:
+async def anything_else(
+    message: Message, user: User | None, t: Translator, access: Access, settings: Settings
+) -> None:
     """Text, files or stickers nobody expected: explain and offer the menu (or the consent)."""
     if user is None:
-        await render(message, screens.consent(t, notice=t("start.need_consent")))
+        notice = t("start.need_consent")
+        await render(message, screens.consent(t, Operator.of(settings), notice=notice))
         return
     view = menu_view(user, access)
     await render(message, screens.main_menu(view, t, notice=t("common.not_understood")))

@@ -6,8 +6,10 @@ from aiogram.types import InlineKeyboardButton
 
 from bot.i18n import Translator
 from handlers.common import Screen, button, esc, markup
+from handlers.consent.callbacks import ConsentRead
 from handlers.home.callbacks import ConsentCB, MenuCB
 from handlers.mentoring.callbacks import RequestNew
+from services.consent import Operator
 from services.people import MenuView
 
 
@@ -49,17 +51,33 @@ def help_screen(t: Translator) -> Screen:
     return Screen(t("help.text"), markup([[menu_button(t)]]))
 
 
-def consent(t: Translator, school_id: int = 0, notice: str | None = None) -> Screen:
-    """The request for consent to data processing (152-ФЗ); nothing is stored before it."""
-    text = t("consent.text")
+def operator_params(operator: Operator, t: Translator) -> dict[str, str]:
+    """The operator of personal data as the consent texts name it (escaped); what is not
+    configured yet is said to be so."""
+    unset = t("consent.unset")
+    return {
+        "operator": esc(operator.name) if operator.name else t("consent.operator_unset"),
+        "address": esc(operator.address) if operator.address else unset,
+        "contact": esc(operator.contact) if operator.contact else unset,
+    }
+
+
+def consent_buttons(
+    t: Translator, school_id: int, *, read: bool
+) -> list[list[InlineKeyboardButton]]:
+    rows = [[button(t("consent.yes"), ConsentCB(ok=True, school=school_id))]]
+    if read:
+        rows.append([button(t("consent.read_full"), ConsentRead(school=school_id))])
+    rows.append([button(t("consent.no"), ConsentCB(ok=False, school=school_id))])
+    return rows
+
+
+def consent(
+    t: Translator, operator: Operator, school_id: int = 0, notice: str | None = None
+) -> Screen:
+    """The request for consent to data processing (152-ФЗ): the short text, and the full one
+    a tap away («Прочитать полностью»); nothing is stored before the answer."""
+    text = t("consent.text", operator=operator_params(operator, t)["operator"])
     if notice:
         text = f"{notice}\n\n{text}"
-    return Screen(
-        text,
-        markup(
-            [
-                [button(t("consent.yes"), ConsentCB(ok=True, school=school_id))],
-                [button(t("consent.no"), ConsentCB(ok=False, school=school_id))],
-            ]
-        ),
-    )
+    return Screen(text, markup(consent_buttons(t, school_id, read=True)))

@@ -16,9 +16,11 @@ from aiogram.types import BufferedInputFile, CallbackQuery, Message, ReplyKeyboa
 from aiogram.utils.callback_answer import CallbackAnswer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.config import Settings
 from bot.filters import Registered
 from bot.i18n import Translator, languages
 from handlers.common import TYPED, is_menu_or_command, refuse, render, reply_menu
+from handlers.consent import screens as consent_screens
 from handlers.home import screens as home
 from handlers.home.callbacks import ConsentCB, MenuCB
 from handlers.registration import screens
@@ -45,7 +47,8 @@ from handlers.registration.callbacks import (
 )
 from models import User
 from services import people
-from services.people import Draft, ProfileError
+from services.consent import Operator, consent_outdated
+from services.people import Draft, Person, ProfileError
 from services.roles import Access
 
 HAS_ROW = MagicData(F.person.is_not(None))
@@ -131,6 +134,7 @@ async def start(
     command: CommandObject,
     user: User | None,
     t: Translator,
+    settings: Settings,
     state: FSMContext,
     session: AsyncSession,
     now: datetime,
@@ -140,7 +144,7 @@ async def start(
     outcome = await people.start(session, user, command.args or "", draft, now, access)
     if isinstance(outcome, people.Welcome):
         await render(message, screens.welcome(t, outcome.school_name))
-        await render(message, home.consent(t, outcome.school_id))
+        await render(message, home.consent(t, Operator.of(settings), outcome.school_id))
     elif isinstance(outcome, people.Ask):
         await _go(message, state, outcome, t)
     else:
@@ -158,22 +162,26 @@ async def consent_yes(
     now: datetime,
     access: Access,
 ) -> None:
+    renewing = consent_outdated(user)
     outcome = await people.consent(
         session, user, query.from_user.id, t.language, callback_data.school, now, access
     )
-    await render(query, screens.consent_thanks(t))
+    await render(query, screens.consent_thanks(t, renewed=renewing))
     await _go(query, state, outcome, t)
 
 
-async def consent_no(query: CallbackQuery, user: User | None, t: Translator) -> None:
-    await render(query, screens.consent_refused(t, agreed_before=user is not None))
+async def consent_no(query: CallbackQuery, person: Person | None, t: Translator) -> None:
+    if consent_outdated(person):
+        await render(query, consent_screens.update_refused(t))
+        return
+    await render(query, screens.consent_refused(t, agreed_before=person is not None))
 
 
 async def back_to_consent(
-    query: CallbackQuery, user: User | None, t: Translator, access: Access
+    query: CallbackQuery, user: User | None, t: Translator, access: Access, settings: Settings
 ) -> None:
     if user is None:
-        await render(query, home.consent(t))
+        await render(query, home.consent(t, Operator.of(settings)))
     else:
         await render(query, home.main_menu(people.menu_view(user, access), t))
 
@@ -186,9 +194,10 @@ async def continue_registration(
     session: AsyncSession,
     now: datetime,
     access: Access,
+    settings: Settings,
 ) -> None:
     if user is None:
-        await render(query, home.consent(t))
+        await render(query, home.consent(t, Operator.of(settings)))
         return
     await _go(query, state, await people.advance(session, user, Draft(), now, access), t)
 
@@ -458,9 +467,15 @@ async def edit_field(
 
 
 async def export(
-    query: CallbackQuery, user: User, t: Translator, session: AsyncSession, now: datetime
+    query: CallbackQuery,
+    user: User,
+    t: Translator,
+    session: AsyncSession,
+    now: datetime,
+    state: FSMContext,
 ) -> None:
-    payload = await people.export_json(session, user)
+    conversation = (await state.get_state(), await state.get_data())
+    payload = await people.export_json(session, user, conversation)
     caption = screens.export_caption(t)
     assert query.bot is not None
     await query.bot.send_document(

@@ -8,6 +8,7 @@ from aiogram.types import InlineKeyboardButton
 
 from bot.i18n import Translator
 from handlers.common import Screen, button, esc, grid, markup
+from handlers.consent.callbacks import ConsentStatus
 from handlers.home.callbacks import MenuCB
 from handlers.home.screens import menu_button
 from handlers.mentoring.callbacks import MentorSetup
@@ -47,8 +48,9 @@ def consent_refused(t: Translator, agreed_before: bool) -> Screen:
     return Screen(t("consent.refused"), markup([[button(t("consent.back"), MenuCB(to="consent"))]]))
 
 
-def consent_thanks(t: Translator) -> Screen:
-    return Screen(t("consent.thanks"))
+def consent_thanks(t: Translator, *, renewed: bool = False) -> Screen:
+    """After «Согласен»: registration follows, or (a new edition agreed) the main menu."""
+    return Screen(t("consent.renewed" if renewed else "consent.thanks"))
 
 
 def _back_row(t: Translator, editing: bool) -> list[InlineKeyboardButton]:
@@ -153,6 +155,7 @@ def profile(view: ProfileView, t: Translator, *, notice: str = "", languages: in
         [button(t("profile.edit"), ProfileEdit())],
         [button(t("mentoring.be_mentor"), MentorSetup())],
         [button(t("profile.export"), ProfileExport())],
+        [button(t("consent.profile_button"), ConsentStatus())],
         [button(t("profile.delete"), ProfileDelete())],
     ]
     if languages > 1:

@@ -10,9 +10,12 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.config import Settings
 from bot.filters import Registered
 from bot.i18n import Translator
 from handlers.common import TYPED, Screen, markup, refuse, render, render_all, send_new, show
+from handlers.consent import screens as consent_screens
+from handlers.consent.callbacks import HealthAgree
 from handlers.home.callbacks import MenuCB
 from handlers.home.screens import menu_button
 from handlers.surveys import screens
@@ -30,6 +33,7 @@ from handlers.surveys.callbacks import (
 )
 from models import User
 from services import surveys as svc
+from services.consent import Operator, health_edition
 from services.instruments import InstrumentRegistry
 from services.people import Person, menu_view
 from services.roles import Access
@@ -46,6 +50,7 @@ def setup() -> Router:
     router.callback_query.register(survey_list, MenuCB.filter(F.to == "surveys"))
     router.callback_query.register(survey_open, SurveyOpen.filter())
     router.callback_query.register(survey_begin, SurveyBegin.filter())
+    router.callback_query.register(health_agree, HealthAgree.filter())
     for cb in (*TAPS, PauseCB):
         router.callback_query.register(survey_tap, cb.filter())
     router.message.register(typed_answer, SurveyForm.answering, TYPED)
@@ -78,8 +83,10 @@ async def survey_open(
     now: datetime,
     state: FSMContext,
     callback_answer: CallbackAnswer,
+    settings: Settings,
 ) -> None:
-    """The intro of a new questionnaire, or straight back to the first unanswered question."""
+    """The intro of a new questionnaire, or straight back to the first unanswered question
+    (a questionnaire about health asks its own consent first)."""
     try:
         view = await svc.open_survey(session, registry, user, callback_data.instrument, now)
     except svc.Refusal as exc:
@@ -87,6 +94,9 @@ async def survey_open(
         return
     if isinstance(view, svc.Intro):
         await render(query, screens.intro(view, t))
+        return
+    if isinstance(view, svc.HealthConsent):
+        await render(query, _health(view, t, settings))
         return
     await _show(query, view, t, state)
 
@@ -101,13 +111,48 @@ async def survey_begin(
     now: datetime,
     state: FSMContext,
     callback_answer: CallbackAnswer,
+    settings: Settings,
 ) -> None:
     try:
         view = await svc.begin(session, registry, user, callback_data.instrument, now)
     except svc.Refusal as exc:
         refuse(callback_answer, screens.refusal(exc, t))
         return
+    if isinstance(view, svc.HealthConsent):
+        await render(query, _health(view, t, settings))
+        return
     await _show(query, view, t, state)
+
+
+async def health_agree(
+    query: CallbackQuery,
+    callback_data: HealthAgree,
+    user: User,
+    t: Translator,
+    session: AsyncSession,
+    registry: InstrumentRegistry,
+    now: datetime,
+    state: FSMContext,
+    callback_answer: CallbackAnswer,
+    settings: Settings,
+) -> None:
+    """«Согласен(на), начать» under the consent to a questionnaire about health: recorded
+    with its edition, then the first question (or where the teacher stopped)."""
+    try:
+        view = await svc.begin(
+            session, registry, user, callback_data.instrument, now, health_agreed=True
+        )
+    except svc.Refusal as exc:
+        refuse(callback_answer, screens.refusal(exc, t))
+        return
+    if isinstance(view, svc.HealthConsent):  # agreed just now: only a forged button gets here
+        refuse(callback_answer, t("common.stale"))
+        return
+    await _show(query, view, t, state)
+
+
+def _health(view: svc.HealthConsent, t: Translator, settings: Settings) -> Screen:
+    return consent_screens.health(Operator.of(settings), health_edition(), view.instrument_id, t)
 
 
 async def survey_tap(

@@ -1,0 +1,119 @@
+"""Consent: a new edition asked again before anything else, the full text, and the consent
+in the profile (re-read, withdraw; withdrawing deletes as «Удалить мои данные» does).
+
+This router is tried first: a person who agreed to an older edition of the text gets the new
+one on any message or button (except the consent's own buttons) until they answer.
+"""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import MagicData
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.config import Settings
+from bot.filters import Registered
+from bot.i18n import Translator
+from handlers.common import render
+from handlers.consent import screens
+from handlers.consent.callbacks import (
+    PASS_OUTDATED,
+    ConsentRead,
+    ConsentStatus,
+    HealthWithdrawAsk,
+    HealthWithdrawConfirmed,
+    WithdrawAsk,
+    WithdrawConfirmed,
+)
+from models import User
+from services import consent as svc
+from services.consent import Operator, consent_outdated
+from services.instruments import InstrumentRegistry
+from services.people import delete_user
+
+OUTDATED = MagicData(F.person.func(consent_outdated))
+"""The person agreed to an older edition of the consent text."""
+HAS_ROW = MagicData(F.person.is_not(None))
+
+
+def _not_consent_button(data: str | None) -> bool:
+    return (data or "").split(":", 1)[0] not in PASS_OUTDATED
+
+
+def setup() -> Router:
+    router = Router(name="consent")
+    cb, msg = router.callback_query, router.message
+    # an older edition agreed: the new one first, whatever was sent
+    cb.register(ask_again, OUTDATED, F.data.func(_not_consent_button))
+    msg.register(ask_again_msg, OUTDATED)
+    cb.register(read_full, ConsentRead.filter())
+    registered = Registered()
+    cb.register(status, ConsentStatus.filter(), registered)
+    cb.register(withdraw_ask, WithdrawAsk.filter(), HAS_ROW)
+    cb.register(withdraw, WithdrawConfirmed.filter(), HAS_ROW)
+    cb.register(health_withdraw_ask, HealthWithdrawAsk.filter(), registered)
+    cb.register(health_withdraw, HealthWithdrawConfirmed.filter(), registered)
+    return router
+
+
+async def ask_again(query: CallbackQuery, t: Translator, settings: Settings) -> None:
+    await render(query, screens.renew(Operator.of(settings), t))
+
+
+async def ask_again_msg(
+    message: Message, t: Translator, settings: Settings, state: FSMContext
+) -> None:
+    await state.clear()  # a dialog under the old edition does not go on
+    await render(message, screens.renew(Operator.of(settings), t))
+
+
+async def read_full(
+    query: CallbackQuery, callback_data: ConsentRead, t: Translator, settings: Settings
+) -> None:
+    screen = screens.full(
+        Operator.of(settings),
+        svc.edition(),
+        t,
+        school_id=callback_data.school,
+        profile=callback_data.profile,
+    )
+    await render(query, screen)
+
+
+async def status(query: CallbackQuery, user: User, t: Translator, state: FSMContext) -> None:
+    await state.clear()
+    await render(query, screens.status(svc.status_of(user), t))
+
+
+async def withdraw_ask(query: CallbackQuery, t: Translator) -> None:
+    await render(query, screens.withdraw_confirm(t))
+
+
+async def withdraw(
+    query: CallbackQuery, user: User, t: Translator, session: AsyncSession, state: FSMContext
+) -> None:
+    """Withdrawing the consent deletes everything, as «Удалить мои данные» does."""
+    await state.clear()
+    await delete_user(session, user)
+    await render(query, screens.withdrawn(t))
+    assert query.bot is not None
+    await query.bot.send_message(
+        query.from_user.id, t("profile.deleted_hint"), reply_markup=ReplyKeyboardRemove()
+    )
+
+
+async def health_withdraw_ask(query: CallbackQuery, t: Translator) -> None:
+    await render(query, screens.health_withdraw_confirm(t))
+
+
+async def health_withdraw(
+    query: CallbackQuery,
+    user: User,
+    t: Translator,
+    session: AsyncSession,
+    registry: InstrumentRegistry,
+) -> None:
+    await svc.withdraw_health(session, registry, user)
+    await render(query, screens.health_withdrawn(t))
