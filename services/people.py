@@ -9,6 +9,7 @@ are a :class:`Draft` kept in the FSM data by the handlers.
 
 from __future__ import annotations
 
+import html
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -31,6 +32,7 @@ from models import (
     MentorProfile,
     MentorRequest,
     NotificationSettings,
+    Outbox,
     PairStatus,
     Role,
     Route,
@@ -39,6 +41,7 @@ from models import (
     User,
     UserSubject,
 )
+from models.db import wipe_wal_after_commit
 from services.errors import Refusal
 from services.reference import (
     CATEGORIES,
@@ -446,11 +449,22 @@ async def delete_user(session: AsyncSession, user: User) -> None:
     Scale results are per-person rows, so indicators computed later simply no longer count
     this person: nothing aggregated depends on the deleted rows.
     """
-    telegram_id = user.telegram_id
+    telegram_id, name = user.telegram_id, user.full_name
     await session.execute(delete(User).where(User.id == user.id))
     await session.execute(delete(FsmRecord).where(FsmRecord.user_id == telegram_id))
+    # messages to them (sent or waiting), and notices to others that name them (an offer to a
+    # mentor waiting for the morning, a closed pair): each such notice carries the full name
+    await session.execute(delete(Outbox).where(Outbox.telegram_id == telegram_id))
+    if name:
+        await session.execute(
+            delete(Outbox).where(
+                Outbox.kind.startswith("notice."),
+                Outbox.text.contains(html.escape(name, quote=False), autoescape=True),
+            )
+        )
     await session.flush()
     session.expunge(user)
+    wipe_wal_after_commit(session)
 
 
 NAME_MAX = 100
