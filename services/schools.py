@@ -330,10 +330,27 @@ def _read_csv(data: bytes) -> list[list[str]]:
             text = data.decode("cp1251")
         except UnicodeDecodeError as exc:
             raise _FileError("файл не в кодировке UTF-8 и не в Windows-1251") from exc
-    header = next((line for line in text.splitlines() if line.strip()), "")
+    header = next((line for line in io.StringIO(text) if line.strip()), "")
     counts = [(header.count(d), -i, d) for i, d in enumerate((";", ",", "\t"))]
     delimiter = max(counts)[2] if max(counts)[0] else ","
-    return [[c.strip() for c in row] for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
+    # the caps of a spreadsheet, applied while reading (a 20 MB file of short lines would
+    # otherwise become millions of rows in memory before anything counted them)
+    rows: list[list[str]] = []
+    try:
+        for row in csv.reader(io.StringIO(text), delimiter=delimiter):
+            if len(row) > MAX_COLUMNS and any(c.strip() for c in row[MAX_COLUMNS:]):
+                raise _FileError(
+                    f"в таблице больше {MAX_COLUMNS} столбцов: удалите пустые и лишние столбцы"
+                )
+            cells = [c.strip() for c in row[:MAX_COLUMNS]]
+            if len(rows) > MAX_ROWS + 1:  # a header and MAX_ROWS rows are read already
+                if any(cells):
+                    raise _FileError(f"в файле больше {MAX_ROWS} строк: разделите его на части")
+                continue
+            rows.append(cells)
+    except csv.Error as exc:
+        raise _FileError("файл не читается как таблица CSV") from exc
+    return rows
 
 
 def _check_package(path: Path) -> None:
