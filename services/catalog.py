@@ -670,16 +670,37 @@ _VALUE_KEYS = (
 
 def _read_and_check(
     path: Path,
-) -> tuple[list[_Row] | None, list[RowError], dict[str, str], bool]:
-    """Read the file and check its rows (in a worker thread): the rows, the errors, the
-    headers as written, and whether the file was refused unread."""
+) -> tuple[list[tuple[_Row, str, str]] | None, list[RowError], bool]:
+    """Read the file and check its rows, in a worker thread: the rows to write with the keys
+    of their title and provider (a programme repeated in the file is reported, not planned),
+    the errors, and whether the file as a whole was refused."""
     errors: list[RowError] = []
     titles: dict[str, str] = {}
     try:
         table = read_table(path)
     except _FileError as exc:
-        return None, [RowError(0, "", str(exc))], titles, True
-    return _parse_rows(table, errors, titles), errors, titles, False
+        return None, [RowError(0, "", str(exc))], True
+    rows = _parse_rows(table, errors, titles)
+    if rows is None:
+        return None, errors, True
+    title_col = titles.get("title", COLUMNS["title"][0])
+    seen: dict[tuple[str, str], int] = {}
+    planned: list[tuple[_Row, str, str]] = []
+    for r in rows:
+        yield_interpreter()
+        key = (name_key(r.title), name_key(r.provider))
+        if key in seen:
+            errors.append(
+                RowError(
+                    r.row,
+                    title_col,
+                    f"эта программа этого организатора уже есть в строке {seen[key]}",
+                )
+            )
+            continue
+        seen[key] = r.row
+        planned.append((r, *key))
+    return planned, errors, False
 
 
 async def import_catalog(
@@ -694,30 +715,12 @@ async def import_catalog(
     report = CatalogImportReport()
     # off the event loop: other teachers' replies go on while a spreadsheet is read and its
     # rows are checked (no database connection is held meanwhile)
-    rows, errors, titles, refused = await asyncio.to_thread(_read_and_check, Path(path))
+    planned, errors, refused = await asyncio.to_thread(_read_and_check, Path(path))
     report.errors.extend(errors)
-    if refused or rows is None:
+    if refused or planned is None:
         report.rejected = True
         report.replace_skipped = replace
         return report
-    title_col = titles.get("title", COLUMNS["title"][0])
-
-    # ---- pass 1: repeats inside the file (no writes)
-    seen: dict[tuple[str, str], int] = {}
-    planned: list[_Row] = []
-    for r in rows:
-        key = (name_key(r.title), name_key(r.provider))
-        if key in seen:
-            report.errors.append(
-                RowError(
-                    r.row,
-                    title_col,
-                    f"эта программа этого организатора уже есть в строке {seen[key]}",
-                )
-            )
-            continue
-        seen[key] = r.row
-        planned.append(r)
 
     # ---- pass 2: write. Programmes are read as plain rows and written with one statement
     # for all new ones and one for all changed ones: thousands of ORM objects would hold the
@@ -726,8 +729,7 @@ async def import_catalog(
     provider_by_key: dict[str, Provider] = {}
     for p in providers:
         provider_by_key.setdefault(name_key(p.name), p)
-    for r in planned:
-        pkey = name_key(r.provider)
+    for r, _, pkey in planned:
         if pkey not in provider_by_key:
             provider = Provider(name=r.provider)
             session.add(provider)
@@ -748,10 +750,10 @@ async def import_catalog(
     touched: set[int] = set()
     created: list[dict[str, Any]] = []
     changed: list[dict[str, Any]] = []
-    for r in planned:
-        provider_id = provider_by_key[name_key(r.provider)].id
+    for r, tkey, pkey in planned:
+        provider_id = provider_by_key[pkey].id
         values = r.values()
-        key = (name_key(r.title), provider_id)
+        key = (tkey, provider_id)
         item = item_by_key.get(key)
         if item is None:
             created.append({"provider_id": provider_id, **values})
