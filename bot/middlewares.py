@@ -21,6 +21,7 @@ from bot.i18n import DEFAULT_LANGUAGE, Translator, languages
 from bot.outgoing import equip
 from bot.scope import Conversation, UpdateScope, current_scope
 from bot.storage import SqlStorage, storage_key
+from models.db import wipe_wal_if_asked
 from services.people import load_context, load_user
 from services.roles import Access, access_of
 
@@ -51,6 +52,7 @@ class DbSessionMiddleware(BaseMiddleware):
                 result = await handler(event, data)
                 await scope.flush()
                 await session.commit()
+                await wipe_wal_if_asked(session)
                 return result
             except BaseException:
                 scope.failed = True

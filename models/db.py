@@ -135,5 +135,27 @@ async def upsert(
     await conn.execute(stmt, values)
 
 
+_WIPE_WAL = "pedbot.wipe_wal"
+
+
+def wipe_wal_after_commit(session: AsyncSession) -> None:
+    """Ask for :func:`wipe_wal_if_asked` once this session's transaction is committed (a
+    person's data was deleted)."""
+    session.info[_WIPE_WAL] = True
+
+
+async def wipe_wal_if_asked(session: AsyncSession) -> None:
+    """SQLite: after a committed deletion, copy the WAL into the database file and truncate
+    it to zero bytes. ``secure_delete`` zeroes deleted rows in the database file, but the WAL
+    keeps earlier versions of the same pages until they are overwritten, and a reader of the
+    file would find the deleted person there. Nothing to do on PostgreSQL."""
+    if not session.info.pop(_WIPE_WAL, False):
+        return
+    conn = await session.connection()
+    if conn.dialect.name == "sqlite":
+        await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    await session.commit()
+
+
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)

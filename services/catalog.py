@@ -58,12 +58,20 @@ from urllib.parse import urlsplit
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import CatalogItem, CourseFormat, CourseKind, Provider, ProviderStatus
 from services.reference import BLOCKS, POSITIONS, SUBJECTS
-from services.schools import RowError, _clean, _FileError, _norm_header, name_key, read_table
+from services.schools import (
+    RowError,
+    _clean,
+    _FileError,
+    _norm_header,
+    name_key,
+    read_table,
+    yield_interpreter,
+)
 
 SAMPLE_CATALOG_CSV = Path(__file__).parent / "samples" / "catalog.csv"
 """About thirty programmes of fictional providers around «Энский муниципальный округ»."""
@@ -511,6 +519,7 @@ def _parse_rows(
     out: list[_Row] = []
     nonempty = 0
     for offset, cells in enumerate(table[header_row:]):
+        yield_interpreter()  # this runs in a worker thread (see import_catalog)
         rownum = header_row + offset + 1
         if not any(c.strip() for c in cells):
             continue
@@ -652,6 +661,48 @@ def _parse_rows(
 # ---------------------------------------------------------------- import
 
 
+_VALUE_KEYS = (
+    *("title", "hours", "format", "kind", "blocks", "positions", "subjects", "link"),
+    *("starts_on", "ends_on", "enrol_from", "enrol_until", "federal_register", "active"),
+)
+"""The columns of a programme a file sets (:meth:`_Row.values`)."""
+
+
+def _read_and_check(
+    path: Path,
+) -> tuple[list[tuple[_Row, str, str]] | None, list[RowError], bool]:
+    """Read the file and check its rows, in a worker thread: the rows to write with the keys
+    of their title and provider (a programme repeated in the file is reported, not planned),
+    the errors, and whether the file as a whole was refused."""
+    errors: list[RowError] = []
+    titles: dict[str, str] = {}
+    try:
+        table = read_table(path)
+    except _FileError as exc:
+        return None, [RowError(0, "", str(exc))], True
+    rows = _parse_rows(table, errors, titles)
+    if rows is None:
+        return None, errors, True
+    title_col = titles.get("title", COLUMNS["title"][0])
+    seen: dict[tuple[str, str], int] = {}
+    planned: list[tuple[_Row, str, str]] = []
+    for r in rows:
+        yield_interpreter()
+        key = (name_key(r.title), name_key(r.provider))
+        if key in seen:
+            errors.append(
+                RowError(
+                    r.row,
+                    title_col,
+                    f"эта программа этого организатора уже есть в строке {seen[key]}",
+                )
+            )
+            continue
+        seen[key] = r.row
+        planned.append((r, *key))
+    return planned, errors, False
+
+
 async def import_catalog(
     session: AsyncSession, path: Path | str, *, replace: bool = False
 ) -> CatalogImportReport:
@@ -662,51 +713,23 @@ async def import_catalog(
     are deactivated. Nothing is committed here.
     """
     report = CatalogImportReport()
-    try:
-        # off the event loop: other teachers' replies go on while a spreadsheet is read
-        table = await asyncio.to_thread(read_table, Path(path))
-    except _FileError as exc:
-        report.errors.append(RowError(0, "", str(exc)))
+    # off the event loop: other teachers' replies go on while a spreadsheet is read and its
+    # rows are checked (no database connection is held meanwhile)
+    planned, errors, refused = await asyncio.to_thread(_read_and_check, Path(path))
+    report.errors.extend(errors)
+    if refused or planned is None:
         report.rejected = True
         report.replace_skipped = replace
         return report
-    titles: dict[str, str] = {}
-    rows = _parse_rows(table, report.errors, titles)
-    if rows is None:
-        report.rejected = True
-        report.replace_skipped = replace
-        return report
-    title_col = titles.get("title", COLUMNS["title"][0])
 
-    # ---- pass 1: repeats inside the file (no writes)
-    seen: dict[tuple[str, str], int] = {}
-    planned: list[_Row] = []
-    for r in rows:
-        key = (name_key(r.title), name_key(r.provider))
-        if key in seen:
-            report.errors.append(
-                RowError(
-                    r.row,
-                    title_col,
-                    f"эта программа этого организатора уже есть в строке {seen[key]}",
-                )
-            )
-            continue
-        seen[key] = r.row
-        planned.append(r)
-
-    # ---- pass 2: write
+    # ---- pass 2: write. Programmes are read as plain rows and written with one statement
+    # for all new ones and one for all changed ones: thousands of ORM objects would hold the
+    # event loop (and SQLite's one connection) for seconds.
     providers = list((await session.execute(select(Provider).order_by(Provider.id))).scalars())
     provider_by_key: dict[str, Provider] = {}
     for p in providers:
         provider_by_key.setdefault(name_key(p.name), p)
-    items = list((await session.execute(select(CatalogItem).order_by(CatalogItem.id))).scalars())
-    item_by_key: dict[tuple[str, int], CatalogItem] = {}
-    for item in items:
-        item_by_key.setdefault((name_key(item.title), item.provider_id), item)
-
-    for r in planned:
-        pkey = name_key(r.provider)
+    for r, _, pkey in planned:
         if pkey not in provider_by_key:
             provider = Provider(name=r.provider)
             session.add(provider)
@@ -718,34 +741,51 @@ async def import_catalog(
             provider_by_key[pkey].created_by = None
     await session.flush()
 
+    value_columns = [CatalogItem.__table__.c[k] for k in _VALUE_KEYS]
+    existing = (
+        await session.execute(
+            select(CatalogItem.id, CatalogItem.provider_id, *value_columns).order_by(CatalogItem.id)
+        )
+    ).all()
+    item_by_key: dict[tuple[str, int], Any] = {}
+    for item in existing:
+        item_by_key.setdefault((name_key(item.title), item.provider_id), item)
+
     touched: set[int] = set()
-    for r in planned:
-        provider = provider_by_key[name_key(r.provider)]
+    created: list[dict[str, Any]] = []
+    changed: list[dict[str, Any]] = []
+    for r, tkey, pkey in planned:
+        provider_id = provider_by_key[pkey].id
         values = r.values()
-        item = item_by_key.get((name_key(r.title), provider.id))
+        key = (tkey, provider_id)
+        item = item_by_key.get(key)
         if item is None:
-            item = CatalogItem(provider_id=provider.id, **values)
-            session.add(item)
-            item_by_key[(name_key(r.title), provider.id)] = item
+            created.append({"provider_id": provider_id, **values})
             report.created += 1
             continue
         touched.add(item.id)
-        changed = {k: v for k, v in values.items() if getattr(item, k) != v}
-        if not changed:
+        if all(getattr(item, k) == v for k, v in values.items()):
             report.unchanged += 1
             continue
-        for key, value in changed.items():
-            setattr(item, key, value)
+        changed.append({"id": item.id, **values})
         report.updated += 1
+    if created:
+        await session.execute(insert(CatalogItem.__table__), created)
+    if changed:
+        await session.execute(update(CatalogItem), changed)
 
     if replace:
         if report.errors:
             report.replace_skipped = True
         else:
-            for item in items:
-                if item.active and item.id not in touched:
-                    item.active = False
-                    report.deactivated += 1
+            gone = [
+                {"id": item.id, "active": False}
+                for item in existing
+                if item.active and item.id not in touched
+            ]
+            if gone:
+                await session.execute(update(CatalogItem), gone)
+            report.deactivated += len(gone)
     await session.flush()
     report.errors.sort(key=lambda e: e.row)  # stable: a row's errors in column order
     return report

@@ -9,6 +9,7 @@ are a :class:`Draft` kept in the FSM data by the handlers.
 
 from __future__ import annotations
 
+import html
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -45,6 +46,7 @@ from models import (
     User,
     UserSubject,
 )
+from models.db import wipe_wal_after_commit
 from services.consent import CONSENT_VERSION
 from services.errors import Refusal
 from services.reference import (
@@ -688,9 +690,8 @@ async def delete_user(session: AsyncSession, user: User) -> None:
     Scale results are per-person rows, so indicators computed later simply no longer count
     this person: nothing aggregated depends on the deleted rows.
     """
-    telegram_id = user.telegram_id
+    telegram_id, name = user.telegram_id, user.full_name
     theirs = (await session.scalars(providers_only_theirs(user.id))).all()
-    await session.execute(delete(Outbox).where(Outbox.telegram_id == telegram_id))
     await session.execute(delete(User).where(User.id == user.id))
     if theirs:
         await session.execute(delete(Provider).where(Provider.id.in_(theirs)))
@@ -704,8 +705,19 @@ async def delete_user(session: AsyncSession, user: User) -> None:
     await session.execute(
         update(MentorOffer).where(MentorOffer.offered_by == telegram_id).values(offered_by=0)
     )
+    # messages to them (sent or waiting), and notices to others that name them (an offer to a
+    # mentor waiting for the morning, a closed pair): each such notice carries the full name
+    await session.execute(delete(Outbox).where(Outbox.telegram_id == telegram_id))
+    if name:
+        await session.execute(
+            delete(Outbox).where(
+                Outbox.kind.startswith("notice."),
+                Outbox.text.contains(html.escape(name, quote=False), autoescape=True),
+            )
+        )
     await session.flush()
     session.expunge(user)
+    wipe_wal_after_commit(session)
 
 
 NAME_MAX = 100

@@ -29,6 +29,7 @@ import asyncio
 import csv
 import io
 import re
+import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -314,6 +315,14 @@ class _FileError(Exception):
     pass
 
 
+def yield_interpreter() -> None:
+    """Give the interpreter lock back for a moment. Files are read in a worker thread; a
+    thread busy in Python code keeps the lock for up to 5 ms at a time (the switch interval)
+    while the event loop waits for it after each database call, so one spreadsheet would
+    stretch every other teacher's reply. Called once per row, it lets the loop in at once."""
+    time.sleep(0)
+
+
 def _cell(value: object) -> str:
     if value is None:
         return ""
@@ -330,10 +339,28 @@ def _read_csv(data: bytes) -> list[list[str]]:
             text = data.decode("cp1251")
         except UnicodeDecodeError as exc:
             raise _FileError("файл не в кодировке UTF-8 и не в Windows-1251") from exc
-    header = next((line for line in text.splitlines() if line.strip()), "")
+    header = next((line for line in io.StringIO(text) if line.strip()), "")
     counts = [(header.count(d), -i, d) for i, d in enumerate((";", ",", "\t"))]
     delimiter = max(counts)[2] if max(counts)[0] else ","
-    return [[c.strip() for c in row] for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
+    # the caps of a spreadsheet, applied while reading (a 20 MB file of short lines would
+    # otherwise become millions of rows in memory before anything counted them)
+    rows: list[list[str]] = []
+    try:
+        for row in csv.reader(io.StringIO(text), delimiter=delimiter):
+            yield_interpreter()
+            if len(row) > MAX_COLUMNS and any(c.strip() for c in row[MAX_COLUMNS:]):
+                raise _FileError(
+                    f"в таблице больше {MAX_COLUMNS} столбцов: удалите пустые и лишние столбцы"
+                )
+            cells = [c.strip() for c in row[:MAX_COLUMNS]]
+            if len(rows) > MAX_ROWS + 1:  # a header and MAX_ROWS rows are read already
+                if any(cells):
+                    raise _FileError(f"в файле больше {MAX_ROWS} строк: разделите его на части")
+                continue
+            rows.append(cells)
+    except csv.Error as exc:
+        raise _FileError("файл не читается как таблица CSV") from exc
+    return rows
 
 
 def _check_package(path: Path) -> None:
@@ -376,6 +403,7 @@ def _read_xlsx(path: Path) -> list[list[str]]:
             raise _FileError(f"в файле больше {MAX_ROWS} строк: разделите его на части")
         rows: list[list[str]] = []
         for values in sheet.iter_rows(max_row=MAX_ROWS + 2, max_col=MAX_COLUMNS, values_only=True):
+            yield_interpreter()
             rows.append([_cell(v) for v in values])
         return rows
     finally:

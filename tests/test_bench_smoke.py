@@ -67,3 +67,19 @@ async def test_indicators_benchmark_prints_its_figures(capsys: pytest.CaptureFix
     assert re.search(r"^indicators: \d+ codes for 3 schools and the municipality", out, re.M)
     assert re.search(r"^over 1 rounds: compute min .*goal under 1 s and ratio under 3", out, re.M)
     assert figures["schools"] == 3
+
+
+async def test_uploads_benchmark_prints_its_figures(capsys: pytest.CaptureFixture[str]) -> None:
+    bench = load("uploads")
+    figures = await bench.main(teachers=3, rows=50, every=0.02, bomb_mb=8, csv_rows=6000)
+    out = capsys.readouterr().out
+    assert out.startswith("machine: ")
+    assert re.search(r"^no upload: \d+ replies, max .* ms, p99 .* ms$", out, re.M)
+    for label in ("wide", "bomb", "long-csv", "legit", "legit-again"):
+        assert re.search(
+            rf"^{label}: .* upload handled in .* other replies meanwhile: max", out, re.M
+        )
+    assert "столбцов" in out and "после распаковки" in out and "больше 5000 строк" in out
+    assert "Добавлено программ: 50" in out and "Без изменений: 50" in out
+    assert re.search(r"^worst reply during any upload: .* \(goal: under 0.5 s", out, re.M)
+    assert set(figures) == {"wide", "bomb", "long-csv", "legit", "legit-again"}

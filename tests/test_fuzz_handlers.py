@@ -27,10 +27,12 @@ from models import (
     MentorPair,
     MentorProfile,
     MentorRequest,
+    Municipality,
     Role,
     Route,
     RouteStep,
     ScaleResult,
+    School,
     User,
     UserSubject,
 )
@@ -44,6 +46,10 @@ from tests.telegram import MockedBot, TgChat
 VICTIM = 5001
 ATTACKER = 5002  # a registered teacher of another school
 METHODIST = 5003  # a registered methodist of another school (the victim's is school 1)
+STRANGER = 5004  # never started the bot
+NEIGHBOUR = 5005  # a registered teacher of the victim's school, no role
+FAR_METHODIST = 5006  # the methodist of another municipality (and so of the catalog)
+ATTACKERS = (ATTACKER, METHODIST, STRANGER, NEIGHBOUR, FAR_METHODIST)
 
 
 def _callback_classes() -> list[type[CallbackData]]:
@@ -98,16 +104,26 @@ message = st.one_of(
     st.sampled_from(["Иванова Мария Петровна", "1985", "2010", "школа", "18", "-1", "9" * 40]),
 )
 action = st.tuples(
-    st.sampled_from([ATTACKER, METHODIST]),
+    st.sampled_from(ATTACKERS),
     st.one_of(st.tuples(st.just("msg"), message), st.tuples(st.just("cb"), callback)),
 )
 
 
 async def _attackers(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
-    """Registered people, so forged buttons reach the ownership checks behind the
-    «registered» filter; the methodist's scope is a school other than the victim's."""
+    """People of each role that does not cover the victim (school 1): registered, so forged
+    buttons reach the ownership and scope checks behind the «registered» and role filters,
+    and a stranger who never started the bot."""
     async with sessionmaker.begin() as s:
-        for telegram_id, school_id in ((ATTACKER, 2), (METHODIST, 3)):
+        far = Municipality(code="far", name="Дальний муниципальный округ")
+        s.add(far)
+        await s.flush()
+        far_school = School(
+            municipality_id=far.id, code="far1", name="МБОУ СОШ № 9", short_name="СОШ № 9"
+        )
+        s.add(far_school)
+        await s.flush()
+        people = ((ATTACKER, 2), (METHODIST, 3), (NEIGHBOUR, 1), (FAR_METHODIST, far_school.id))
+        for telegram_id, school_id in people:
             s.add(
                 User(
                     telegram_id=telegram_id,
@@ -123,6 +139,14 @@ async def _attackers(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
                 )
             )
         s.add(Role(telegram_id=METHODIST, role="methodist", scope="school", school_id=3))
+        s.add(
+            Role(
+                telegram_id=FAR_METHODIST,
+                role="methodist",
+                scope="municipality",
+                municipality_id=far.id,
+            )
+        )
 
 
 async def _victim(sessionmaker: async_sessionmaker[AsyncSession], registry: Any) -> None:
@@ -371,7 +395,7 @@ async def _scenario(url: str, actions: list[tuple[int, tuple[str, str]]]) -> Non
         before = await _snapshot(app.sessionmaker)
         bot = MockedBot()
         await _attackers(app.sessionmaker)
-        chats = {who: TgChat(app.dispatcher, bot, who) for who in (ATTACKER, METHODIST)}
+        chats = {who: TgChat(app.dispatcher, bot, who) for who in ATTACKERS}
         errors = _Errors()
         logging.getLogger("pedbot.errors").addHandler(errors)
         try:

@@ -4,7 +4,9 @@ off the event loop, with rows and columns capped."""
 
 from __future__ import annotations
 
+import asyncio
 import io
+import threading
 import zipfile
 from pathlib import Path
 
@@ -12,8 +14,13 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.catalog.callbacks import CatalogUpload
+from models import CatalogItem
+from services import catalog as catalog_service
 from services.catalog import import_catalog
 from services.schools import MAX_COLUMNS, MAX_ROWS, _FileError, read_table
+from tests.conftest import ADMIN_ID, Harness
+from tests.helpers import add_schools, count, register
 
 
 def _xlsx(path: Path, cells: dict[str, str]) -> Path:
@@ -79,3 +86,70 @@ async def test_the_catalog_import_reports_the_refusal_and_writes_nothing(
     assert report.rejected
     assert "столбцов" in report.errors[0].message
     assert report.created == 0
+
+
+def test_a_csv_is_read_within_the_same_caps(tmp_path: Path) -> None:
+    """A CSV has no declared size: the caps are applied while it is read."""
+    long = tmp_path / "long.csv"
+    long.write_text("Название;Часы\n" + "Курс;36\n" * (MAX_ROWS + 10), encoding="utf-8")
+    with pytest.raises(_FileError, match=f"больше {MAX_ROWS} строк"):
+        read_table(long)
+    wide = tmp_path / "wide.csv"
+    wide.write_text(";".join(["x"] * (MAX_COLUMNS + 5)) + "\n", encoding="utf-8")
+    with pytest.raises(_FileError, match=f"больше {MAX_COLUMNS} столбцов"):
+        read_table(wide)
+    huge_cell = tmp_path / "cell.csv"
+    huge_cell.write_text("Название\n" + "я" * 300_000 + "\n", encoding="utf-8")
+    with pytest.raises(_FileError, match="CSV"):
+        read_table(huge_cell)
+    # blank lines after the last row, however many, are no rows
+    blank = tmp_path / "blank.csv"
+    blank.write_text("Название;Часы\nКурс;36\n" + ";\n" * (MAX_ROWS + 10), encoding="utf-8")
+    rows = read_table(blank)
+    assert rows[:2] == [["Название", "Часы"], ["Курс", "36"]]
+    assert len(rows) <= MAX_ROWS + 2
+
+
+async def test_other_teachers_are_answered_while_an_upload_is_read(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The catalog file is read off the event loop, with no database connection held: the
+    reading is stopped at a barrier until another teacher's /menu has been answered. Were
+    the reading on the loop (or holding SQLite's one connection), the menu could not be
+    answered and the barrier would time out."""
+    await add_schools(harness.sessionmaker)
+    teacher = harness.chat(6401)
+    await register(teacher)
+    admin = harness.chat(ADMIN_ID, "Админ")
+    await admin.press(CatalogUpload().pack())
+    assert "Пришлите файл" in admin.last.text
+
+    loop_thread = threading.get_ident()
+    started, released = threading.Event(), threading.Event()
+    seen: dict[str, object] = {}
+    real = read_table
+
+    def held_read(path: Path) -> list[list[str]]:
+        seen["thread"] = threading.get_ident()
+        started.set()
+        seen["released"] = released.wait(timeout=20)
+        return real(path)
+
+    monkeypatch.setattr(catalog_service, "read_table", held_read)
+    data = (
+        "Название;Организатор;Часы;Формат;Блоки\n"
+        "Формирующее оценивание;ГАУ ДПО «ИРО»;36;дистанционно;методическая\n"
+    ).encode()
+    upload = asyncio.create_task(admin.send_document("catalog.csv", data, "text/csv"))
+    assert await asyncio.to_thread(started.wait, 20), "the file was never read"
+    before = len(teacher.texts())
+    await teacher.send("/menu")
+    assert "Главное меню" in teacher.texts()[before:][-1]
+    answered_while_reading = not upload.done()
+    released.set()
+    await upload
+    assert seen["released"] is True, "the reading blocked the other teacher's reply"
+    assert seen["thread"] != loop_thread
+    assert answered_while_reading
+    assert "Добавлено программ: 1" in admin.last.text
+    assert await count(harness.sessionmaker, CatalogItem) == 1
