@@ -13,6 +13,7 @@ from models.development import (
     StepKind,
     StepStatus,
 )
+from models.facts import ResultCount
 from models.fsm import FsmRecord
 from models.mentoring import (
     LIVE_REQUEST,
@@ -81,6 +82,7 @@ __all__ = [
     "PairStatus",
     "Provider",
     "RequestStatus",
+    "ResultCount",
     "Role",
     "RoleName",
     "Route",
