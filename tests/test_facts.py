@@ -211,7 +211,12 @@ async def _apply(
         await discard_draft(session, uid)
     elif kind == "pair":
         mentee = ids[op[2]]
-        if mentee != uid and await session.get(User, mentee) is not None:
+        taken = await session.scalar(  # a mentee has one active pair at most
+            select(MentorPair.id).where(
+                MentorPair.mentee_id == mentee, MentorPair.status == PairStatus.ACTIVE.value
+            )
+        )
+        if mentee != uid and taken is None and await session.get(User, mentee) is not None:
             session.add(MentorPair(mentor_id=uid, mentee_id=mentee, started_on=TODAY))
     elif kind == "pair_end":
         pair = await session.scalar(
