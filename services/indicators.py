@@ -21,6 +21,13 @@ The statements (four, whatever the number of schools):
    several instruments) the latest attempt is worked out from the attempts;
 4. response rates of the running campaigns of the scope.
 
+While the period runs (the default: the current academic year), statements 2 and 3 read
+the stored facts of :mod:`models.facts` instead: the teachers in one pass over the covering
+partial index ``ix_users_active`` with their ``fact_*`` columns (routes, courses, pairs),
+the courses ended in the period, the waiting requests; the result counters per school,
+instrument, scale, band and month, with the flagged rows of each window's partial first
+month and the satisfaction scores. A test compares both ways after random writes.
+
 The teachers of the scope are read from the partial index ``ix_users_active`` (the active
 teachers by school) with the scope's school ids, without joining the schools.
 
