@@ -5,7 +5,8 @@ questionnaires answered over the last 14 months until ``--answers`` answers are 
 (deficits self-assessments, some repeated; burnout, activity and satisfaction), each
 completed attempt with its scale result rows (the latest of each teacher per questionnaire
 flagged as the application flags it); recorded courses, routes, mentor pairs,
-waiting requests and two running campaigns. Rows are inserted directly (deterministic,
+waiting requests and two running campaigns, then the stored facts the indicators count
+(``models.facts.rebuild_all``, as the application keeps them). Rows are inserted directly (deterministic,
 ``random.Random(seed)``); bands are drawn, not scored (the indicators read the stored rows).
 
 Each round times :func:`services.indicators.compute` for the municipality (every school and
@@ -53,6 +54,7 @@ from models import (
     User,
 )
 from models.db import make_engine, make_sessionmaker
+from models.facts import rebuild_all
 from services.indicators import academic_year, compute
 from services.surveys import mark_latest
 from surveys.loader import load_instruments
@@ -316,6 +318,8 @@ async def populate(
                     if rng.random() < share_
                 ],
             )
+        # the stored facts, as the application keeps them (here written with plain INSERTs)
+        await conn.run_sync(rebuild_all)
     if engine.dialect.name == "postgresql":
         async with engine.connect() as conn:
             await conn.execute(text("COMMIT"))

@@ -280,6 +280,27 @@ def cmd_roles(args: argparse.Namespace) -> None:
         _fail(f"Ошибка: {exc}", 2)
 
 
+def cmd_facts(args: argparse.Namespace) -> None:
+    settings = settings_or_exit()
+    prepare_database(settings)
+    from services import facts
+
+    if args.facts_command == "rebuild":
+        r = with_session(settings, facts.rebuild)
+        _print(
+            f"Сохранённые показатели пересчитаны: педагогов с маршрутом, курсом или парой "
+            f"{r.teachers}, счётчиков результатов {r.counters}."
+        )
+        return
+    lines = with_session(settings, facts.drift)
+    if not lines:
+        _print("Сохранённые показатели совпадают с пересчётом.")
+        return
+    for line in lines:
+        _print(line)
+    _fail("Сохранённые показатели расходятся с пересчётом: выполните «pedbot facts rebuild».")
+
+
 def cmd_export_indicators(args: argparse.Namespace) -> None:
     settings = settings_or_exit()
     prepare_database(settings)
@@ -415,6 +436,15 @@ def build_parser() -> argparse.ArgumentParser:
         scope.add_argument("--region", action="store_true")
         p.set_defaults(func=cmd_roles)
     roles_sub.add_parser("list").set_defaults(func=cmd_roles)
+
+    facts = sub.add_parser("facts", help="сохранённые данные для показателей")
+    facts_sub = facts.add_subparsers(dest="facts_command", required=True)
+    facts_sub.add_parser("rebuild", help="пересчитать из исходных записей").set_defaults(
+        func=cmd_facts
+    )
+    facts_sub.add_parser("check", help="сравнить с пересчётом, ничего не меняя").set_defaults(
+        func=cmd_facts
+    )
 
     export = sub.add_parser("export", help="выгрузки")
     export_sub = export.add_subparsers(dest="export_command", required=True)

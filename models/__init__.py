@@ -14,6 +14,7 @@ from models.development import (
     StepKind,
     StepStatus,
 )
+from models.facts import ResultCount
 from models.fsm import FsmRecord
 from models.mentoring import (
     LIVE_REQUEST,
@@ -83,6 +84,7 @@ __all__ = [
     "Provider",
     "ProviderStatus",
     "RequestStatus",
+    "ResultCount",
     "Role",
     "RoleName",
     "Route",

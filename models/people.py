@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, utcnow
@@ -88,6 +88,14 @@ class User(Base):
     # the exact date of the attestation order, when the teacher gave it (else only the year)
     category_date: Mapped[date | None] = mapped_column(default=None)
     blocked_bot: Mapped[bool] = mapped_column(default=False)
+    # stored facts of the teacher's own routes, courses and pairs, for the indicators; kept
+    # by models.facts after every write to those rows (never set them by hand)
+    fact_route_active: Mapped[bool] = mapped_column(default=False, server_default=false())
+    fact_route_done_at: Mapped[datetime | None] = mapped_column(default=None)  # the latest
+    fact_qualification_last: Mapped[date | None] = mapped_column(default=None)  # latest end
+    fact_retraining_last: Mapped[date | None] = mapped_column(default=None)
+    fact_mentor: Mapped[bool] = mapped_column(default=False, server_default=false())
+    fact_mentee: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     school: Mapped[School | None] = relationship()
     subjects: Mapped[list[UserSubject]] = relationship(
@@ -101,8 +109,8 @@ class User(Base):
         return [s.subject for s in self.subjects]
 
 
-# the active teachers (registered, not blocked the bot) by school: the indicators read them
-# without visiting the rows
+# the active teachers (registered, not blocked the bot) by school, with all the indicators
+# read of them: one pass over this index, without visiting the rows
 ACTIVE_TEACHER = User.registered_at.is_not(None) & User.blocked_bot.is_(False)
 Index(
     "ix_users_active",
@@ -110,6 +118,17 @@ Index(
     User.id,
     User.registered_at,
     User.blocked_bot,
+    User.birth_year,
+    User.teaching_since,
+    User.category,
+    User.category_year,
+    User.category_date,
+    User.fact_route_active,
+    User.fact_route_done_at,
+    User.fact_qualification_last,
+    User.fact_retraining_last,
+    User.fact_mentor,
+    User.fact_mentee,
     sqlite_where=ACTIVE_TEACHER,
     postgresql_where=ACTIVE_TEACHER,
 )

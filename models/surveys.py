@@ -23,6 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, UOWTransaction, mapped_column, relationship
 
 from models.base import Base, utcnow
+from surveys.loader import kind_group
 
 
 class AttemptStatus(StrEnum):
@@ -91,8 +92,8 @@ class Answer(Base):
 class ScaleResult(Base):
     """A scale score and band, written once when an attempt completes (with the version).
 
-    ``latest``: the row belongs to the teacher's latest completed attempt of the instrument
-    (the highest attempt id). Kept by :func:`_keep_latest` whenever rows are added through a
+    ``latest``: the row belongs to the teacher's latest completed attempt of the
+    questionnaire (the instrument, or its group of one kind: the highest attempt id). Kept by :func:`_keep_latest` whenever rows are added through a
     session; a writer of plain ``INSERT`` statements sets it itself (see
     ``services.surveys.mark_latest``)."""
 
@@ -133,23 +134,25 @@ Index(
 
 @event.listens_for(Session, "before_flush")
 def _keep_latest(session: Session, _flush: UOWTransaction, _instances: object) -> None:
-    """New scale results are the latest of their teacher in their instrument unless a newer
-    attempt has results already; then the rows of older attempts stop being the latest.
-    Per teacher and instrument among the new rows: a ``SELECT`` and at most one ``UPDATE``."""
+    """New scale results are the latest of their teacher in their questionnaire (an
+    instrument, or a group of them: ``surveys.loader.kind_group``, e.g. the school and the
+    pre-school self-assessment) unless a newer attempt has results already; then the rows
+    of older attempts stop being the latest. Per teacher and questionnaire among the new
+    rows: a ``SELECT`` and at most one ``UPDATE``."""
     added = [obj for obj in session.new if isinstance(obj, ScaleResult)]
     if not added:
         return
-    newest: dict[tuple[int, str], int] = {}
+    newest: dict[tuple[int, tuple[str, ...]], int] = {}
     for obj in added:
-        key = (obj.user_id, obj.instrument_id)
+        key = (obj.user_id, kind_group(obj.instrument_id))
         newest[key] = max(newest.get(key, obj.attempt_id), obj.attempt_id)
     t = ScaleResult.__table__
     connection = session.connection()
-    for (user_id, instrument_id), attempt_id in list(newest.items()):
-        mine = and_(t.c.user_id == user_id, t.c.instrument_id == instrument_id)
+    for (user_id, group), attempt_id in list(newest.items()):
+        mine = and_(t.c.user_id == user_id, t.c.instrument_id.in_(group))
         stored = connection.scalar(select(func.max(t.c.attempt_id)).where(mine))
         if stored is not None and stored > attempt_id:
-            newest[(user_id, instrument_id)] = stored  # a newer attempt keeps the flag
+            newest[(user_id, group)] = stored  # a newer attempt keeps the flag
             continue
         connection.execute(
             update(t)
@@ -157,4 +160,4 @@ def _keep_latest(session: Session, _flush: UOWTransaction, _instances: object) -
             .values(latest=False)
         )
     for obj in added:
-        obj.latest = obj.attempt_id == newest[(obj.user_id, obj.instrument_id)]
+        obj.latest = obj.attempt_id == newest[(obj.user_id, kind_group(obj.instrument_id))]

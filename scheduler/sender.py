@@ -41,6 +41,7 @@ from sqlalchemy.orm import selectinload
 from bot.config import Settings
 from models import Outbox, OutboxStatus, User, utcnow
 from services.outbox import in_quiet_hours, local_day_start, next_morning
+from services.people import set_blocked
 
 log = logging.getLogger("pedbot.sender")
 
@@ -272,9 +273,7 @@ class Sender:
 
     async def _gone(self, chat: int) -> None:
         async with self.sessionmaker.begin() as session:
-            await session.execute(
-                update(User).where(User.telegram_id == chat).values(blocked_bot=True)
-            )
+            await set_blocked(session, chat, True)
             await self._skip_chats(session, {chat})
 
     async def _failed(

@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models import Course, CourseFormat, CourseKind, Provider, ProviderStatus, User
 from services import routes
 from services.errors import Refusal
+from services.facts import teachers_changed
 from services.reference import BLOCKS
 from services.roles import Access
 
@@ -751,6 +752,7 @@ async def delete_course(session: AsyncSession, user_id: int, course_id: int) -> 
     result = await session.execute(
         delete(Course).where(Course.id == course_id, Course.user_id == user_id)
     )
+    await teachers_changed(session, [user_id])
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 

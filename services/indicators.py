@@ -21,6 +21,13 @@ The statements (four, whatever the number of schools):
    several instruments) the latest attempt is worked out from the attempts;
 4. response rates of the running campaigns of the scope.
 
+While the period runs (the default: the current academic year), statements 2 and 3 read
+the stored facts of :mod:`models.facts` instead: the teachers in one pass over the covering
+partial index ``ix_users_active`` with their ``fact_*`` columns (routes, courses, pairs),
+the courses ended in the period, the waiting requests; the result counters per school,
+instrument, scale, band and month, with the flagged rows of each window's partial first
+month and the satisfaction scores. A test compares both ways after random writes.
+
 The teachers of the scope are read from the partial index ``ix_users_active`` (the active
 teachers by school) with the scope's school ids, without joining the schools.
 
@@ -80,19 +87,18 @@ from sqlalchemy import (
     Select,
     and_,
     case,
-    exists,
     false,
     func,
     literal,
     null,
     or_,
     select,
+    text,
     true,
     union,
     union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from models import (
     Attempt,
@@ -107,6 +113,7 @@ from models import (
     MentorRequest,
     Municipality,
     PairStatus,
+    ResultCount,
     Route,
     RouteStatus,
     ScaleResult,
@@ -114,6 +121,7 @@ from models import (
     User,
     UserSubject,
 )
+from models.facts import NO_BAND
 from services.courses import (
     ATTESTATION_WARN_MONTHS,
     ATTESTATION_YEARS,
@@ -593,9 +601,27 @@ def _window(period: Period, today: date, tz: tzinfo) -> _Window:
     )
 
 
-FACT_COLUMNS = ("a", "b", "c", "d", "e")
-# the fields each part of the facts statement gives, in its columns a..e
+FACT_COLUMNS = tuple("abcdefghijklmn")
+# the fields each part of the facts statement gives, in its columns a..n
 FACT_PARTS: dict[str, tuple[str, ...]] = {
+    # while the period runs: the teachers with their stored facts, in one pass
+    "t": (
+        "teachers",
+        "category_first",
+        "category_highest",
+        "attestation_expiring",
+        "young",
+        "route_any",
+        "route_done",
+        "pk_3y",
+        "course_year",
+        "retraining_year",
+        "mentors",
+        "mentees",
+        "in_mentoring",
+        "young_supported",
+    ),
+    "k": ("courses", "distance"),
     "u": ("teachers", "category_first", "category_highest", "attestation_expiring", "young"),
     "r": ("route_any", "route_done"),
     "c": ("pk_3y", "course_year", "retraining_year", "courses", "distance"),
@@ -617,20 +643,126 @@ def _young(today: date) -> ColumnElement[bool]:
     )
 
 
+def _part(name: str, group: Any, *values: ColumnElement[Any]) -> list[Any]:
+    """The columns ``part, grp, a..n`` of a part of the facts statement (zeros after the
+    values)."""
+    padded = [*values, *(literal(0) for _ in range(len(FACT_COLUMNS) - len(values)))]
+    return [
+        literal(name).label("part"),
+        group.label("grp"),
+        *(v.label(c) for v, c in zip(padded, FACT_COLUMNS, strict=True)),
+    ]
+
+
+def _waiting_part(kind: str, ident: int | None, now: datetime, group: Any) -> Select[Any]:
+    cutoff = now - timedelta(days=LONG_WAIT_DAYS)
+    return (
+        select(*_part("q", group, func.count(MentorRequest.id)))
+        .select_from(MentorRequest)
+        .join(User, User.id == MentorRequest.mentee_id)
+        .where(
+            MentorRequest.shared_at.is_not(None),
+            MentorRequest.status.in_(WAITING),
+            MentorRequest.shared_at < cutoff,
+            _active_teacher(),
+            _in_scope_users(kind, ident),
+        )
+        .group_by(group)
+    )
+
+
+def _stored_facts_statement(
+    kind: str, ident: int | None, w: _Window, today: date, now: datetime, group: Any
+) -> Select[Any]:
+    """:func:`_facts_statement` while the period runs, from the stored facts of each teacher
+    (the ``fact_*`` columns kept by :mod:`models.facts`): the scope's active teachers in one
+    pass over the covering index ``ix_users_active``, the courses ended in the period, the
+    waiting requests. A course ending after today makes its teacher's stored «last course»
+    say nothing about the past: for those few her courses are read."""
+    bounds = _attestation_bounds(today)
+    since_pk = add_years(today, -PK_PERIOD_YEARS)
+    q, r = User.fact_qualification_last, User.fact_retraining_last
+
+    def course_since(lo: date, kinds: Iterable[str]) -> ColumnElement[Any]:
+        """Has a course of these kinds ended between ``lo`` and today."""
+        known = [(c, c <= today) for c in (q if k == "qualification" else r for k in kinds)]
+        sure = or_(*(and_(c >= lo, ok) for c, ok in known))
+        unknown = or_(*(c > today for c, _ in known))
+        courses = Course.__table__
+        read = (
+            select(courses.c.id)
+            .where(
+                courses.c.user_id == User.id,
+                courses.c.kind.in_(sorted(kinds)),
+                courses.c.ends_on >= lo,
+                courses.c.ends_on <= today,
+            )
+            .exists()
+        )
+        return case((sure, 1), (unknown, case((read, 1), else_=0)), else_=0)
+
+    route_done = User.fact_route_done_at >= w.start
+    route_active = User.fact_route_active.is_(True)
+    mentor, mentee = User.fact_mentor.is_(True), User.fact_mentee.is_(True)
+    young = _young(today)
+    teachers = (
+        select(
+            *_part(
+                "t",
+                group,
+                func.count(User.id),
+                _sum(_flag(_holds("first", bounds))),
+                _sum(_flag(_holds("highest", bounds))),
+                _sum(_flag(_expiring(bounds))),
+                _sum(_flag(young)),
+                _sum(_flag(or_(route_active, route_done))),
+                _sum(_flag(route_done)),
+                _sum(course_since(since_pk, sorted(PK_KINDS))),
+                _sum(course_since(w.start_day, [CourseKind.QUALIFICATION.value])),
+                _sum(course_since(w.start_day, [CourseKind.RETRAINING.value])),
+                _sum(_flag(mentor)),
+                _sum(_flag(mentee)),
+                _sum(_flag(or_(mentor, mentee))),
+                _sum(_flag(and_(young, or_(mentee, route_active)))),
+            )
+        )
+        .select_from(User)
+        .where(_active_teacher(), _in_scope_users(kind, ident))
+        .group_by(group)
+    )
+    courses = (
+        select(
+            *_part(
+                "k",
+                group,
+                func.count(Course.id),
+                _sum(_flag(Course.format == CourseFormat.DISTANCE.value)),
+            )
+        )
+        .select_from(Course)
+        .join(User, User.id == Course.user_id)
+        .where(
+            Course.kind.in_(sorted(PK_KINDS)),
+            Course.ends_on >= w.start_day,
+            Course.ends_on <= w.last_day,
+            _active_teacher(),
+            _in_scope_users(kind, ident),
+        )
+        .group_by(group)
+    )
+    return union_all(teachers, courses, _waiting_part(kind, ident, now, group))
+
+
 def _facts_statement(
     kind: str, ident: int | None, w: _Window, today: date, now: datetime, group: Any
 ) -> Select[Any]:
     """Per group, in one statement: a part per kind of fact, each a ``GROUP BY`` driven by
-    its own (small) table joined to the scope's active teachers; columns ``part, grp, a..e``
-    (:data:`FACT_PARTS` names them)."""
+    its own (small) table joined to the scope's active teachers; columns ``part, grp, a..n``
+    (:data:`FACT_PARTS` names them). Any period; :func:`_stored_facts_statement` is the
+    same while the period runs."""
 
     def part(name: str, *values: ColumnElement[Any]) -> list[Any]:
-        padded = [*values, *(literal(0) for _ in range(len(FACT_COLUMNS) - len(values)))]
-        return [
-            literal(name).label("part"),
-            group.label("grp"),
-            *(v.label(c) for v, c in zip(padded, FACT_COLUMNS, strict=True)),
-        ]
+        return _part(name, group, *values)
 
     def teachers(stmt: Select[Any]) -> Select[Any]:
         return stmt.where(_active_teacher(), _in_scope_users(kind, ident)).group_by(group)
@@ -740,17 +872,7 @@ def _facts_statement(
         .join(User, User.id == supported_ids.c.user_id)
         .where(_young(today))
     )
-    cutoff = now - timedelta(days=LONG_WAIT_DAYS)
-    waiting = teachers(
-        select(*part("q", func.count(MentorRequest.id)))
-        .select_from(MentorRequest)
-        .join(User, User.id == MentorRequest.mentee_id)
-        .where(
-            MentorRequest.shared_at.is_not(None),
-            MentorRequest.status.in_(WAITING),
-            MentorRequest.shared_at < cutoff,
-        )
-    )
+    waiting = _waiting_part(kind, ident, now, group)
     return union_all(users, routes, courses, mentors, mentees, involved, supported, waiting)
 
 
@@ -781,11 +903,13 @@ def _results_statement(
 
     While the period has not ended, that is the stored ``scale_results.latest`` (no result
     is completed after ``now``): the rows flagged so and completed since the start of their
-    window; a group of several instruments (the school and the pre-school self-assessment)
-    keeps, of a teacher who answered more than one, the newest. Otherwise (a past period: a
+    window (flagged per questionnaire: of a teacher who answered both the school and the
+    pre-school self-assessment, only the newer is flagged). Otherwise (a past period: a
     teacher's latest result may come after it) the latest attempt in the window is worked
     out."""
     cbi_since = now - timedelta(days=round(CBI_MONTHS * 365 / 12))
+    if w.end > now and by is None:
+        return _counted_results_statement(kind, ident, w, cbi_since, g)
     if w.end > now:
         return _latest_results_statement(kind, ident, w, cbi_since, g, group, by)
     in_period = and_(Attempt.completed_at >= w.start, Attempt.completed_at < w.end)
@@ -881,24 +1005,100 @@ def _latest_results_statement(
         .where(_active_teacher(), _in_scope_users(kind, ident), sr.completed_at >= since)
         .group_by(group, sr.instrument_id, sr.scale_id, sr.band, point)
     )
-    for ids in (g.deficits, g.burnout, g.activity, g.satisfaction):
-        if len(ids) > 1:
-            # each instrument's rows are flagged apart: of a teacher's flagged results in
-            # the group, only the newest instrument's count (read from the same index)
-            newer = aliased(ScaleResult)
-            stmt = stmt.where(
-                or_(
-                    sr.instrument_id.not_in(ids),
-                    ~exists().where(
-                        newer.user_id == sr.user_id,
-                        newer.latest.is_(True),
-                        newer.instrument_id.in_(ids),
-                        newer.instrument_id != sr.instrument_id,
-                        newer.completed_at > sr.completed_at,
-                    ),
-                )
-            )
     return _split(stmt, by)
+
+
+def _month_after(moment: datetime) -> date:
+    """The first month (its 1st, UTC) that starts at or after ``moment``."""
+    first = date(moment.year, moment.month, 1)
+    if moment == datetime.combine(first, time(0), UTC):
+        return first
+    return add_months(first, 1)
+
+
+def _counted_results_statement(
+    kind: str, ident: int | None, w: _Window, cbi_since: datetime, g: _Groups
+) -> Select[Any]:
+    """:func:`_results_statement` by school while the period runs, from the stored counters
+    (``result_counts``: the latest results of the active teachers by school, instrument,
+    scale, band and month of completion): the whole months of each window from them, and
+    the flagged rows of the window's first, partial month (hours, for the academic year)
+    from the partial index ``ix_scale_results_latest_at``. The satisfaction score is read
+    from its flagged rows (its points are not counted)."""
+    sr, rc = ScaleResult, ResultCount
+    windows = [
+        (ids, since)
+        for ids, since in ((g.deficits + g.activity, w.start), (g.burnout, cbi_since))
+        if ids
+    ]
+    if kind == "school":
+        school_in_scope = rc.school_id == ident
+    elif kind == "municipality":
+        school_in_scope = rc.school_id.in_(select(School.id).where(School.municipality_id == ident))
+    else:
+        school_in_scope = true()
+    counted = (
+        select(
+            rc.school_id.label("grp"),
+            rc.instrument_id,
+            rc.scale_id,
+            func.nullif(rc.band, NO_BAND).label("band"),
+            null().label("point"),
+            func.sum(rc.n).label("n"),
+            null().label("score_sum"),
+        )
+        .where(
+            school_in_scope,
+            or_(
+                false(),
+                *(
+                    and_(rc.instrument_id.in_(ids), rc.month >= _month_after(since))
+                    for ids, since in windows
+                ),
+            ),
+        )
+        .group_by(rc.school_id, rc.instrument_id, rc.scale_id, rc.band)
+        .having(func.sum(rc.n) > 0)  # a counter emptied when its teachers left stays a row
+    )
+    edges = [
+        and_(
+            sr.instrument_id.in_(ids),
+            sr.completed_at >= since,
+            sr.completed_at < datetime.combine(_month_after(since), time(0), UTC),
+        )
+        for ids, since in windows
+        if since < datetime.combine(_month_after(since), time(0), UTC)
+    ]
+    if g.satisfaction:
+        edges.append(
+            and_(
+                sr.instrument_id.in_(g.satisfaction),
+                sr.scale_id == "overall",
+                sr.completed_at >= w.start,
+            )
+        )
+    point = _satisfaction_point(g)
+    read = (
+        select(
+            User.school_id.label("grp"),
+            sr.instrument_id,
+            sr.scale_id,
+            sr.band,
+            point.label("point"),
+            func.count().label("n"),
+            func.sum(sr.score).label("score_sum"),
+        )
+        .select_from(sr)
+        .join(User, User.id == sr.user_id)
+        .where(
+            sr.latest.is_(True),
+            or_(false(), *edges),
+            _active_teacher(),
+            _in_scope_users(kind, ident),
+        )
+        .group_by(User.school_id, sr.instrument_id, sr.scale_id, sr.band, point)
+    )
+    return union_all(counted, read)  # type: ignore[return-value]
 
 
 def _split(stmt: Select[Any], by: str | None) -> Select[Any]:
@@ -1025,6 +1225,15 @@ def _values(f: Mapping[str, float]) -> dict[str, Value]:
     return {code: v[code] for code in CODES}
 
 
+async def _no_jit(session: AsyncSession) -> None:
+    """PostgreSQL compiles a statement whose estimated cost is high (the per-teacher
+    subqueries of the facts statement are costed for every teacher, though they run for a
+    few): 0.3 s of compiling for 20 ms of work. Off for the rest of this transaction."""
+    conn = await session.connection()
+    if conn.dialect.name == "postgresql":
+        await conn.execute(text("SET LOCAL jit = off"))
+
+
 async def _scope_schools(
     session: AsyncSession, kind: str, ident: int | None
 ) -> tuple[str, list[tuple[int, str, str]]]:
@@ -1074,10 +1283,12 @@ async def compute(
     zone = tz or now.tzinfo or UTC
     g = _groups(instruments if instruments is not None else _shipped_instruments())
     w = _window(period, today, zone)
+    await _no_jit(session)
     scope_name, schools = await _scope_schools(session, kind, ident)
 
+    facts_statement = _stored_facts_statement if w.end > now else _facts_statement
     facts = _fold_facts(
-        await session.execute(_facts_statement(kind, ident, w, today, now, User.school_id))
+        await session.execute(facts_statement(kind, ident, w, today, now, User.school_id))
     )
     results = _fold_results(
         await session.execute(_results_statement(kind, ident, w, now, g, User.school_id)), g

@@ -49,6 +49,7 @@ from models import (
 from models.db import wipe_wal_after_commit
 from services.consent import CONSENT_VERSION
 from services.errors import Refusal
+from services.facts import pair_partners, teachers_changed, teachers_status
 from services.reference import (
     CATEGORIES,
     POSITIONS,
@@ -226,9 +227,11 @@ async def load_user(session: AsyncSession, user_id: int) -> User | None:
 
 async def set_blocked(session: AsyncSession, telegram_id: int, blocked: bool) -> None:
     """The person blocked the bot (nothing more is sent to them) or unblocked it."""
-    await session.execute(
-        update(User).where(User.telegram_id == telegram_id).values(blocked_bot=blocked)
-    )
+    ids = await session.scalars(select(User.id).where(User.telegram_id == telegram_id))
+    async with teachers_status(session, ids.all()):
+        await session.execute(
+            update(User).where(User.telegram_id == telegram_id).values(blocked_bot=blocked)
+        )
 
 
 async def get_user(session: AsyncSession, telegram_id: int) -> User | None:
@@ -687,12 +690,16 @@ async def delete_user(session: AsyncSession, user: User) -> None:
     record keeps their Telegram id (a campaign they launched, an offer they made as a
     methodist) the id is blanked.
 
-    Scale results are per-person rows, so indicators computed later simply no longer count
-    this person: nothing aggregated depends on the deleted rows.
+    Scale results are per-person rows, so indicators computed later no longer count this
+    person; her share of the stored result counters (``models.facts``) is taken off in the
+    same transaction.
     """
     telegram_id, name = user.telegram_id, user.full_name
     theirs = (await session.scalars(providers_only_theirs(user.id))).all()
-    await session.execute(delete(User).where(User.id == user.id))
+    partners = await pair_partners(session, [user.id])
+    async with teachers_status(session, [user.id]):
+        await session.execute(delete(User).where(User.id == user.id))
+    await teachers_changed(session, partners)  # their pairs with her are gone
     if theirs:
         await session.execute(delete(Provider).where(Provider.id.in_(theirs)))
     await session.execute(

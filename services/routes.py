@@ -93,6 +93,7 @@ from models import (
     User,
 )
 from services.errors import Refusal
+from services.facts import teachers_changed
 from services.instruments import InstrumentRegistry
 from services.people import is_young
 from services.reference import BLOCKS, PRESCHOOL, setting_of
@@ -748,6 +749,7 @@ async def discard_draft(session: AsyncSession, user_id: int) -> bool:
     result = await session.execute(
         delete(Route).where(Route.user_id == user_id, Route.status == RouteStatus.DRAFT.value)
     )
+    await teachers_changed(session, [user_id])
     await session.flush()
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
@@ -955,6 +957,7 @@ async def confirm(session: AsyncSession, user_id: int, now: datetime) -> Route:
             Route.id != route.id,
         )
     )
+    await teachers_changed(session, [user_id])
     await session.flush()
     route.status = RouteStatus.ACTIVE.value
     route.activated_at = now

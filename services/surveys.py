@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import Update, bindparam, delete, func, inspect, select, true, update
+from sqlalchemy import Update, bindparam, case, delete, func, inspect, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Answer, Attempt, AttemptStatus, ScaleResult, School, User
@@ -20,6 +21,7 @@ from services.instruments import InstrumentRegistry, Registered
 from services.people import is_young
 from services.reference import setting_of
 from surveys import engine
+from surveys.loader import kind_groups
 from surveys.schema import AnswerValue, Instrument, Question, QuestionType
 from surveys.scoring import ScaleScore, score_instrument
 
@@ -252,15 +254,20 @@ async def complete(
 
 
 def mark_latest() -> Update:
-    """Flags the rows of each teacher's latest attempt of each instrument (the highest attempt
-    id), for rows written with plain ``INSERT`` statements and not flagged yet. Rows added
+    """Flags the rows of each teacher's latest attempt of each questionnaire (an instrument or
+    its group, ``surveys.loader.kind_group``: the highest attempt id), for rows written with plain ``INSERT`` statements and not flagged yet. Rows added
     through a session are flagged as they are written (``models.surveys._keep_latest``);
     :func:`complete` writes them so."""
     t = ScaleResult.__table__
     r = t.alias("r")
+    groups = kind_groups()
+
+    def group(column: Any) -> Any:  # the questionnaire an instrument counts in
+        return case(groups, value=column, else_=column) if groups else column
+
     newest = (
         select(func.max(r.c.attempt_id))
-        .where(r.c.user_id == t.c.user_id, r.c.instrument_id == t.c.instrument_id)
+        .where(r.c.user_id == t.c.user_id, group(r.c.instrument_id) == group(t.c.instrument_id))
         .scalar_subquery()
     )
     return update(t).where(t.c.attempt_id == newest).values(latest=true())

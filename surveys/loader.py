@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -94,3 +95,37 @@ def load_instruments(directory: Path = INSTRUMENTS_DIR) -> dict[str, Instrument]
     if problems:
         raise InstrumentError(problems)
     return found
+
+
+# kinds whose instruments are one questionnaire for the indicators and for «the teacher's
+# latest result» (the school and the pre-school self-assessment, the two CBIs)
+GROUPED_KINDS = frozenset({"deficits", "burnout", "activity", "satisfaction"})
+
+
+@cache
+def _kinds(directory: Path = INSTRUMENTS_DIR) -> dict[str, str]:
+    """Each shipped instrument's id and its kind, read once per process (ids and kinds only,
+    without validating the files: :func:`load_instruments` does that at start-up)."""
+    out: dict[str, str] = {}
+    for path in sorted(directory.glob("*.yaml")):
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if isinstance(raw, dict) and isinstance(raw.get("id"), str):
+            out[raw["id"]] = str(raw.get("kind") or "other")
+    return out
+
+
+def kind_group(instrument_id: str) -> tuple[str, ...]:
+    """The ids of the instruments counted as one questionnaire with ``instrument_id``
+    (itself included; sorted): those of its kind for the kinds in :data:`GROUPED_KINDS`,
+    otherwise itself alone."""
+    kinds = _kinds()
+    kind = kinds.get(instrument_id)
+    if kind not in GROUPED_KINDS:
+        return (instrument_id,)
+    return tuple(sorted(i for i, k in kinds.items() if k == kind))
+
+
+def kind_groups() -> dict[str, str]:
+    """Instrument id -> the name of its group (the kind, or the id itself when ungrouped),
+    for SQL that compares groups (a ``CASE`` over this mapping)."""
+    return {i: (k if k in GROUPED_KINDS else i) for i, k in _kinds().items()}

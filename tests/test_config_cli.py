@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -165,3 +166,24 @@ def test_demo_schools_and_roles_commands(tmp_path: Path) -> None:
     imported = pedbot("schools", "import", str(bad), env=env, cwd=tmp_path)
     assert imported.returncode == 1
     assert "Строка 2" in imported.stderr and "Строка 3" in imported.stderr
+
+
+def test_facts_check_and_rebuild_after_demo(tmp_path: Path) -> None:
+    """``pedbot demo`` writes questionnaires, courses, routes and pairs through the session:
+    the stored facts agree with a recount; a counter changed by hand is reported (exit 1)
+    and ``rebuild`` repairs it."""
+    db = tmp_path / "demo.db"
+    env = {"DATABASE_URL": f"sqlite+aiosqlite:///{db}", "PYTHONPATH": str(ROOT)}
+    assert pedbot("demo", "--teachers", "60", env=env, cwd=tmp_path).returncode == 0
+    check = pedbot("facts", "check", env=env, cwd=tmp_path)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "совпадают" in check.stdout
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM result_counts WHERE n > 0").fetchone()[0] > 0
+        conn.execute("UPDATE result_counts SET n = n + 1")
+    drifted = pedbot("facts", "check", env=env, cwd=tmp_path)
+    assert drifted.returncode == 1 and "pedbot facts rebuild" in drifted.stderr
+    assert drifted.stdout.startswith("counter ")
+    rebuilt = pedbot("facts", "rebuild", env=env, cwd=tmp_path)
+    assert rebuilt.returncode == 0 and "пересчитаны" in rebuilt.stdout, rebuilt.stderr
+    assert pedbot("facts", "check", env=env, cwd=tmp_path).returncode == 0
