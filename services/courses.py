@@ -711,39 +711,32 @@ def totals(courses: Sequence[CourseLike], today: date) -> Totals:
 
 
 class AttStatus(StrEnum):
-    NONE = "none"  # no category (or not given in the profile)
+    NONE = "none"  # no category and no attestation for conformity recorded
     UNKNOWN = "unknown"  # a category without a year or date
     VALID = "valid"
     SOON = "soon"  # within 6 months of the expiry date
     EXPIRED = "expired"
 
 
+CONFORMITY = "conformity"
+""":attr:`Attestation.category` of an attestation for «соответствие занимаемой должности»."""
+
+
 @dataclass(frozen=True)
 class Attestation:
-    category: str | None
+    category: str | None  # a category code, or :data:`CONFORMITY` for the attestation itself
     status: AttStatus
     given: date | None = None  # the date, or 1 January of the year when only that is known
     year_only: bool = False
     expires: date | None = None  # the last day the category is valid
     warn_from: date | None = None
 
+    @property
+    def conformity(self) -> bool:
+        return self.category == CONFORMITY
 
-def attestation(
-    category: str | None, category_date: date | None, category_year: int | None, today: date
-) -> Attestation:
-    """The term of the teacher's category, from the profile.
 
-    The exact date is used when it agrees with the year in the profile (a date left from a
-    previous category, whose year differs, is ignored); otherwise 1 January of the year.
-    """
-    if not category or category == "none":
-        return Attestation(category=category, status=AttStatus.NONE)
-    if category_date is not None and category_year in (None, category_date.year):
-        given, year_only = category_date, False
-    elif category_year is not None:
-        given, year_only = date(category_year, 1, 1), True
-    else:
-        return Attestation(category=category, status=AttStatus.UNKNOWN)
+def _term(category: str, given: date, year_only: bool, today: date) -> Attestation:
     expires = add_years(given, ATTESTATION_YEARS)
     warn_from = add_months(expires, -ATTESTATION_WARN_MONTHS)
     if today > expires:
@@ -753,6 +746,34 @@ def attestation(
     else:
         status = AttStatus.VALID
     return Attestation(category, status, given, year_only, expires, warn_from)
+
+
+def attestation(
+    category: str | None,
+    category_date: date | None,
+    category_year: int | None,
+    today: date,
+    conformity_date: date | None = None,
+) -> Attestation:
+    """The term of the teacher's attestation, from the profile.
+
+    A qualification category (первая, высшая, педагог-методист, педагог-наставник, after
+    приказ Минпросвещения № 196 of 24.03.2023): the exact date is used when it agrees with
+    the year in the profile (a date left from a previous category, whose year differs, is
+    ignored); otherwise 1 January of the year. Without a category, the attestation for
+    «соответствие занимаемой должности» (:data:`CONFORMITY`) when its date is recorded;
+    both are valid five years.
+    """
+    if not has_category(category):
+        if conformity_date is not None:
+            return _term(CONFORMITY, conformity_date, False, today)
+        return Attestation(category=category, status=AttStatus.NONE)
+    assert category is not None
+    if category_date is not None and category_year in (None, category_date.year):
+        return _term(category, category_date, False, today)
+    if category_year is not None:
+        return _term(category, date(category_year, 1, 1), True, today)
+    return Attestation(category=category, status=AttStatus.UNKNOWN)
 
 
 def certificate_of(course: Course) -> CertificateFile | None:
@@ -767,18 +788,22 @@ def certificate_of(course: Course) -> CertificateFile | None:
 
 
 def check_category_date(category: str | None, value: date, today: date) -> date:
-    """The date a category was given: only with a category, not in the future, not before 1980."""
-    if not category or category == "none":
-        raise CourseError("courses.error.no_category")
+    """The date of the attestation: not in the future, not before 1980."""
     if value > today:
         raise CourseError("courses.error.att_future")
     return check_date(value, today)
 
 
 def set_category_date(user: User, value: date, today: date) -> None:
-    """Record the exact date the category was given (its year follows the date)."""
-    user.category_date = check_category_date(user.category, value, today)
-    user.category_year = value.year
+    """Record the exact date of the teacher's attestation: of the category they hold (its
+    year follows the date), or, without a category, of the attestation for «соответствие
+    занимаемой должности»."""
+    checked = check_category_date(user.category, value, today)
+    if has_category(user.category):
+        user.category_date = checked
+        user.category_year = checked.year
+    else:
+        user.conformity_date = checked
 
 
 # ---------- view models: what the screens of «Мои курсы» show ----------
@@ -853,6 +878,7 @@ def pages_of(total: int, per_page: int, page: int) -> tuple[int, int]:
 
 
 def has_category(category: str | None) -> bool:
+    """Holds a qualification category (``none`` and an empty profile do not)."""
     return bool(category) and category != "none"
 
 
@@ -880,7 +906,9 @@ async def overview(
     return Overview(
         today=today,
         totals=totals(courses, today),
-        attestation=attestation(user.category, user.category_date, user.category_year, today),
+        attestation=attestation(
+            user.category, user.category_date, user.category_year, today, user.conformity_date
+        ),
         count=len(courses),
         courses=tuple(CourseItem(c.id, c.title, c.ends_on) for c in shown),
         page=page,
@@ -1108,8 +1136,9 @@ async def question(
         start = course.starts_on if course else draft.starts_on
         lo, hi = step_dates(step, today, start)
         if step == "att":
-            selected = user.category_date
-            fallback = date(user.category_year, 1, 1) if user.category_year else today
+            held = has_category(user.category)
+            selected = user.category_date if held else user.conformity_date
+            fallback = date(user.category_year, 1, 1) if held and user.category_year else today
         else:
             selected = getattr(course if course is not None else draft, step)
             fallback = draft.starts_on if step == "ends_on" and draft.starts_on else today

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from models import User
 from services import courses as svc
 from services.courses import AttStatus, CertificateFile, CourseError, Draft
 
@@ -323,10 +324,38 @@ def test_attestation_with_only_the_year_counts_from_1_january() -> None:
 def test_attestation_without_a_category_or_a_year() -> None:
     assert svc.attestation("none", date(2020, 1, 1), 2020, TODAY).status == AttStatus.NONE
     assert svc.attestation(None, None, None, TODAY).status == AttStatus.NONE
-    unknown = svc.attestation("conformity", None, None, TODAY)
+    unknown = svc.attestation("mentor", None, None, TODAY)
     assert unknown.status == AttStatus.UNKNOWN and unknown.expires is None
     leap = svc.attestation("first", date(2024, 2, 29), 2024, TODAY)
     assert leap.expires == date(2029, 2, 28)
+
+
+def test_attestation_for_conformity_with_the_position() -> None:
+    """Not a category: its own date, valid five years, used only without a category."""
+    att = svc.attestation("none", None, None, TODAY, date(2021, 12, 1))
+    assert att.conformity and att.category == svc.CONFORMITY
+    assert (att.given, att.expires, att.status) == (
+        date(2021, 12, 1),
+        date(2026, 12, 1),
+        AttStatus.SOON,
+    )
+    assert svc.attestation(None, None, None, TODAY, date(2024, 5, 1)).status == AttStatus.VALID
+    assert svc.attestation("none", None, None, TODAY, date(2021, 5, 1)).status == (
+        AttStatus.EXPIRED
+    )
+    # a category held takes the place of an older attestation for conformity
+    held = svc.attestation("highest", None, 2024, TODAY, date(2021, 12, 1))
+    assert not held.conformity and held.status == AttStatus.VALID
+    user = User(telegram_id=1, language="ru", category="none")
+    svc.set_category_date(user, date(2024, 5, 1), TODAY)
+    assert (user.conformity_date, user.category_date, user.category_year) == (
+        date(2024, 5, 1),
+        None,
+        None,
+    )
+    user.category = "first"
+    svc.set_category_date(user, date(2025, 2, 3), TODAY)
+    assert (user.category_date, user.category_year) == (date(2025, 2, 3), 2025)
 
 
 def test_category_date_rules() -> None:
@@ -334,7 +363,8 @@ def test_category_date_rules() -> None:
     assert code_of(svc.check_category_date, "first", TODAY + timedelta(days=1), TODAY) == (
         "courses.error.att_future"
     )
-    assert code_of(svc.check_category_date, "none", TODAY, TODAY) == "courses.error.no_category"
+    # without a category the date is that of the attestation for conformity with the position
+    assert svc.check_category_date("none", TODAY, TODAY) == TODAY
     assert code_of(svc.check_category_date, "first", date(1979, 1, 1), TODAY) == (
         "courses.error.date_range"
     )

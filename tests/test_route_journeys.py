@@ -309,7 +309,7 @@ async def test_newer_self_assessment_offers_an_update(harness: Harness) -> None:
     await add_schools(harness.sessionmaker)
     await add_catalog(harness)
     chat = harness.chat(8101)
-    await register(chat, birth=2000, since=2025, category="Без категории", category_year=None)
+    await register(chat, birth=2000, since=2025, category="Без категории")
     async with harness.sessionmaker.begin() as s:
         user = await get_user(s, 8101)
         assert user is not None

@@ -146,7 +146,7 @@ async def test_burnout_is_private_and_scored(harness: Harness) -> None:
 async def test_young_teacher_questionnaire_with_every_question_type(harness: Harness) -> None:
     await add_schools(harness.sessionmaker)
     chat = harness.chat(2003)
-    await register(chat, birth=2001, since=2024, category="Без категории", category_year=None)
+    await register(chat, birth=2001, since=2024, category="Без категории")
     await chat.send("🏠 Главное меню")
     await chat.tap("Анкеты")
     assert any("молодого педагога" in b.lower() for b in chat.buttons())
