@@ -114,14 +114,13 @@ from models import (
     User,
     UserSubject,
 )
-from services.courses import (
+from services.attestation import (
     ATTESTATION_WARN_MONTHS,
     ATTESTATION_YEARS,
-    PK_KINDS,
-    PK_PERIOD_YEARS,
     add_months,
     add_years,
 )
+from services.courses import PK_KINDS, PK_PERIOD_YEARS
 from services.mentoring_figures import LONG_WAIT_DAYS, WAITING
 from services.reference import BLOCKS, YOUNG_MAX_AGE, YOUNG_MAX_YEARS
 from services.roles import Access

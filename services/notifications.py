@@ -61,13 +61,8 @@ from models import (
     StepStatus,
     User,
 )
-from services.courses import (
-    PK_KINDS,
-    AttStatus,
-    add_years,
-    attestation,
-    pk_due,
-)
+from services.attestation import AttStatus, add_years, attestation
+from services.courses import PK_KINDS, pk_due
 
 KINDS: tuple[str, ...] = ("survey", "route", "attestation", "qualification", "meeting", "checkin")
 

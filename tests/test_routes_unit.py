@@ -125,6 +125,18 @@ def test_proposal_for_a_known_profile() -> None:
     assert steps[4].title.startswith("Семинар")
 
 
+def test_a_conference_is_a_conference_step() -> None:
+    """A catalog conference is shown as a conference, a seminar as a seminar."""
+    conference = entry(97, {"methodical", "psychological"}, "in_person", kind="conference")
+    seminar = entry(98, {"methodical", "psychological"}, "distance", kind="seminar")
+    steps = propose_route(DEFICITS, TEACHER, [conference, seminar], TODAY)
+    kinds = {s.catalog_item_id: s.kind for s in steps if s.catalog_item_id}
+    assert kinds == {97: "conference", 98: "seminar"}
+    t = Translator("ru")
+    [view] = [s for s in steps if s.catalog_item_id == 97]
+    assert route_screens.step_form(view, t) == "Конференция, очно"
+
+
 def test_retraining_is_never_proposed_by_itself() -> None:
     retraining = entry(99, {"methodical", "psychological"}, "distance", kind="retraining")
     steps = propose_route(DEFICITS, TEACHER, [retraining, *CATALOG], TODAY)
@@ -525,10 +537,19 @@ async def test_route_lifecycle(session: AsyncSession, registry: InstrumentRegist
     route = await svc.close_step(session, user.id, active.steps[1].id, "курс перенесли", NOW)
     assert route.steps[1].status == StepStatus.CLOSED.value
     assert route.steps[1].closed_reason == "курс перенесли"
-    for s in route.steps[2:]:
-        route = await svc.mark_done(session, user.id, s.id, NOW + timedelta(days=100))
+    # a catalog course cannot be done before it starts (01.02.2027)
+    later = next(s for s in route.steps if s.catalog_item_id == ids["meth_all"])
+    with pytest.raises(svc.RouteError) as early:
+        await svc.mark_done(session, user.id, later.id, NOW)
+    assert (early.value.code, early.value.params) == (
+        "route.error.not_started",
+        {"date": "01.02.2027"},
+    )
+    assert later.status == StepStatus.PLANNED.value
+    for s in route.steps[2:]:  # after the last course has started
+        route = await svc.mark_done(session, user.id, s.id, NOW + timedelta(days=120))
     assert route.status == RouteStatus.COMPLETED.value and svc.progress(route) == 100
-    assert route.completed_at == NOW + timedelta(days=100)
+    assert route.completed_at == NOW + timedelta(days=120)
 
     # re-diagnosis after completion: before → after per block
     assert await svc.route_change(session, registry, route) is None
@@ -817,14 +838,15 @@ async def test_route_views_for_the_screens(
     home = await svc.home(session, registry, user.id)
     assert home.route == active
     assert (await svc.active_home(session, registry, user.id)).route == active
-    done = await svc.mark_step_done(session, registry, user.id, active.steps[0].id, NOW)
+    later = NOW + timedelta(days=30)  # the course of the first step has started
+    done = await svc.mark_step_done(session, registry, user.id, active.steps[0].id, later)
     assert done.step.status == "done" and done.route.finished == 1
     again = await svc.reopen(session, registry, user.id, active.steps[0].id)
     assert again.step.planned and again.route.finished == 0
-    document = await svc.route_document(session, user, active.id, Translator("ru"))
+    document = await svc.route_document(session, registry, user, active.id, Translator("ru"), TODAY)
     assert document.startswith(b"PK")
     with pytest.raises(svc.Stale):
-        await svc.route_document(session, other, active.id, Translator("ru"))
+        await svc.route_document(session, registry, other, active.id, Translator("ru"), TODAY)
 
 
 async def test_close_offer_for_a_recorded_course(

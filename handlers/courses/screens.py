@@ -35,8 +35,8 @@ from handlers.courses.callbacks import (
 )
 from handlers.home.screens import menu_button
 from services import courses as svc
+from services.attestation import AttStatus
 from services.courses import (
-    AttStatus,
     CertificateFile,
     CourseCard,
     Overview,

@@ -1,4 +1,4 @@
-"""attestation for conformity with the position held has its own date
+"""attestation for conformity with the position held has its own date; conference steps
 
 Revision ID: 0006
 Revises: 0005
@@ -9,6 +9,9 @@ Create Date: 2026-12-04
 ``users.conformity_date``. A row with ``category = 'conformity'`` becomes ``category =
 'none'`` with the date it had (1 January of the year when only the year was known, the
 earliest day it can have been given, so the warning before it expires never comes late).
+
+A route step made from a catalog conference was stored as a seminar step; it becomes a
+conference step (``route_steps.kind = 'conference'``), so it is shown as a conference.
 """
 
 from collections.abc import Sequence
@@ -43,9 +46,14 @@ def upgrade() -> None:
         "UPDATE users SET category = 'none', category_year = NULL, category_date = NULL"
         " WHERE category = 'conformity'"
     )
+    op.execute(
+        "UPDATE route_steps SET kind = 'conference' WHERE kind = 'seminar' AND catalog_item_id"
+        " IN (SELECT id FROM catalog_items WHERE kind = 'conference')"
+    )
 
 
 def downgrade() -> None:
+    op.execute("UPDATE route_steps SET kind = 'seminar' WHERE kind = 'conference'")
     bind = op.get_bind()
     year = (
         "CAST(extract(year FROM conformity_date) AS INTEGER)"
