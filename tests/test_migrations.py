@@ -235,7 +235,24 @@ def test_conformity_leaves_the_categories_with_its_date(empty_url: str) -> None:
                 d=date.fromisoformat(day) if day else None,
             )
         )
+    # a route step made from a catalog conference, and one from a seminar
+    for sql in (
+        "INSERT INTO providers (id, name) VALUES (1, 'ИРО')",
+        "INSERT INTO catalog_items (id, title, provider_id, hours, format, kind, blocks,"
+        " positions, subjects, federal_register, active, updated_at) VALUES"
+        " (1, 'Конференция', 1, 8, 'in_person', 'conference', '[]', '[]', '[]', false, true,"
+        " CURRENT_TIMESTAMP), (2, 'Семинар', 1, 4, 'distance', 'seminar', '[]', '[]', '[]',"
+        " false, true, CURRENT_TIMESTAMP)",
+        "INSERT INTO routes (id, user_id, status, baseline, created_at) SELECT 1, id,"
+        " 'active', '{}', CURRENT_TIMESTAMP FROM users WHERE telegram_id = 3",
+        "INSERT INTO route_steps (id, route_id, position, kind, catalog_item_id, title,"
+        " target_date, status) VALUES (1, 1, 0, 'seminar', 1, 'Конференция', '2027-01-31',"
+        " 'planned'), (2, 1, 1, 'seminar', 2, 'Семинар', '2027-01-31', 'planned')",
+    ):
+        asyncio.run(run(sql))
     migrate.upgrade(empty_url)
+    kinds = asyncio.run(run("SELECT id, kind FROM route_steps ORDER BY id"))
+    assert [tuple(r) for r in kinds] == [(1, "conference"), (2, "seminar")]
     got = [(r[0], r[1], r[2], r[3], _day(r[4])) for r in rows()]
     assert got == [
         (1, "none", None, None, date(2021, 12, 1)),
@@ -244,6 +261,8 @@ def test_conformity_leaves_the_categories_with_its_date(empty_url: str) -> None:
         (4, "none", None, None, None),
     ]
     migrate.downgrade(empty_url, "0005")
+    kinds = asyncio.run(run("SELECT id, kind FROM route_steps ORDER BY id"))
+    assert [tuple(r) for r in kinds] == [(1, "seminar"), (2, "seminar")]
     engine_rows = asyncio.run(
         run("SELECT telegram_id, category, category_year FROM users ORDER BY telegram_id")
     )

@@ -65,5 +65,9 @@ def downgrade() -> None:
         f" category_year = {year}"
         " WHERE conformity_date IS NOT NULL AND (category IS NULL OR category = 'none')"
     )
-    with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.drop_column("conformity_date")
+    if bind.dialect.name == "sqlite":
+        # not a batch copy: rebuilding «users» would cascade-delete every row that points
+        # at it (foreign keys are on); a plain column drops in place (SQLite 3.35+)
+        op.execute("ALTER TABLE users DROP COLUMN conformity_date")
+    else:
+        op.drop_column("users", "conformity_date")
