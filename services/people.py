@@ -494,8 +494,11 @@ def parse_year(text: str, lo: int, hi: int) -> int | None:
 
 def year_bounds(field: str, user: User, today: date) -> tuple[int, int]:
     """Plausible years for a profile field, given what is already known."""
-    if field == "birth":
-        return today.year - 80, today.year - 18
+    if field == "birth":  # asked after the year teaching began: at least 16 by then
+        hi = today.year - 18
+        if user.teaching_since:
+            hi = min(hi, user.teaching_since - 16)
+        return today.year - 80, hi
     if field == "teaching":
         lo = (user.birth_year + 16) if user.birth_year else today.year - 65
         return lo, today.year
