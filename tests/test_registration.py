@@ -41,6 +41,7 @@ async def test_full_registration_with_buttons(harness: Harness) -> None:
     texts = chat.texts()
     assert any("Регистрация завершена" in t and "Мои курсы" in t for t in texts)
     assert "Главное меню" in chat.last.text
+    assert "Мария Петровна, выберите раздел" in chat.last.text  # имя и отчество
     assert chat.buttons() == [
         "📝 Анкеты",
         "📊 Мои результаты",

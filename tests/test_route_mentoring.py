@@ -147,7 +147,7 @@ def test_the_screen_files_mentoring_under_its_own_heading() -> None:
     )
     # an older mentoring step under a deficit block no longer «answers» it
     assert screen.text.count("отвечает на:") == 1
-    assert "rtr:101" in [b.callback_data for row in screen.keyboard.inline_keyboard for b in row]  # type: ignore[union-attr]
+    assert "rtp:101" in [b.callback_data for row in screen.keyboard.inline_keyboard for b in row]  # type: ignore[union-attr]
     [en] = route_screens.route_screen(route, Translator("en"))
     assert "🤝 Mentoring" in en.text
 
