@@ -1644,31 +1644,18 @@ async def step_sources(session: AsyncSession, route: Route) -> dict[int, StepSou
     recorded course that closed a step (two statements)."""
     item_ids = {s.catalog_item_id for s in route.steps if s.catalog_item_id is not None}
     course_ids = {s.course_id for s in route.steps if s.course_id is not None}
-    items = (
-        {
-            i.id: i
-            for i in (
-                await session.scalars(select(CatalogItem).where(CatalogItem.id.in_(item_ids)))
-            ).all()
-        }
-        if item_ids
-        else {}
-    )
-    numbers = (
-        dict(
-            (
-                await session.execute(
-                    select(Course.id, Course.certificate_number).where(
-                        Course.id.in_(course_ids), Course.user_id == route.user_id
-                    )
-                )
+    items: dict[int, CatalogItem] = {}
+    if item_ids:
+        found = await session.scalars(select(CatalogItem).where(CatalogItem.id.in_(item_ids)))
+        items = {i.id: i for i in found}
+    numbers: dict[int, str | None] = {}
+    if course_ids:
+        rows = await session.execute(
+            select(Course.id, Course.certificate_number).where(
+                Course.id.in_(course_ids), Course.user_id == route.user_id
             )
-            .tuples()
-            .all()
         )
-        if course_ids
-        else {}
-    )
+        numbers = {course_id: number for course_id, number in rows}
     out: dict[int, StepSource] = {}
     for step in route.steps:
         item = items.get(step.catalog_item_id) if step.catalog_item_id is not None else None
