@@ -127,7 +127,7 @@ async def populate(
         users = []
         for uid in range(1, teachers + 1):
             born = rng.randint(1960, 2003)
-            category = rng.choice(("none", "first", "highest", "conformity", None))
+            category = rng.choice(("none", "first", "highest", "methodist", None))
             users.append(
                 {
                     "id": uid,

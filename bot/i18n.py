@@ -45,6 +45,17 @@ def catalogs() -> dict[str, dict[str, str]]:
     return out
 
 
+def plural_form(n: int) -> str:
+    """The Russian plural form a number takes: ``one`` (1, 21, 101 год), ``few`` (2–4, 22–24
+    года), ``many`` (0, 5–20, 25 лет). English texts fill the same three keys."""
+    n = abs(n)
+    if n % 10 == 1 and n % 100 != 11:
+        return "one"
+    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+        return "few"
+    return "many"
+
+
 def languages() -> list[str]:
     return sorted(catalogs())
 
@@ -67,6 +78,11 @@ class Translator:
         if template is None:
             raise KeyError(f"no text for key {key!r}")
         return template.format(**params) if params else template
+
+    def plural(self, key: str, n: int, /, **params: Any) -> str:
+        """A number with its noun in the right form: ``key`` has ``one``, ``few`` and
+        ``many`` templates with ``{n}`` (``plural.years`` → «1 год», «3 года», «18 лет»)."""
+        return self(f"{key}.{plural_form(n)}", n=n, **params)
 
     def date(self, value: datetime | date) -> str:
         """A date as ДД.ММ.ГГГГ; a stored moment (UTC) is shown in the local time zone."""

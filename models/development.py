@@ -39,6 +39,7 @@ class StepKind(StrEnum):
     COURSE = "course"
     MENTORING = "mentoring"
     SEMINAR = "seminar"
+    CONFERENCE = "conference"  # a catalog conference (before migration 0006: a seminar step)
     SELF_STUDY = "self_study"
     OTHER = "other"
 

@@ -87,6 +87,8 @@ class User(Base):
     category_year: Mapped[int | None] = mapped_column(default=None)
     # the exact date of the attestation order, when the teacher gave it (else only the year)
     category_date: Mapped[date | None] = mapped_column(default=None)
+    # attestation for «соответствие занимаемой должности» (not a category): its date
+    conformity_date: Mapped[date | None] = mapped_column(default=None)
     blocked_bot: Mapped[bool] = mapped_column(default=False)
     # stored facts of the teacher's own routes, courses and pairs, for the indicators; kept
     # by models.facts after every write to those rows (never set them by hand)

@@ -18,13 +18,11 @@ same day and month of its last year):
 
 from __future__ import annotations
 
-import calendar
 import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from enum import StrEnum
 from pathlib import PurePosixPath
 from typing import Any, Protocol
 
@@ -34,6 +32,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Course, CourseFormat, CourseKind, Provider, ProviderStatus, User
 from services import routes
+from services.attestation import (
+    Attestation,
+    add_years,
+    attestation,
+    has_category,
+)
 from services.errors import Refusal
 from services.facts import teachers_changed
 from services.reference import BLOCKS
@@ -60,8 +64,6 @@ MAX_FILE_SIZE = 20 * 1024 * 1024  # what a bot can download from Telegram
 EARLIEST_DATE = date(1980, 1, 1)
 FUTURE_YEARS = 2
 PK_PERIOD_YEARS = 3
-ATTESTATION_YEARS = 5
-ATTESTATION_WARN_MONTHS = 6
 PHOTO_FILE_NAME = "photo.jpg"  # a Telegram photo has no name of its own
 
 # a certificate is a PDF or a picture; mime type -> the extension used when there is no name
@@ -79,19 +81,6 @@ class CourseError(Refusal):
 
 
 # ---------- dates ----------
-
-
-def add_months(value: date, months: int) -> date:
-    """The same day ``months`` later (or earlier); the 31st becomes the month's last day."""
-    index = value.year * 12 + value.month - 1 + months
-    year, month = divmod(index, 12)
-    day = min(value.day, calendar.monthrange(year, month + 1)[1])
-    return date(year, month + 1, day)
-
-
-def add_years(value: date, years: int) -> date:
-    """The same day and month ``years`` later; 29 February becomes 28 February."""
-    return add_months(value, 12 * years)
 
 
 def date_bounds(today: date) -> tuple[date, date]:
@@ -806,54 +795,6 @@ def totals(courses: Sequence[CourseLike], today: date) -> Totals:
     )
 
 
-# ---------- attestation ----------
-
-
-class AttStatus(StrEnum):
-    NONE = "none"  # no category (or not given in the profile)
-    UNKNOWN = "unknown"  # a category without a year or date
-    VALID = "valid"
-    SOON = "soon"  # within 6 months of the expiry date
-    EXPIRED = "expired"
-
-
-@dataclass(frozen=True)
-class Attestation:
-    category: str | None
-    status: AttStatus
-    given: date | None = None  # the date, or 1 January of the year when only that is known
-    year_only: bool = False
-    expires: date | None = None  # the last day the category is valid
-    warn_from: date | None = None
-
-
-def attestation(
-    category: str | None, category_date: date | None, category_year: int | None, today: date
-) -> Attestation:
-    """The term of the teacher's category, from the profile.
-
-    The exact date is used when it agrees with the year in the profile (a date left from a
-    previous category, whose year differs, is ignored); otherwise 1 January of the year.
-    """
-    if not category or category == "none":
-        return Attestation(category=category, status=AttStatus.NONE)
-    if category_date is not None and category_year in (None, category_date.year):
-        given, year_only = category_date, False
-    elif category_year is not None:
-        given, year_only = date(category_year, 1, 1), True
-    else:
-        return Attestation(category=category, status=AttStatus.UNKNOWN)
-    expires = add_years(given, ATTESTATION_YEARS)
-    warn_from = add_months(expires, -ATTESTATION_WARN_MONTHS)
-    if today > expires:
-        status = AttStatus.EXPIRED
-    elif today >= warn_from:
-        status = AttStatus.SOON
-    else:
-        status = AttStatus.VALID
-    return Attestation(category, status, given, year_only, expires, warn_from)
-
-
 def certificate_of(course: Course) -> CertificateFile | None:
     """The stored certificate file of a course, if any."""
     if not course.certificate_file_id:
@@ -866,18 +807,22 @@ def certificate_of(course: Course) -> CertificateFile | None:
 
 
 def check_category_date(category: str | None, value: date, today: date) -> date:
-    """The date a category was given: only with a category, not in the future, not before 1980."""
-    if not category or category == "none":
-        raise CourseError("courses.error.no_category")
+    """The date of the attestation: not in the future, not before 1980."""
     if value > today:
         raise CourseError("courses.error.att_future")
     return check_date(value, today)
 
 
 def set_category_date(user: User, value: date, today: date) -> None:
-    """Record the exact date the category was given (its year follows the date)."""
-    user.category_date = check_category_date(user.category, value, today)
-    user.category_year = value.year
+    """Record the exact date of the teacher's attestation: of the category they hold (its
+    year follows the date), or, without a category, of the attestation for «соответствие
+    занимаемой должности»."""
+    checked = check_category_date(user.category, value, today)
+    if has_category(user.category):
+        user.category_date = checked
+        user.category_year = checked.year
+    else:
+        user.conformity_date = checked
 
 
 # ---------- view models: what the screens of «Мои курсы» show ----------
@@ -951,10 +896,6 @@ def pages_of(total: int, per_page: int, page: int) -> tuple[int, int]:
     return min(max(page, 0), pages - 1), pages
 
 
-def has_category(category: str | None) -> bool:
-    return bool(category) and category != "none"
-
-
 @dataclass(frozen=True)
 class Overview:
     """«Мои курсы»: totals, the attestation term and one page of the list."""
@@ -979,7 +920,9 @@ async def overview(
     return Overview(
         today=today,
         totals=totals(courses, today),
-        attestation=attestation(user.category, user.category_date, user.category_year, today),
+        attestation=attestation(
+            user.category, user.category_date, user.category_year, today, user.conformity_date
+        ),
         count=len(courses),
         courses=tuple(CourseItem(c.id, c.title, c.ends_on) for c in shown),
         page=page,
@@ -1208,8 +1151,9 @@ async def question(
         start = course.starts_on if course else draft.starts_on
         lo, hi = step_dates(step, today, start)
         if step == "att":
-            selected = user.category_date
-            fallback = date(user.category_year, 1, 1) if user.category_year else today
+            held = has_category(user.category)
+            selected = user.category_date if held else user.conformity_date
+            fallback = date(user.category_year, 1, 1) if held and user.category_year else today
         else:
             selected = getattr(course if course is not None else draft, step)
             fallback = draft.starts_on if step == "ends_on" and draft.starts_on else today

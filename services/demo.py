@@ -287,6 +287,7 @@ class _Teacher:
     teaching_since: int
     category: str
     category_year: int | None
+    conformity_year: int | None  # attested for conformity with the position (no category)
     young: bool
     difficulty: float
     burnout: float
@@ -348,6 +349,12 @@ def _make_teacher(number: int, seed: int, school: School, position: str, year: i
         male_share = _MALE_SHARE.get(position, 0.15)
     male = rng.random() < male_share
     category, category_year = _category(rng, since, year)
+    conformity_year = None
+    if category == "conformity":  # an attestation, not a category (приказ № 196)
+        category, category_year, conformity_year = "none", None, category_year
+    elif category == "highest" and year - since >= 20 and number % 9 in (0, 4):
+        # the categories above высшая: «педагог-наставник», «педагог-методист»
+        category = "mentor" if number % 9 == 0 else "methodist"
     difficulty = rng.betavariate(2.2, 5.5)
     is_new = (year - birth) < 35 and (year - since) <= 3
     if is_new:
@@ -365,6 +372,7 @@ def _make_teacher(number: int, seed: int, school: School, position: str, year: i
         teaching_since=since,
         category=category,
         category_year=category_year,
+        conformity_year=conformity_year,
         young=is_new,
         difficulty=_clamp(difficulty),
         burnout=burnout,
@@ -695,6 +703,9 @@ async def fill_demo(
             teaching_since=t.teaching_since,
             category=t.category,
             category_year=t.category_year,
+            conformity_date=min(date(t.conformity_year, 1 + t.number % 12, 15), today)
+            if t.conformity_year
+            else None,
             subjects=[UserSubject(subject=s) for s in sorted(t.subjects)],
         )
         mine = _plan(t, registry, today, eng)

@@ -149,7 +149,10 @@ async def fill_development(
             if step.status == StepStatus.PLANNED.value and rng.random() < min(0.5, days_since / 90):
                 done_at = built_at + timedelta(days=rng.randint(1, max(1, days_since)))
                 latest = datetime.combine(today, time(18), tzinfo=UTC)
-                await routes.mark_done(session, user.id, step.id, min(done_at, latest))
+                when = min(done_at, latest)
+                if await routes.not_started(session, step, when.date()) is not None:
+                    continue  # a course that has not begun cannot have been done
+                await routes.mark_done(session, user.id, step.id, when)
                 report.steps_done += 1
     await session.flush()
     return report

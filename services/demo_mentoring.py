@@ -44,7 +44,7 @@ PAIR_SHARE = 0.30  # of the young teachers: an active pair
 REQUEST_SHARE = 0.50  # of the young teachers: a live request
 FINISHED_SHARE = 0.9  # of the remaining young teachers: a finished pair
 SAME_SCHOOL = 0.85  # a mentor from the mentee's school when there is one
-MENTOR_CATEGORIES = ("first", "highest")
+MENTOR_CATEGORIES = ("first", "highest", "methodist", "mentor")
 MENTOR_MIN_YEARS = 5
 
 # the help areas of a request (the young teachers' questionnaire's «mentor_areas» options)

@@ -57,8 +57,10 @@ Definitions (``period`` = ``[start, end]`` local dates, the academic year by def
     period (their latest), the share at that level in the block.
 12. ``events_attended``, ``burnout_events``: zero until events exist.
 13. ``category_first`` / ``category_highest``: teachers holding that category (not expired);
-    ``attestation_expiring``: a first or highest category expiring within 6 months (the
-    warning of :func:`services.courses.attestation`).
+    ``attestation_expiring``: an attestation expiring within 6 months (the warning of
+    :func:`services.courses.attestation`): any qualification category (первая, высшая,
+    педагог-методист, педагог-наставник), or, for a teacher without one, the attestation
+    for «соответствие занимаемой должности».
 14. response rate of each running campaign (:attr:`IndicatorTable.campaigns`).
 15. ``requests_waiting_7d``: mentor requests waiting more than 7 days.
 16.–18. from the «Профессиональная активность» questionnaire in the period (their latest),
@@ -122,14 +124,13 @@ from models import (
     UserSubject,
 )
 from models.facts import NO_BAND
-from services.courses import (
+from services.attestation import (
     ATTESTATION_WARN_MONTHS,
     ATTESTATION_YEARS,
-    PK_KINDS,
-    PK_PERIOD_YEARS,
     add_months,
     add_years,
 )
+from services.courses import PK_KINDS, PK_PERIOD_YEARS
 from services.mentoring_figures import LONG_WAIT_DAYS, WAITING
 from services.reference import BLOCKS, YOUNG_MAX_AGE, YOUNG_MAX_YEARS
 from services.roles import Access
@@ -143,6 +144,7 @@ CBI_MONTHS = 12  # burnout results count for 12 months
 SATISFACTION_POINTS = (1, 2, 3, 4, 5)
 DEFICIT_LEVELS = ("high", "medium")
 CATEGORIES = ("first", "highest")
+HELD_CATEGORIES = ("first", "highest", "methodist", "mentor")  # all valid five years
 ACTIVITY_SCALES = {"network": "network_share", "expert": "expert_share", "active": "active_share"}
 BURNOUT_SCALES = ("personal", "work", "student")  # the codes' order; from burnout.yaml
 
@@ -581,7 +583,15 @@ def _holds(category: str, bounds: _Attestation) -> ColumnElement[bool]:
 
 
 def _expiring(bounds: _Attestation) -> ColumnElement[bool]:
-    return and_(User.category.in_(CATEGORIES), _given_between(bounds.valid_from, bounds.soon_until))
+    category = and_(
+        User.category.in_(HELD_CATEGORIES),
+        _given_between(bounds.valid_from, bounds.soon_until),
+    )
+    conformity = and_(
+        or_(User.category.is_(None), User.category.not_in(HELD_CATEGORIES)),
+        User.conformity_date.between(bounds.valid_from, bounds.soon_until),
+    )
+    return or_(category, conformity)
 
 
 @dataclass(frozen=True)

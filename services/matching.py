@@ -20,6 +20,7 @@ SAME_SCHOOL = "same_school"
 FREE = "free"
 CATEGORY_HIGHEST = "category_highest"
 CATEGORY_FIRST = "category_first"
+CATEGORY_METHODIST = "category_methodist"
 MENTOR_TITLE = "mentor_title"
 EXPERIENCE = "experience"
 
@@ -28,7 +29,8 @@ WEIGHTS: dict[str, int] = {
     FREE: 10,
     CATEGORY_HIGHEST: 15,
     CATEGORY_FIRST: 10,
-    MENTOR_TITLE: 15,
+    CATEGORY_METHODIST: 15,
+    MENTOR_TITLE: 20,
     EXPERIENCE: 10,
 }
 SAME_SCHOOL_PREFERRED = 60
@@ -46,8 +48,8 @@ class Candidate:
     school_id: int | None
     school_name: str
     subjects: frozenset[str]  # subject codes from the mentor's card
-    category: str | None  # services.reference.CATEGORIES: none, conformity, first, highest
-    mentor_title: bool  # «педагог-наставник»
+    category: str | None  # services.reference.CATEGORIES
+    mentor_title: bool  # the category «педагог-наставник» (services.reference.MENTOR_CATEGORY)
     teaching_years: int | None
     mentees: int  # active pairs + offers waiting for an answer
     capacity: int  # max mentees, 1–5
@@ -90,6 +92,9 @@ def score(need: Need, candidate: Candidate) -> Suggestion:
     if candidate.category == "highest":
         reasons.append(CATEGORY_HIGHEST)
         total += WEIGHTS[CATEGORY_HIGHEST]
+    elif candidate.category == "methodist":
+        reasons.append(CATEGORY_METHODIST)
+        total += WEIGHTS[CATEGORY_METHODIST]
     elif candidate.category == "first":
         reasons.append(CATEGORY_FIRST)
         total += WEIGHTS[CATEGORY_FIRST]
@@ -113,8 +118,10 @@ def rank_mentors(need: Need, candidates: Iterable[Candidate], limit: int = 5) ->
     - ``same_school`` +60 when the teacher asked for a mentor from their own school, +10
       otherwise (the preference outweighs any other single reason);
     - ``free`` +10: the mentor has no mentee and no offer waiting now;
-    - ``category_highest`` +15 or ``category_first`` +10: the qualification category;
-    - ``mentor_title`` +15: the title «педагог-наставник»;
+    - ``category_highest`` +15, ``category_methodist`` +15 or ``category_first`` +10: the
+      qualification category;
+    - ``mentor_title`` +20: the category «педагог-наставник» (приказ Минпросвещения № 196,
+      awarded above высшая for mentoring itself, so it outranks высшая);
     - ``experience`` +10: at least 5 years of teaching.
 
     Ties go to the mentor with more free places, then to the smaller user id, so the order is

@@ -35,6 +35,7 @@ from models import (
 from services.errors import Refusal
 from services.matching import Candidate, Need, Suggestion, rank_mentors
 from services.people import is_young
+from services.reference import MENTOR_CATEGORY
 from services.roles import Access
 
 OVERDUE_DAYS = 7
@@ -298,7 +299,7 @@ async def _candidates(
                 school_name=school_name or "",
                 subjects=frozenset(str(s) for s in profile.subjects or ()),
                 category=user.category,
-                mentor_title=False,  # the profile does not offer the title yet
+                mentor_title=user.category == MENTOR_CATEGORY,
                 teaching_years=years,
                 mentees=int(active_pairs) + int(offers),
                 capacity=profile.max_mentees,

@@ -13,7 +13,8 @@ The kinds a teacher can switch off (:data:`KINDS`) and their occasions:
 * ``route`` — a planned step of the active route: once when its term is 7 days away or
   nearer (``reminder:step7:<step>``), once when its term has passed
   (``reminder:overdue:<step>``).
-* ``attestation`` — the category expires within 6 months (the rule of
+* ``attestation`` — the category, or without one the attestation for «соответствие
+  занимаемой должности» (occasion ``conformity``), expires within 6 months (the rule of
   :func:`services.courses.attestation`): once per expiry date
   (``reminder:attestation:<user>:<expiry>``).
 * ``qualification`` — повышение квалификации is due (:func:`services.courses.pk_due`: none
@@ -60,13 +61,8 @@ from models import (
     StepStatus,
     User,
 )
-from services.courses import (
-    PK_KINDS,
-    AttStatus,
-    add_years,
-    attestation,
-    pk_due,
-)
+from services.attestation import AttStatus, add_years, attestation
+from services.courses import PK_KINDS, pk_due
 
 KINDS: tuple[str, ...] = ("survey", "route", "attestation", "qualification", "meeting", "checkin")
 
@@ -229,8 +225,11 @@ async def _steps(session: AsyncSession, day: date) -> list[Due]:
 
 
 async def _attestations(session: AsyncSession, now: datetime, day: date) -> list[Due]:
-    # a warning can only run when the category was given 4 or 5 years before this year
+    # a warning can only run when the category, or without one the attestation for
+    # conformity with the position, was given 4 or 5 years before this year
     years = (day.year - 5, day.year - 4)
+    span = (date(years[0], 1, 1), date(years[1], 12, 31))
+    held = and_(User.category.is_not(None), User.category != "none")
     rows = await session.execute(
         select(
             User.id,
@@ -239,31 +238,33 @@ async def _attestations(session: AsyncSession, now: datetime, day: date) -> list
             User.category,
             User.category_date,
             User.category_year,
+            User.conformity_date,
         )
         .where(
             _reachable(),
-            User.category.is_not(None),
-            User.category != "none",
             or_(
-                User.category_year.between(*years),
                 and_(
-                    User.category_year.is_(None),
-                    User.category_date.between(date(years[0], 1, 1), date(years[1], 12, 31)),
+                    held,
+                    or_(
+                        User.category_year.between(*years),
+                        and_(User.category_year.is_(None), User.category_date.between(*span)),
+                    ),
                 ),
+                and_(~held, User.conformity_date.between(*span)),
             ),
             _not_since("attestation", now - ATTESTATION_EVERY),
         )
         .order_by(User.id)
     )
     out: list[Due] = []
-    for uid, tg, lang, category, category_date, category_year in rows:
-        term = attestation(category, category_date, category_year, day)
+    for uid, tg, lang, category, category_date, category_year, conformity_date in rows:
+        term = attestation(category, category_date, category_year, day, conformity_date)
         if term.status != AttStatus.SOON or term.expires is None:
             continue
         out.append(
             Due(
                 kind="attestation",
-                occasion="attestation",
+                occasion="conformity" if term.conformity else "attestation",
                 key=f"reminder:attestation:{uid}:{term.expires.isoformat()}",
                 user_id=uid,
                 telegram_id=tg,

@@ -119,17 +119,23 @@ class MenuView:
 
     exists: bool  # agreed to data processing
     registered: bool  # finished registration
-    name: str  # the first name (second word of «Фамилия Имя Отчество»)
+    name: str  # how to address the person: «Имя Отчество» (:func:`address_name`)
     manages_catalog: bool
     methodist: bool = False  # a methodist (or admin): the mentoring requests of their scope
     ask_mentor: bool = False  # a young teacher with no request or mentor: «Хочу наставника»
 
 
+def address_name(full_name: str | None) -> str:
+    """How a Russian school addresses a colleague: «Имя Отчество» of «Фамилия Имя Отчество»
+    («Мария Петровна»); the first name alone when there is no patronymic."""
+    words = (full_name or "").split()
+    return " ".join(words[1:3]) if len(words) > 1 else (words[0] if words else "")
+
+
 def menu_view(person: User | Person | None, access: Access | None = None) -> MenuView:
     if person is None:
         return MenuView(False, False, "", False)
-    words = (person.full_name or "").split(" ")
-    name = words[1] if len(words) > 1 else words[0]
+    name = address_name(person.full_name)
     registered = (
         person.registered if isinstance(person, Person) else person.registered_at is not None
     )
@@ -362,6 +368,7 @@ async def export_data(
         "category": user.category,
         "category_year": user.category_year,
         "category_date": user.category_date.isoformat() if user.category_date else None,
+        "conformity_date": user.conformity_date.isoformat() if user.conformity_date else None,
         "language": user.language,
         "blocked_bot": user.blocked_bot,
         "consent_version": user.consent_version,
@@ -761,8 +768,11 @@ def parse_year(text: str, lo: int, hi: int) -> int | None:
 
 def year_bounds(field: str, user: User, today: date) -> tuple[int, int]:
     """Plausible years for a profile field, given what is already known."""
-    if field == "birth":
-        return today.year - 80, today.year - 18
+    if field == "birth":  # asked after the year teaching began: at least 16 by then
+        hi = today.year - 18
+        if user.teaching_since:
+            hi = min(hi, user.teaching_since - 16)
+        return today.year - 80, hi
     if field == "teaching":
         lo = (user.birth_year + 16) if user.birth_year else today.year - 65
         return lo, today.year
@@ -777,17 +787,26 @@ STEPS: tuple[str, ...] = (
     "school",
     "position",
     "subjects",
+    "teaching",
+    "birth",
+    "category",
+)
+EDITABLE: tuple[str, ...] = (
+    "name",
+    "school",
+    "position",
+    "subjects",
     "birth",
     "teaching",
     "category",
-    "catyear",
 )
-EDITABLE: tuple[str, ...] = STEPS[:-1]  # the category year is asked together with the category
 YEAR_STEPS: dict[str, str] = {
     "birth": "birth_year",
     "teaching": "teaching_since",
-    "catyear": "category_year",
 }
+RECENT_YEARS = YOUNG_MAX_YEARS + 1
+"""The year of starting work offers this many recent years as buttons of their own, so a
+young teacher picks hers with one tap."""
 SCHOOLS_PER_PAGE = 8
 SCHOOL_QUERY_MAX = 60
 SCHOOL_PAGE_MAX = 1000
@@ -827,9 +846,19 @@ class Draft:
         )
 
 
-def next_step(user: User) -> str | None:
+def needs_birth_year(teaching_since: int | None, today: date) -> bool:
+    """The year of birth matters only to tell a young teacher (under 35 and at most 3 years
+    of teaching): someone who started teaching earlier is never young, so is not asked."""
+    return teaching_since is not None and today.year - teaching_since <= YOUNG_MAX_YEARS
+
+
+def next_step(user: User, today: date) -> str | None:
     """The first profile step this teacher has not answered, or ``None`` (a pure function of
-    the row: this is how an interrupted registration knows where to continue)."""
+    the row: this is how an interrupted registration knows where to continue).
+
+    Registration asks only what the indicators need: the year of birth only of someone who
+    may be young (:func:`needs_birth_year`); the category without its date, which is asked
+    in «Мои курсы», where the attestation term is shown."""
     if not user.full_name:
         return "name"
     if user.school_id is None:
@@ -838,14 +867,12 @@ def next_step(user: User) -> str | None:
         return "position"
     if asks_subjects(user.position) and not user.subjects:
         return "subjects"
-    if user.birth_year is None:
-        return "birth"
     if user.teaching_since is None:
         return "teaching"
+    if user.birth_year is None and needs_birth_year(user.teaching_since, today):
+        return "birth"
     if not user.category:
         return "category"
-    if user.category != "none" and user.category_year is None:
-        return "catyear"
     return None
 
 
@@ -1024,8 +1051,8 @@ async def advance(
     """After an answer: the next missing step; when nothing is missing, finish the
     registration (or, editing from the profile, show the profile again)."""
     await session.flush()
-    step = next_step(user)
-    if step is not None and (not draft.editing or step in ("catyear", "subjects")):
+    step = next_step(user, now.date())
+    if step is not None and (not draft.editing or step in ("subjects", "birth")):
         return await ask(session, user, step, draft, now.date())
     if draft.editing:
         return Saved(profile_view(user, access, now.date()))
@@ -1057,7 +1084,7 @@ async def start(
             user.school_id = school.id
             await session.flush()
             await session.refresh(user, ["school"])
-        step = next_step(user)
+        step = next_step(user, now.date())
         if step is not None:
             draft = replace(draft, editing=False)
             return await ask(session, user, step, draft, now.date(), resumed=True)
@@ -1170,12 +1197,10 @@ async def pick_category(
 ) -> Next:
     category = _index(CATEGORIES, index)
     if user.category != category:
-        user.category_date = None  # the date belonged to the previous category
-    user.category = category
-    if category == "none":
+        # the date belonged to the previous category; the new one's is asked in «Мои курсы»
+        user.category_date = None
         user.category_year = None
-    elif draft.editing:
-        user.category_year = None  # the year of the new category is asked next
+    user.category = category
     return await advance(session, user, draft, now, access)
 
 

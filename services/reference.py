@@ -43,7 +43,10 @@ SUBJECTS: tuple[str, ...] = (
 # are ``block.<code>`` in the locale files
 BLOCKS: tuple[str, ...] = ("subject", "methodical", "psychological", "communicative")
 
-CATEGORIES: tuple[str, ...] = ("none", "conformity", "first", "highest")
+# qualification categories after приказ Минпросвещения № 196 of 24.03.2023; «соответствие
+# занимаемой должности» is an attestation, not a category (``users.conformity_date``)
+CATEGORIES: tuple[str, ...] = ("none", "first", "highest", "methodist", "mentor")
+MENTOR_CATEGORY = "mentor"  # «педагог-наставник»
 
 SCHOOL_KINDS: tuple[str, ...] = ("school", "kindergarten", "extra")
 

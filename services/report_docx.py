@@ -47,7 +47,7 @@ from services.report_rules import (
     recommendations,
     shown,
 )
-from services.route_docx import Texts, block_label
+from services.route_docx import Texts, block_name
 
 HIDDEN = "< 5"
 LEVELS = ("high", "medium")
@@ -220,7 +220,7 @@ def _profile(doc: Any, table: IndicatorTable, t: Texts, per_school: bool) -> Non
     _table(
         doc,
         [t("report.docx.col.block"), t("report.docx.col.high"), t("report.docx.col.medium")],
-        [[block_label(t, b), *(value(table.total, b, lv) for lv in LEVELS)] for b in blocks],
+        [[block_name(t, b), *(value(table.total, b, lv) for lv in LEVELS)] for b in blocks],
     )
     if not per_school or not table.schools:
         return
@@ -233,7 +233,7 @@ def _profile(doc: Any, table: IndicatorTable, t: Texts, per_school: bool) -> Non
     for i, block in enumerate(blocks):
         for j, level in enumerate(LEVELS):
             _cell(under[1 + 2 * i + j], t(f"report.docx.col.{level}"), bold=True)
-        _cell(top[1 + 2 * i].merge(top[2 + 2 * i]), block_label(t, block), bold=True)
+        _cell(top[1 + 2 * i].merge(top[2 + 2 * i]), block_name(t, block), bold=True)
     _cell(top[0].merge(under[0]), t("report.docx.col.school"), bold=True)
     for row in table.schools:
         texts = [row.school_name or "", *(value(row, b, lv) for b in blocks for lv in LEVELS)]
@@ -317,11 +317,11 @@ def _recommendations(doc: Any, recs: Sequence[Recommendation], t: Texts) -> None
         kind, _, arg = (rec.action or "").partition(":")
         if kind == "catalog_block":
             if rec.programmes:
-                doc.add_paragraph(t("report.docx.programmes", block=block_label(t, arg)))
+                doc.add_paragraph(t("report.docx.programmes", block=block_name(t, arg).lower()))
                 for title in rec.programmes:
                     doc.add_paragraph(title, style="List Bullet 2")
             else:
-                doc.add_paragraph(t("report.docx.no_programmes", block=block_label(t, arg)))
+                doc.add_paragraph(t("report.docx.no_programmes", block=block_name(t, arg)))
         elif kind == "campaign":
             doc.add_paragraph(t("report.docx.action.campaign", instrument=arg))
         elif kind == "mentor_queue":

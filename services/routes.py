@@ -92,12 +92,21 @@ from models import (
     StepStatus,
     User,
 )
+from services.attestation import attestation
 from services.errors import Refusal
 from services.facts import teachers_changed
 from services.instruments import InstrumentRegistry
 from services.people import is_young
 from services.reference import BLOCKS, PRESCHOOL, setting_of
-from services.route_docx import TeacherLine, Texts, mentor_title, route_docx
+from services.route_docx import (
+    BlockResult,
+    RouteFacts,
+    StepSource,
+    TeacherLine,
+    Texts,
+    mentor_title,
+    route_docx,
+)
 from services.surveys import school_kind_of
 
 DEFICIT_LEVELS: tuple[str, ...] = ("high", "medium")  # bands that call for steps, worst first
@@ -325,7 +334,13 @@ def _horizon_months(deficit_count: int) -> int:
 
 
 def _catalog_kind(item: CatalogEntry) -> str:
-    return StepKind.SEMINAR.value if item.kind in SEMINAR_COURSE_KINDS else StepKind.COURSE.value
+    """The step kind of a catalog item: a conference is shown as a conference, a seminar or
+    webinar as a seminar, everything else (ПК, переподготовка, стажировка) as a course."""
+    if item.kind == CourseKind.CONFERENCE.value:
+        return StepKind.CONFERENCE.value
+    if item.kind == CourseKind.SEMINAR.value:
+        return StepKind.SEMINAR.value
+    return StepKind.COURSE.value
 
 
 def propose_route(
@@ -971,10 +986,25 @@ def _complete_if_finished(route: Route, now: datetime) -> None:
         route.completed_at = now
 
 
+async def not_started(session: AsyncSession, step: RouteStep, today: date) -> date | None:
+    """The start date of the catalog event of ``step`` when it is still ahead (a course that
+    has not begun cannot have been done); ``None`` otherwise (an own step, no dates)."""
+    if step.catalog_item_id is None:
+        return None
+    starts = await session.scalar(
+        select(CatalogItem.starts_on).where(CatalogItem.id == step.catalog_item_id)
+    )
+    return starts if starts is not None and starts > today else None
+
+
 async def mark_done(session: AsyncSession, user_id: int, step_id: int, now: datetime) -> Route:
+    """«Отметить выполненным»: not before the catalog event has started."""
     route, step = await _owned_step(session, user_id, step_id, [RouteStatus.ACTIVE])
     if step.status != StepStatus.PLANNED.value:
         raise Stale()
+    starts = await not_started(session, step, now.date())
+    if starts is not None:
+        raise RouteError("route.error.not_started", date=starts.strftime("%d.%m.%Y"))
     step.status = StepStatus.DONE.value
     step.done_at = now
     _complete_if_finished(route, now)
@@ -1062,6 +1092,7 @@ _COURSE_STEP_KINDS = {
         }
     ),
     StepKind.SEMINAR.value: SEMINAR_COURSE_KINDS,
+    StepKind.CONFERENCE.value: SEMINAR_COURSE_KINDS,
 }
 
 
@@ -1444,8 +1475,37 @@ async def build(
 async def remove(
     session: AsyncSession, registry: InstrumentRegistry, user_id: int, step_id: int
 ) -> RouteView:
-    """«Убрать»: a step of the draft."""
+    """«Отменить шаг» in the draft: the step is removed."""
     return await route_view(session, registry, await remove_step(session, user_id, step_id))
+
+
+@dataclass(frozen=True)
+class StepCard:
+    """One step with the actions its route allows (the route editor's card)."""
+
+    route: RouteView
+    step: StepView
+
+
+async def step_card(
+    session: AsyncSession, registry: InstrumentRegistry, user_id: int, step_id: int
+) -> StepCard:
+    """A step of the teacher's draft, active or completed route, opened from its button."""
+    route, _ = await _owned_step(
+        session,
+        user_id,
+        step_id,
+        [RouteStatus.DRAFT, RouteStatus.ACTIVE, RouteStatus.COMPLETED],
+    )
+    view = await route_view(session, registry, route)
+    return StepCard(view, view.step(step_id))
+
+
+async def draft_to_discard(
+    session: AsyncSession, registry: InstrumentRegistry, user_id: int, route_id: int
+) -> RouteView:
+    """«Удалить черновик»: the draft on the screen, before the teacher confirms."""
+    return await route_view(session, registry, await _own_draft(session, user_id, route_id))
 
 
 async def _own_draft(session: AsyncSession, user_id: int, route_id: int) -> Route:
@@ -1591,21 +1651,96 @@ async def close_offer(session: AsyncSession, user_id: int, course: Course) -> Cl
     return CloseOffer(course.id, course.title, steps) if steps else None
 
 
-async def route_document(session: AsyncSession, user: User, route_id: int, t: Texts) -> bytes:
+def experience_text(teaching_since: int | None, today: date, t: Texts) -> str:
+    """«18 лет (с 2008 года)»: teaching years by calendar years, as :func:`is_young` counts."""
+    if teaching_since is None:
+        return ""
+    years = today.year - teaching_since
+    if years <= 0:
+        return t("route.docx.experience_first", since=teaching_since)
+    return t(
+        "route.docx.experience_value", years=t.plural("plural.years", years), since=teaching_since
+    )
+
+
+def category_text(user: User, today: date, t: Texts) -> str:
+    """The category with the last day of its term when known; without a category, the
+    attestation for conformity with the position when it is recorded."""
+    if not user.category:
+        return ""
+    label = t(f"category.{user.category}").lower()
+    term = attestation(
+        user.category, user.category_date, user.category_year, today, user.conformity_date
+    )
+    if term.expires is None:
+        return label
+    if term.conformity:
+        return t("route.docx.conformity", date=t.date(term.expires))
+    return t("route.docx.category_until", category=label, date=t.date(term.expires))
+
+
+async def step_sources(session: AsyncSession, route: Route) -> dict[int, StepSource]:
+    """The provider and hours of each catalog step, and the certificate number of the
+    recorded course that closed a step (two statements)."""
+    item_ids = {s.catalog_item_id for s in route.steps if s.catalog_item_id is not None}
+    course_ids = {s.course_id for s in route.steps if s.course_id is not None}
+    items: dict[int, CatalogItem] = {}
+    if item_ids:
+        found = await session.scalars(select(CatalogItem).where(CatalogItem.id.in_(item_ids)))
+        items = {i.id: i for i in found}
+    numbers: dict[int, str | None] = {}
+    if course_ids:
+        rows = await session.execute(
+            select(Course.id, Course.certificate_number).where(
+                Course.id.in_(course_ids), Course.user_id == route.user_id
+            )
+        )
+        numbers = {course_id: number for course_id, number in rows}
+    out: dict[int, StepSource] = {}
+    for step in route.steps:
+        item = items.get(step.catalog_item_id) if step.catalog_item_id is not None else None
+        number = numbers.get(step.course_id) if step.course_id is not None else None
+        if item is None and not number:
+            continue
+        out[step.id] = StepSource(
+            provider=item.provider.name if item is not None else None,
+            hours=item.hours if item is not None else None,
+            certificate=number or None,
+        )
+    return out
+
+
+async def route_document(
+    session: AsyncSession,
+    registry: InstrumentRegistry,
+    user: User,
+    route_id: int,
+    t: Texts,
+    today: date,
+) -> bytes:
     """The teacher's own route as a DOCX form (:func:`services.route_docx.route_docx`)."""
     route = await route_by_id(session, user.id, route_id)
     teacher = TeacherLine(
         name=user.full_name or "",
         organisation=user.school.name if user.school else "",
         position=t(f"position.{user.position}") if user.position else "",
+        subjects=", ".join(t(f"subject.{s}") for s in user.subject_codes),
+        experience=experience_text(user.teaching_since, today, t),
+        category=category_text(user, today, t),
     )
-    return route_docx(
-        route,
-        teacher,
-        t,
+    levels = await baseline_levels(session, registry, route)
+    scores = {str(k): float(v) for k, v in (route.baseline or {}).items() if v is not None}
+    results = tuple(
+        BlockResult(b, scores.get(b), levels.get(b)) for b in BLOCKS if b in scores or b in levels
+    )
+    facts = RouteFacts(
+        teacher=teacher,
         diagnosed_on=await diagnosed_at(session, route),
+        results=results,
+        sources=await step_sources(session, route),
         mentor=await _mentor_if_needed(session, route),
     )
+    return route_docx(route, facts, t)
 
 
 # ---------------------------------------------------------------- the route editor dialog

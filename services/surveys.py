@@ -6,7 +6,7 @@ so a restart or «Прервать» loses nothing and a replayed tap records on
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -367,6 +367,7 @@ class QuestionView:
     can_go_back: bool
     # the intro of the question's section, on the first question shown of that section
     section_intro: str | None = None
+    notice: str | None = None  # a locale key shown above the question (text where a tap is due)
 
     @property
     def typed(self) -> bool:
@@ -553,12 +554,16 @@ async def typed(
     text: str,
     now: datetime,
 ) -> Shown:
-    """A typed answer to the number or text question the attempt is on."""
+    """A typed answer to the number or text question the attempt is on; text where a button
+    is due gets the same question again, under a hint to use the buttons."""
     attempt = await _load_open(session, user_id, attempt_id)
     if attempt is None:
         raise Refusal(STALE)
     inst = await registry.by_version_id(session, attempt.version_id)
     q = inst.question(attempt.current_question)
+    if q.type not in (QuestionType.NUMBER, QuestionType.TEXT):
+        view = _question_view(attempt.id, inst, q, attempt.answers, attempt.drafts)
+        return replace(view, notice="survey.error.use_buttons")
     value = engine.parse_typed(q, text)
     await write_answer(session, attempt.id, q.id, value, now)
     attempt.answers[q.id] = value

@@ -54,9 +54,11 @@ async def register(
     birth: int = 1985,
     since: int = 2008,
     category: str = "Первая",
-    category_year: int | None = 2021,
+    today: date = date(2026, 10, 12),
 ) -> None:
-    """The whole registration with buttons (and the name typed)."""
+    """The whole registration with buttons (and the name typed): the year of starting work
+    (one tap for a recent year), the year of birth only for someone who may be young, the
+    category (its date is given later, in «Мои курсы»)."""
     await chat.send("/start")
     await chat.tap("Согласен")
     await chat.send(name)
@@ -68,13 +70,16 @@ async def register(
         for subject in subjects:
             await chat.tap(subject)
         await chat.tap("Готово")
-    for year in (birth, since):
+    recent = today.year - since <= 3
+    if recent:
+        await chat.tap(str(since))
+    years = [birth] if recent else [since]
+    for year in years:
         decade = year // 10 * 10
         await chat.tap(f"{decade}–{decade + 9}")
         await chat.tap(str(year))
-    await chat.tap(category)
-    if category_year is not None:
-        await chat.send(str(category_year))
+    if category:
+        await chat.tap(category)
 
 
 async def add_route_catalog(session: AsyncSession) -> dict[str, int]:

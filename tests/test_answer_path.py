@@ -73,7 +73,7 @@ async def test_typed_question_writes_its_state_once(harness: Harness) -> None:
     """The conversation state changes only when a typed question starts or ends."""
     await add_schools(harness.sessionmaker)
     chat = harness.chat(7002)
-    await register(chat, birth=2001, since=2024, category="Без категории", category_year=None)
+    await register(chat, birth=2001, since=2024, category="Без категории")
     await chat.send("🏠 Главное меню")
     await chat.tap("Анкеты")
     await chat.tap("молод")

@@ -211,6 +211,10 @@ async def test_launch_through_the_bot_fixes_the_members(harness: Harness) -> Non
     # one scope: the scope step is skipped
     assert "Кого спросить?" in chat.last.text and "Энский" in chat.last.text
     await chat.tap("Всех педагогов")
+    # text where a button is due: the same step again, not the main menu
+    await chat.send("через две недели")
+    assert chat.last.text.startswith("Пожалуйста, выберите ответ кнопкой")
+    assert "До какого дня" in chat.last.text and "+21 день" in chat.buttons()
     await chat.tap("+14 дней")
     assert "до 26.10.2026 включительно" in chat.last.text
     await chat.tap("Назад")  # the deadline is asked again

@@ -104,7 +104,11 @@ async def test_record_a_course_with_a_pdf_certificate(harness: Harness) -> None:
     text = chat.last.text
     assert "Курсов пока нет" in text
     assert "повышение квалификации пока не записано" in text
-    assert "Первая, присвоена в 2021 году" in text
+    # the category is given at registration, its date here
+    assert "Аттестация: Первая. Год присвоения не указан" in text
+    await chat.tap("Аттестация: указать дату")
+    await chat.send("15.03.2021")
+    assert "Первая, присвоена 15.03.2021" in chat.last.text
     await start_course(chat)
     await chat.send("72")
     # the start date from the calendar: October 2026 is shown, go back a month, pick the 14th
@@ -414,7 +418,7 @@ async def test_forged_buttons_change_nothing(harness: Harness) -> None:
     [course] = await courses_of(harness, 7006)
 
     other = harness.chat(7007, "Пётр")
-    await register(other, name="Петров Пётр", category="Без категории", category_year=None)
+    await register(other, name="Петров Пётр", category="Без категории")
     cid = course.id
     forged = [
         f"coo:{cid}",
@@ -435,7 +439,6 @@ async def test_forged_buttons_change_nothing(harness: Harness) -> None:
         "coq",
         "cor",
         "cop:1",
-        "coa",  # no category: no attestation date
         "cal:cs:d:2026:10:1",
         "cal:ca:d:2026:10:1",
     ]
@@ -464,10 +467,12 @@ async def test_totals_and_attestation_warning(harness: Harness) -> None:
     await add_schools(harness.sessionmaker)
     harness.clock.now = datetime(2025, 10, 12, 9, 0, tzinfo=UTC)
     chat = harness.chat(7008)
-    await register(chat, category="Высшая", category_year=2021)
+    await register(chat, category="Высшая", today=date(2025, 10, 12))
     async with harness.sessionmaker.begin() as s:
         user = await s.scalar(select(User).where(User.telegram_id == 7008))
         assert user is not None
+        assert user.category_year is None  # the date is asked in «Мои курсы», not at registration
+        user.category_year = 2021
         provider = Provider(name="ИРО")
         s.add(provider)
         await s.flush()
@@ -949,3 +954,29 @@ def test_random_course_buttons_never_raise_nor_touch_others(
         asyncio.run(_co_scenario(url, actions))
 
     run()
+
+
+async def test_attestation_for_conformity_with_the_position(harness: Harness) -> None:
+    """Not a category: a teacher without one records its date in «Мои курсы»; it is valid
+    five years and warned about six months before."""
+    await add_schools(harness.sessionmaker)
+    chat = harness.chat(7030)
+    await register(chat, category="Без категории")
+    await open_courses(chat)
+    assert "без категории" in chat.last.text
+    await chat.tap("Соответствие должности: указать дату")
+    assert "аттестацию на соответствие занимаемой должности" in chat.last.text
+    await chat.send("01.12.2030")
+    assert "не может быть позже сегодняшнего дня" in chat.last.text
+    await chat.send("01.12.2021")
+    text = chat.last.text
+    assert "Дата аттестации на соответствие занимаемой должности сохранена" in text
+    assert "соответствие занимаемой должности от 01.12.2021, действует до <b>01.12.2026</b>" in text
+    assert "меньше 6 месяцев" in text
+    user = await user_row(harness.sessionmaker, 7030)
+    assert user is not None
+    assert (user.category, user.conformity_date, user.category_date) == (
+        "none",
+        date(2021, 12, 1),
+        None,
+    )

@@ -10,8 +10,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from models import User
+from services import attestation as terms
 from services import courses as svc
-from services.courses import AttStatus, CertificateFile, CourseError, Draft
+from services.attestation import AttStatus
+from services.courses import CertificateFile, CourseError, Draft
 
 TODAY = date(2026, 10, 12)
 MB = 1024 * 1024
@@ -137,11 +140,11 @@ def test_end_not_before_start() -> None:
 
 
 def test_month_and_year_arithmetic_clamps_the_day() -> None:
-    assert svc.add_months(date(2026, 1, 31), 1) == date(2026, 2, 28)
-    assert svc.add_months(date(2026, 3, 31), -1) == date(2026, 2, 28)
-    assert svc.add_months(date(2026, 1, 15), -13) == date(2024, 12, 15)
-    assert svc.add_years(date(2024, 2, 29), 5) == date(2029, 2, 28)
-    assert svc.add_years(date(2024, 2, 29), 4) == date(2028, 2, 29)
+    assert terms.add_months(date(2026, 1, 31), 1) == date(2026, 2, 28)
+    assert terms.add_months(date(2026, 3, 31), -1) == date(2026, 2, 28)
+    assert terms.add_months(date(2026, 1, 15), -13) == date(2024, 12, 15)
+    assert terms.add_years(date(2024, 2, 29), 5) == date(2029, 2, 28)
+    assert terms.add_years(date(2024, 2, 29), 4) == date(2028, 2, 29)
 
 
 # ---------- certificate files ----------
@@ -295,13 +298,13 @@ def test_pk_due_boundary_exactly_three_years() -> None:
 
 def test_attestation_with_an_exact_date() -> None:
     given = date(2021, 3, 15)
-    att = svc.attestation("first", given, 2021, TODAY)
+    att = terms.attestation("first", given, 2021, TODAY)
     assert att.status == AttStatus.EXPIRED
     assert att.expires == date(2026, 3, 15) and att.warn_from == date(2025, 9, 15)
     assert not att.year_only
 
     def status(today: date) -> AttStatus:
-        return svc.attestation("highest", given, 2021, today).status
+        return terms.attestation("highest", given, 2021, today).status
 
     assert status(date(2025, 9, 14)) == AttStatus.VALID
     assert status(date(2025, 9, 15)) == AttStatus.SOON  # exactly 6 months before expiry
@@ -310,23 +313,51 @@ def test_attestation_with_an_exact_date() -> None:
 
 
 def test_attestation_with_only_the_year_counts_from_1_january() -> None:
-    att = svc.attestation("first", None, 2022, TODAY)
+    att = terms.attestation("first", None, 2022, TODAY)
     assert att.year_only and att.given == date(2022, 1, 1)
     assert att.expires == date(2027, 1, 1) and att.warn_from == date(2026, 7, 1)
     assert att.status == AttStatus.SOON
-    assert svc.attestation("first", None, 2022, date(2026, 6, 30)).status == AttStatus.VALID
+    assert terms.attestation("first", None, 2022, date(2026, 6, 30)).status == AttStatus.VALID
     # a date left from an earlier category (its year differs) is not used
-    stale = svc.attestation("highest", date(2015, 5, 5), 2022, TODAY)
+    stale = terms.attestation("highest", date(2015, 5, 5), 2022, TODAY)
     assert stale.year_only and stale.given == date(2022, 1, 1)
 
 
 def test_attestation_without_a_category_or_a_year() -> None:
-    assert svc.attestation("none", date(2020, 1, 1), 2020, TODAY).status == AttStatus.NONE
-    assert svc.attestation(None, None, None, TODAY).status == AttStatus.NONE
-    unknown = svc.attestation("conformity", None, None, TODAY)
+    assert terms.attestation("none", date(2020, 1, 1), 2020, TODAY).status == AttStatus.NONE
+    assert terms.attestation(None, None, None, TODAY).status == AttStatus.NONE
+    unknown = terms.attestation("mentor", None, None, TODAY)
     assert unknown.status == AttStatus.UNKNOWN and unknown.expires is None
-    leap = svc.attestation("first", date(2024, 2, 29), 2024, TODAY)
+    leap = terms.attestation("first", date(2024, 2, 29), 2024, TODAY)
     assert leap.expires == date(2029, 2, 28)
+
+
+def test_attestation_for_conformity_with_the_position() -> None:
+    """Not a category: its own date, valid five years, used only without a category."""
+    att = terms.attestation("none", None, None, TODAY, date(2021, 12, 1))
+    assert att.conformity and att.category == terms.CONFORMITY
+    assert (att.given, att.expires, att.status) == (
+        date(2021, 12, 1),
+        date(2026, 12, 1),
+        AttStatus.SOON,
+    )
+    assert terms.attestation(None, None, None, TODAY, date(2024, 5, 1)).status == AttStatus.VALID
+    assert terms.attestation("none", None, None, TODAY, date(2021, 5, 1)).status == (
+        AttStatus.EXPIRED
+    )
+    # a category held takes the place of an older attestation for conformity
+    held = terms.attestation("highest", None, 2024, TODAY, date(2021, 12, 1))
+    assert not held.conformity and held.status == AttStatus.VALID
+    user = User(telegram_id=1, language="ru", category="none")
+    svc.set_category_date(user, date(2024, 5, 1), TODAY)
+    assert (user.conformity_date, user.category_date, user.category_year) == (
+        date(2024, 5, 1),
+        None,
+        None,
+    )
+    user.category = "first"
+    svc.set_category_date(user, date(2025, 2, 3), TODAY)
+    assert (user.category_date, user.category_year) == (date(2025, 2, 3), 2025)
 
 
 def test_category_date_rules() -> None:
@@ -334,7 +365,8 @@ def test_category_date_rules() -> None:
     assert code_of(svc.check_category_date, "first", TODAY + timedelta(days=1), TODAY) == (
         "courses.error.att_future"
     )
-    assert code_of(svc.check_category_date, "none", TODAY, TODAY) == "courses.error.no_category"
+    # without a category the date is that of the attestation for conformity with the position
+    assert svc.check_category_date("none", TODAY, TODAY) == TODAY
     assert code_of(svc.check_category_date, "first", date(1979, 1, 1), TODAY) == (
         "courses.error.date_range"
     )

@@ -100,9 +100,7 @@ async def test_no_trace_of_a_deleted_teacher_in_the_database_file(
         s.add(MentorProfile(user_id=mentor.id, subjects=["math"], max_mentees=2))
         s.add(Role(telegram_id=METHODIST, role="methodist", scope="school", school_id=3))
     chat = harness.chat(TEACHER)
-    await register(
-        chat, name=NAME, birth=2001, since=2024, category="Без категории", category_year=None
-    )
+    await register(chat, name=NAME, birth=2001, since=2024, category="Без категории")
 
     # the young-teacher questionnaire, with its typed answers
     await chat.send("🏠 Главное меню")

@@ -46,6 +46,7 @@ from services.demo import (
 )
 from services.instruments import InstrumentRegistry, sync_instruments
 from services.people import is_young
+from services.reference import CATEGORIES
 from services.routes import PRESCHOOL_TITLES
 from services.schools import SAMPLE_SCHOOLS_CSV, import_schools
 from services.surveys import in_audience
@@ -120,9 +121,11 @@ async def test_fill_demo_makes_a_plausible_municipality(_session: AsyncSession) 
         assert u.teaching_since is not None
         assert u.teaching_since - u.birth_year >= 20
         assert u.teaching_since <= TODAY.year
-        assert u.category in ("none", "conformity", "first", "highest")
+        assert u.category in CATEGORIES
         if u.category == "none":
             assert u.category_year is None
+            if u.conformity_date is not None:
+                assert date(u.teaching_since, 1, 1) < u.conformity_date <= TODAY
         else:
             assert u.category_year is not None
             assert u.teaching_since < u.category_year <= TODAY.year
@@ -251,7 +254,7 @@ async def check_mentoring(session: AsyncSession, report: DemoReport, users: list
     experienced = {
         u.id
         for u in users
-        if u.category in ("first", "highest")
+        if u.category in ("first", "highest", "methodist", "mentor")
         and u.teaching_since is not None
         and TODAY.year - u.teaching_since >= 5
     }

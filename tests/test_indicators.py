@@ -102,6 +102,7 @@ class World:
         category_year: int | None = None,
         category_date: date | None = None,
         *,
+        conformity_date: date | None = None,
         registered: bool = True,
         blocked: bool = False,
     ) -> None:
@@ -115,6 +116,7 @@ class World:
             category=category,
             category_year=category_year,
             category_date=category_date,
+            conformity_date=conformity_date,
             registered_at=NOW - timedelta(days=300) if registered else None,
             blocked_bot=blocked,
         )
@@ -216,7 +218,9 @@ async def build(session: AsyncSession) -> World:
                     category_year=2021, category_date=date(2021, 11, 1))  # fmt: skip
     await w.teacher("a2", "A", subjects=("math", "physics"), category="highest",
                     category_year=2022)  # fmt: skip
-    await w.teacher("a3", "A", subjects=("math",), category="first", category_year=2020)
+    # no category; attested for conformity with the position on 01.12.2021
+    await w.teacher("a3", "A", subjects=("math",), category="none",
+                    conformity_date=date(2021, 12, 1))  # fmt: skip
     await w.teacher("a4", "A", (1995, 2023), position="preschool", category="highest",
                     category_year=2024, category_date=date(2024, 3, 1))  # fmt: skip
     await w.teacher("a5", "A", position="preschool", category="first")
@@ -227,7 +231,7 @@ async def build(session: AsyncSession) -> World:
                     category_date=date(2021, 10, 12))  # fmt: skip
     await w.teacher("b2", "B", (1999, 2025), subjects=("math",), category="first",
                     category_year=2021, category_date=date(2021, 10, 11))  # fmt: skip
-    await w.teacher("b3", "B", (2000, 2025), category="conformity")
+    await w.teacher("b3", "B", (2000, 2025), category="none")
     await w.teacher("c1", "C")
 
     # deficits self-assessment: subject, methodical, psychological, communicative
@@ -422,11 +426,12 @@ async def test_municipality_by_school_and_in_total(session: AsyncSession) -> Non
     # 12. no events yet: zero, not missing
     assert A["events_attended"] == v(0.0, 0, 6)
     assert T["burnout_events"] == v(0, 0, None)
-    # 13. categories: first a1 (expires 01.11.2026), a5 (no year: counted), a3 expired;
-    # highest a2 (year 2022: until 01.01.2027), a4; b1 until today, b2 expired yesterday
+    # 13. categories: first a1 (expires 01.11.2026), a5 (no year: counted);
+    # highest a2 (year 2022: until 01.01.2027), a4; b1 until today, b2 expired yesterday;
+    # a3 has no category, her attestation for conformity expires 01.12.2026
     assert (A["category_first"].value, A["category_highest"].value) == (2, 2)
-    assert A["attestation_expiring"].value == 2  # a1, a2
-    assert (T["category_first"].value, T["attestation_expiring"].value) == (3, 3)  # + b1
+    assert A["attestation_expiring"].value == 3  # a1, a2, a3
+    assert (T["category_first"].value, T["attestation_expiring"].value) == (3, 4)  # + b1
     # 15. a3's request shared 10 days ago (b3's 3 days ago, a4's a draft)
     assert A["requests_waiting_7d"] == v(1, 1, None)
     assert T["requests_waiting_7d"].value == 1

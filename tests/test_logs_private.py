@@ -25,9 +25,7 @@ async def test_a_journey_at_debug_logs_nothing_typed(
         logging.getLogger(name).setLevel(logging.DEBUG)
     await add_schools(harness.sessionmaker)
     chat = harness.chat(6100)
-    await register(
-        chat, name=NAME, birth=2001, since=2025, category="Без категории", category_year=None
-    )
+    await register(chat, name=NAME, birth=2001, since=2025, category="Без категории")
     await chat.send("/menu")
     await chat.tap("Хочу наставника")
     await chat.tap("Математика")

@@ -55,9 +55,13 @@ def test_each_reason_and_its_points() -> None:
         "mentor_title",
         "experience",
     )
-    assert full.score == 40 + 60 + 10 + 15 + 15 + 10
+    assert full.score == 40 + 60 + 10 + 15 + 20 + 10
     assert score(NEED, cand(12, school_id=1)).score == 10  # same school, not asked for
     assert score(NEED, cand(13, category="first")).reasons == ("category_first",)
+    assert score(NEED, cand(16, category="methodist")).reasons == ("category_methodist",)
+    mentor = score(NEED, cand(17, category="mentor", mentor_title=True))
+    assert (mentor.reasons, mentor.score) == (("mentor_title",), 20)
+    assert mentor.score > score(NEED, cand(18, category="highest")).score
     assert score(NEED, cand(14, teaching_years=4)).reasons == ()
     assert score(NEED, cand(15, teaching_years=None)).reasons == ()
 

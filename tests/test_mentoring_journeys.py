@@ -75,7 +75,6 @@ async def test_request_assign_decline_accept_meetings_close(harness: Harness) ->
         birth=2000,
         since=2024,
         category="Без категории",
-        category_year=None,
     )
     mentor_a = h.chat(MENTOR_A, "Борис")
     await register(mentor_a, name="Опытов Борис Ильич", birth=1970, since=1995, category="Высшая")
@@ -222,7 +221,7 @@ async def test_forged_and_foreign_buttons_change_nothing(harness: Harness) -> No
     h = harness
     await add_schools(h.sessionmaker)
     young = h.chat(YOUNG)
-    await register(young, birth=2001, since=2025, category="Без категории", category_year=None)
+    await register(young, birth=2001, since=2025, category="Без категории")
     other = h.chat(OTHER)
     await register(other, name="Чужая Ольга Петровна")
     await young.send("/menu")
@@ -255,7 +254,7 @@ async def test_my_data_includes_mentoring_and_deletion_removes_it(harness: Harne
     await register(mentor, name="Опытов Борис Ильич", birth=1970, since=1995)
     await become_mentor(mentor, capacity="3")
     young = h.chat(YOUNG)
-    await register(young, birth=2001, since=2025, category="Без категории", category_year=None)
+    await register(young, birth=2001, since=2025, category="Без категории")
     people = await ids(h)
     async with h.sessionmaker.begin() as s:
         s.add(
@@ -291,7 +290,7 @@ async def test_pair_screen_fits_telegram_with_longest_texts(harness: Harness) ->
     h = harness
     await add_schools(h.sessionmaker)
     young = h.chat(YOUNG)
-    await register(young, birth=2001, since=2025, category="Без категории", category_year=None)
+    await register(young, birth=2001, since=2025, category="Без категории")
     mentor = h.chat(MENTOR_A)
     await register(mentor, name="Опытов Борис Ильич", birth=1970, since=1995)
     people = await ids(h)
@@ -329,7 +328,7 @@ async def test_a_notice_in_quiet_hours_waits_in_the_outbox_for_the_morning(
     h = harness
     await add_schools(h.sessionmaker)
     young = h.chat(YOUNG)
-    await register(young, birth=2001, since=2025, category="Без категории", category_year=None)
+    await register(young, birth=2001, since=2025, category="Без категории")
     mentor = h.chat(MENTOR_A)
     await register(mentor, name="Опытов Борис Ильич", birth=1970, since=1995)
     people = await ids(h)

@@ -6,13 +6,14 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import Script, ScriptDirectory
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.types import TypeEngine
@@ -193,3 +194,88 @@ def test_migrations_stairway(empty_url: str) -> None:
 
     assert revisions[-1].revision == migrate.head_revision()
     assert _diff(empty_url) == []
+
+
+def test_conformity_leaves_the_categories_with_its_date(empty_url: str) -> None:
+    """0006: «соответствие занимаемой должности» becomes an attestation with its own date
+    (1 January when only the year was known); other categories are kept; down restores."""
+
+    async def run(sql: str, **params: object) -> list[Any]:
+        engine = make_engine(empty_url)
+        try:
+            async with engine.begin() as conn:
+                result = await conn.execute(text(sql), params)
+                return list(result.all()) if result.returns_rows else []
+        finally:
+            await engine.dispose()
+
+    def rows() -> list[Any]:
+        return asyncio.run(
+            run(
+                "SELECT telegram_id, category, category_year, category_date, conformity_date"
+                " FROM users ORDER BY telegram_id"
+            )
+        )
+
+    migrate.upgrade(empty_url, "0005")
+    for tg, category, year, day in (
+        (1, "conformity", 2021, "2021-12-01"),
+        (2, "conformity", 2022, None),
+        (3, "first", 2023, None),
+        (4, "none", None, None),
+    ):
+        asyncio.run(
+            run(
+                "INSERT INTO users (telegram_id, language, consent_at, category, category_year,"
+                " category_date, blocked_bot) VALUES (:tg, 'ru', CURRENT_TIMESTAMP, :c, :y,"
+                " :d, false)",
+                tg=tg,
+                c=category,
+                y=year,
+                d=date.fromisoformat(day) if day else None,
+            )
+        )
+    # a route step made from a catalog conference, and one from a seminar
+    for sql in (
+        "INSERT INTO providers (id, name) VALUES (1, 'ИРО')",
+        "INSERT INTO catalog_items (id, title, provider_id, hours, format, kind, blocks,"
+        " positions, subjects, federal_register, active, updated_at) VALUES"
+        " (1, 'Конференция', 1, 8, 'in_person', 'conference', '[]', '[]', '[]', false, true,"
+        " CURRENT_TIMESTAMP), (2, 'Семинар', 1, 4, 'distance', 'seminar', '[]', '[]', '[]',"
+        " false, true, CURRENT_TIMESTAMP)",
+        "INSERT INTO routes (id, user_id, status, baseline, created_at) SELECT 1, id,"
+        " 'active', '{}', CURRENT_TIMESTAMP FROM users WHERE telegram_id = 3",
+        "INSERT INTO route_steps (id, route_id, position, kind, catalog_item_id, title,"
+        " target_date, status) VALUES (1, 1, 0, 'seminar', 1, 'Конференция', '2027-01-31',"
+        " 'planned'), (2, 1, 1, 'seminar', 2, 'Семинар', '2027-01-31', 'planned')",
+    ):
+        asyncio.run(run(sql))
+    migrate.upgrade(empty_url)
+    kinds = asyncio.run(run("SELECT id, kind FROM route_steps ORDER BY id"))
+    assert [tuple(r) for r in kinds] == [(1, "conference"), (2, "seminar")]
+    got = [(r[0], r[1], r[2], r[3], _day(r[4])) for r in rows()]
+    assert got == [
+        (1, "none", None, None, date(2021, 12, 1)),
+        (2, "none", None, None, date(2022, 1, 1)),
+        (3, "first", 2023, None, None),
+        (4, "none", None, None, None),
+    ]
+    migrate.downgrade(empty_url, "0005")
+    kinds = asyncio.run(run("SELECT id, kind FROM route_steps ORDER BY id"))
+    assert [tuple(r) for r in kinds] == [(1, "seminar"), (2, "seminar")]
+    engine_rows = asyncio.run(
+        run("SELECT telegram_id, category, category_year FROM users ORDER BY telegram_id")
+    )
+    assert [tuple(r) for r in engine_rows] == [
+        (1, "conformity", 2021),
+        (2, "conformity", 2022),
+        (3, "first", 2023),
+        (4, "none", None),
+    ]
+
+
+def _day(value: object) -> date | None:
+    """A DATE column as SQLite (text) or PostgreSQL (date) returns it."""
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])

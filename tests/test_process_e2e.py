@@ -162,16 +162,14 @@ def register(api: FakeBotAPI) -> None:
     tap_and_wait(api, "Учитель", "Какие предметы")
     api.tap(TEACHER, "Математика")
     api.wait_button(TEACHER, "✅ Математика")
-    tap_and_wait(api, "Готово", "Год вашего рождения")
-    api.tap(TEACHER, "1980–1989")
-    api.wait_button(TEACHER, "1985")
-    tap_and_wait(api, "1985", "С какого года вы работаете педагогом")
+    tap_and_wait(api, "Готово", "С какого года вы работаете педагогом")
     api.tap(TEACHER, "2000–2009")
     api.wait_button(TEACHER, "2008")
+    # started teaching 18 years ago: the year of birth is not asked
     tap_and_wait(api, "2008", "квалификационная категория")
     api.tap(TEACHER, "Без категории")
     api.wait_for(TEACHER, "Регистрация завершена")
-    api.wait_for(TEACHER, "Главное меню\nЕвдокия, выберите раздел")
+    api.wait_for(TEACHER, "Главное меню\nЕвдокия Тимофеевна, выберите раздел")
 
 
 def test_questionnaire_survives_sigkill(api: FakeBotAPI, tmp_path: Path) -> None:

@@ -33,12 +33,15 @@ async def test_full_registration_with_buttons(harness: Harness) -> None:
     assert user.school is not None and user.school.short_name == "Школа № 3"
     assert user.position == "teacher"
     assert user.subject_codes == ["math"]
-    assert (user.birth_year, user.teaching_since) == (1985, 2008)
-    assert (user.category, user.category_year) == ("first", 2021)
+    # started teaching 18 years ago: never young, so the year of birth is not asked
+    assert (user.birth_year, user.teaching_since) == (None, 2008)
+    # the category without its date: the date is asked in «Мои курсы»
+    assert (user.category, user.category_year) == ("first", None)
     assert user.registered_at == harness.clock.now
     texts = chat.texts()
-    assert any("Регистрация завершена" in t for t in texts)
+    assert any("Регистрация завершена" in t and "Мои курсы" in t for t in texts)
     assert "Главное меню" in chat.last.text
+    assert "Мария Петровна, выберите раздел" in chat.last.text  # имя и отчество
     assert chat.buttons() == [
         "📝 Анкеты",
         "📊 Мои результаты",
@@ -100,15 +103,16 @@ async def test_bad_name_and_year_are_asked_again(harness: Harness) -> None:
     assert (await user_row(harness.sessionmaker, 1004)).full_name == "Петров-Водкин Кузьма"  # type: ignore[union-attr]
     await chat.tap("Школа № 1")
     await chat.tap("Педагог-психолог")  # no subjects asked for a psychologist
-    assert "Год вашего рождения" in chat.last.text
-    for bad in ("85", "1899", "2020", "тысяча"):
+    assert "С какого года" in chat.last.text
+    for bad in ("85", "1899", "2030", "тысяча"):
         await chat.send(bad)
         assert "четырьмя цифрами" in chat.texts()[-1]
-    await chat.send("1990")
-    assert (await user_row(harness.sessionmaker, 1004)).birth_year == 1990  # type: ignore[union-attr]
-    await chat.send("2001")  # before 16 years of age
+    await chat.send("2024")  # a recent start: the year of birth is asked next
+    assert (await user_row(harness.sessionmaker, 1004)).teaching_since == 2024  # type: ignore[union-attr]
+    assert "Год вашего рождения" in chat.last.text
+    await chat.send("2015")  # younger than 18
     assert "четырьмя цифрами" in chat.texts()[-1]
-    await chat.send("2012")
+    await chat.send("1990")
     await chat.tap("Без категории")
     user = await user_row(harness.sessionmaker, 1004)
     assert user is not None and user.registered_at is not None
@@ -186,7 +190,7 @@ async def test_admin_sees_the_catalog_entry_right_after_registration(harness: Ha
 
     await add_schools(harness.sessionmaker)
     admin = harness.chat(ADMIN_ID)
-    await register(admin)  # the category year is typed: the last step is a text message
+    await register(admin)
     assert "📥 Каталог программ" in admin.buttons()
     teacher = harness.chat(1010)
     await register(teacher, name="Простая Учительница Ивановна")
@@ -248,6 +252,7 @@ async def test_forged_buttons_are_refused_and_change_nothing(
         "rgz:name:1985",
         f"pff:{HUGE}",
         "pff:catyear",
+        "rgy:catyear:2020",  # the category year is no longer a step
     ]
     for data in forged:
         await _press_forged(chat, data, caplog)
@@ -255,9 +260,9 @@ async def test_forged_buttons_are_refused_and_change_nothing(
     # the dialog goes on where it was
     await chat.tap("Школа № 4")
     await chat.tap("Воспитатель")
-    assert "Год вашего рождения" in chat.last.text
-    await _press_forged(chat, "rgz:birth:1900", caplog)  # outside the plausible years
-    await _press_forged(chat, "rgz:teaching:2000", caplog)
+    assert "С какого года" in chat.last.text
+    await _press_forged(chat, "rgz:teaching:1900", caplog)  # outside the plausible years
+    await _press_forged(chat, "rgz:birth:1990", caplog)
     user = await user_row(harness.sessionmaker, 1020)
     assert user is not None and user.birth_year is None and user.teaching_since is None
 
@@ -314,8 +319,8 @@ async def test_menu_button_is_never_taken_as_a_typed_answer(harness: Harness) ->
     await chat.tap("Готово")
 
     for step, question, typed in (
+        ("teaching_since", "С какого года", "2024"),
         ("birth_year", "Год вашего рождения", "1990"),
-        ("teaching_since", "С какого года", "2015"),
     ):
         assert question in chat.last.text
         await _menu_instead_of_answer(chat, "Регистрация не закончена")
@@ -324,31 +329,30 @@ async def test_menu_button_is_never_taken_as_a_typed_answer(harness: Harness) ->
         await chat.tap("Продолжить регистрацию")
         assert question in chat.last.text
         await chat.send(typed)
-    await chat.tap("Высшая")
-    assert "В каком году присвоена категория" in chat.last.text
+    assert "квалификационная категория" in chat.last.text
     await _menu_instead_of_answer(chat, "Регистрация не закончена")
     user = await user_row(harness.sessionmaker, 1022)
-    assert user is not None and user.category_year is None and user.registered_at is None
+    assert user is not None and user.category is None and user.registered_at is None
     await chat.tap("Продолжить регистрацию")
-    await chat.send("2024")
+    await chat.tap("Первая")
     user = await user_row(harness.sessionmaker, 1022)
     assert user is not None and user.registered_at is not None
-    assert (user.birth_year, user.teaching_since, user.category_year) == (1990, 2015, 2024)
+    assert (user.birth_year, user.teaching_since, user.category) == (1990, 2024, "first")
     assert "Главное меню" in chat.last.text
 
 
 async def test_registration_survives_429_from_the_bot_api(harness: Harness) -> None:
     await add_schools(harness.sessionmaker)
     chat = harness.chat(1023)
-    await register(chat, category_year=None)  # stops before the category year
-    assert "В каком году присвоена категория" in chat.last.text
+    await register(chat, category="")  # stops before the category
+    assert "квалификационная категория" in chat.last.text
     harness.bot.api.retry_after[SendMessage] = 1  # the next message is answered with 429
     sent_before = len(harness.bot.api.of(SendMessage))
-    await chat.send("2021")
+    await chat.tap("Первая")
     assert SendMessage not in harness.bot.api.retry_after  # the 429 was answered
     user = await user_row(harness.sessionmaker, 1023)
     assert user is not None and user.registered_at == harness.clock.now
-    assert user.category_year == 2021
+    assert user.category == "first"
     sent = [r.text for r in harness.bot.api.of(SendMessage)[sent_before:]]
     # «done» refused once with 429 and sent again, then the main menu
     assert len(sent) == 3 and "Регистрация завершена" in sent[0] and sent[0] == sent[1]
@@ -364,19 +368,21 @@ def test_next_step_is_derived_from_the_row_alone() -> None:
         ("school", "school_id", 1),
         ("position", "position", "teacher"),
         ("subjects", "subjects", [UserSubject(subject="math")]),
-        ("birth", "birth_year", 1985),
-        ("teaching", "teaching_since", 2008),
+        ("teaching", "teaching_since", 2024),
+        ("birth", "birth_year", 1999),
         ("category", "category", "first"),
-        ("catyear", "category_year", 2021),
     ]
+    today = date(2026, 10, 12)
     for step, column, value in answers:
-        assert people.next_step(user) == step
+        assert people.next_step(user, today) == step
         setattr(user, column, value)
-    assert people.next_step(user) is None
-    user.category, user.category_year = "none", None
-    assert people.next_step(user) is None  # no year for «без категории»
+    assert people.next_step(user, today) is None  # the category's date is not asked here
     user.position, user.subjects = "psychologist", []
-    assert people.next_step(user) is None  # subjects are asked of teachers only
+    assert people.next_step(user, today) is None  # subjects are asked of teachers only
+    user.birth_year, user.teaching_since = None, 2022
+    assert people.next_step(user, today) is None  # 4 years of teaching: never young
+    user.teaching_since = 2023
+    assert people.next_step(user, today) == "birth"  # may be young: the year of birth counts
 
 
 def test_typed_answers_are_checked_by_the_service() -> None:
@@ -419,3 +425,73 @@ def test_every_button_fits_in_64_bytes() -> None:
         c.__prefix__ for c in vars(cb).values() if isinstance(c, type) and hasattr(c, "__prefix__")
     ]
     assert len(prefixes) == len(set(prefixes))
+
+
+async def test_registration_takes_nine_taps_for_a_teacher_with_two_subjects_and_a_category(
+    harness: Harness,
+) -> None:
+    """The shortest path that still records what the indicators need: the year of birth only
+    of someone who may be young, the category without its date (asked in «Мои курсы»)."""
+    await add_schools(harness.sessionmaker)
+    chat = harness.chat(1030)
+    taps: list[str] = []
+
+    async def tap(label: str) -> None:
+        taps.append(label)
+        await chat.tap(label)
+
+    await chat.send("/start")
+    await tap("Согласен")
+    await chat.send("Петрова Анна Ивановна")
+    await tap("Школа № 3")
+    await tap("Учитель")
+    await tap("Математика")
+    await tap("Физика")
+    await tap("Готово")
+    await tap("2000–2009")
+    await tap("2006")
+    await tap("Высшая")
+    assert len(taps) == 9
+    user = await user_row(harness.sessionmaker, 1030)
+    assert user is not None and user.registered_at is not None
+    assert user.subject_codes == ["math", "physics"]
+    assert (user.teaching_since, user.category, user.birth_year) == (2006, "highest", None)
+    assert "Главное меню" in chat.last.text
+
+    # a young teacher starting this year: her year with one tap, then the year of birth
+    young = harness.chat(1031)
+    taps.clear()
+    await young.send("/start")
+    await tap_on(young, taps, "Согласен")
+    await young.send("Юная Ольга Игоревна")
+    for label in ("Школа № 3", "Учитель", "Русский язык", "Литература", "Готово", "2026"):
+        await tap_on(young, taps, label)
+    assert "Год вашего рождения" in young.last.text
+    for label in ("2000–2009", "2002", "Без категории"):
+        await tap_on(young, taps, label)
+    assert len(taps) == 10
+    user = await user_row(harness.sessionmaker, 1031)
+    assert user is not None and people.is_young(user, date(2026, 10, 12))
+
+
+async def tap_on(chat: TgChat, taps: list[str], label: str) -> None:
+    taps.append(label)
+    await chat.tap(label)
+
+
+async def test_text_at_a_button_step_repeats_the_question(harness: Harness) -> None:
+    await add_schools(harness.sessionmaker)
+    chat = harness.chat(1032)
+    await chat.send("/start")
+    await chat.tap("Согласен")
+    await chat.send("Сомова Инна Петровна")
+    await chat.tap("Школа № 2")
+    await chat.send("учитель")
+    text = chat.last.text
+    assert "выберите ответ кнопкой" in text and "Ваша должность" in text
+    assert "Учитель" in chat.buttons() and "Главное меню" not in text
+    await chat.tap("Учитель")
+    await chat.send("математика")
+    assert "Какие предметы" in chat.last.text and "Математика" in chat.buttons()
+    user = await user_row(harness.sessionmaker, 1032)
+    assert user is not None and user.position == "teacher" and user.subject_codes == []

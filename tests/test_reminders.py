@@ -294,6 +294,30 @@ async def test_route_step_seven_days_before_and_overdue(sessionmaker: Maker) -> 
     assert callback_data(step7)[0] == RouteHome().pack()
 
 
+async def test_conformity_with_the_position_is_warned_about_like_a_category(
+    sessionmaker: Maker,
+) -> None:
+    """The attestation for «соответствие занимаемой должности» has its own date and its own
+    text; it is not warned about when the teacher holds a category since."""
+    async with sessionmaker.begin() as s:
+        # attested 01.12.2021: valid until 01.12.2026, the warning from 01.06.2026
+        plain = await teacher(s, 531, category="none")
+        plain.conformity_date = date(2021, 12, 1)
+        # a category given later takes its place (valid until 2029: nothing due)
+        since = await teacher(s, 532, category="first", category_year=2024)
+        since.conformity_date = date(2021, 12, 1)
+        # attested 2024: nothing due
+        fresh = await teacher(s, 533, category="none")
+        fresh.conformity_date = date(2024, 2, 1)
+    assert await tick(sessionmaker, NOW) == 1
+    assert await keys(sessionmaker, "attestation") == [
+        f"reminder:attestation:{plain.id}:2026-12-01"
+    ]
+    [row] = await outbox(sessionmaker, "attestation")
+    assert "соответствие занимаемой должности" in row.text and "01.12.2026" in row.text
+    assert callback_data(row)[0] == MenuCB(to="courses").pack()
+
+
 async def test_attestation_within_six_months_once_per_expiry(sessionmaker: Maker) -> None:
     async with sessionmaker.begin() as s:
         # given 15.03.2022: valid until 15.03.2027, the warning from 15.09.2026

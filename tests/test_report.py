@@ -381,11 +381,17 @@ def test_the_document_sections_tables_and_hidden_cells() -> None:
     ]
     assert cells(profile) == [
         ["Блок компетенций", "Высокий уровень", "Средний уровень"],
-        ["Предметная", "17,6 %", "29,4 %"],
-        ["Методическая", "47,1 %", "29,4 %"],
+        ["Предметный блок", "17,6 %", "29,4 %"],
+        ["Методический блок", "47,1 %", "29,4 %"],
     ]
     assert cells(per_school) == [
-        ["Организация", "Предметная", "Предметная", "Методическая", "Методическая"],
+        [
+            "Организация",
+            "Предметный блок",
+            "Предметный блок",
+            "Методический блок",
+            "Методический блок",
+        ],
         ["Организация", *["Высокий уровень", "Средний уровень"] * 2],
         ["Школа № 1", "10 %", "30 %", "40 %", "35 %"],
         ["Школа № 2", "< 5", "< 5", "< 5", "< 5"],
@@ -398,8 +404,8 @@ def test_the_document_sections_tables_and_hidden_cells() -> None:
         ["Школа № 3", "10", "1", "1", "0"],
     ]
     assert (
-        "Энский муниципальный округ: плановые значения достигнуты по 0 из 2 показателей, "
-        "для которых задан план (нет данных или значение скрыто: 0)."
+        "Энский муниципальный округ: показателей с заданным планом — 2, плановые значения "
+        "достигнуты: 0 (нет данных или значение скрыто: 0)."
     ) in text
     assert f"{title('route_any')}: 29,4 % при плане 30 % (отклонение −0,6 п. п.)" in text
 
@@ -407,7 +413,7 @@ def test_the_document_sections_tables_and_hidden_cells() -> None:
     bullets = [x for s, x in paragraphs if s.startswith("List Bullet")]
     assert "Школа № 1: диагностику прошли 60 % при плане 80 % (−20 п. п.)." in bullets
     assert "Мера: опрос педагогов организации по анкете «deficits»." in text
-    assert "Программы каталога (блок «Методическая»):" in text
+    assert "Программы каталога — методический блок:" in text
     assert [x for s, x in paragraphs if s == "List Bullet 2"] == [
         f"Методическая программа {i}" for i in range(1, 6)
     ] * 2
@@ -437,7 +443,7 @@ def test_a_school_report_of_one_period() -> None:
     # no per-school tables for one school: the summary, the profile, nothing more
     assert len(doc.tables) == 2  # type: ignore[attr-defined]
     assert cells(doc.tables[0])[0][2:4] == ["2026/2027", "План"]  # type: ignore[attr-defined]
-    assert "В каталоге пока нет действующих программ блока «Методическая»." in text
+    assert "Методический блок: в каталоге пока нет действующих программ." in text
 
 
 def test_a_small_scope_and_no_data() -> None:

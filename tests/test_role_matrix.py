@@ -300,6 +300,7 @@ MATRIX: dict[str, Row] = {
         ),
     ),
     "campaigns.back[cmb]": press(lambda w: DialogBack(), METHODISTS, (CampaignForm.summary, FULL)),
+    "campaigns.typed_in_dialog": send(_send_text, METHODISTS, (CampaignForm.instrument, draft())),
     "campaigns.launch[cmg]": press(
         lambda w: LaunchDraft(), METHODISTS, (CampaignForm.summary, FULL)
     ),

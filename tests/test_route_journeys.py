@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import io
 import logging
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import docx
 import pytest
@@ -110,8 +110,13 @@ async def test_from_self_assessment_to_a_completed_route(harness: Harness) -> No
     await chat.tap("Построить маршрут")
     text = chat.last.text
     assert "Черновик маршрута" in text
-    assert text.count("отвечает на: методическая, высокий дефицит") == 3
-    assert text.count("отвечает на: психолого-педагогическая, средний дефицит") == 2
+    assert text.count("отвечает на: методический блок, высокий дефицит") == 3
+    assert text.count("отвечает на: психолого-педагогический блок, средний дефицит") == 2
+    # one button per step, with its title; the actions are on the step's card
+    assert chat.buttons()[:2] == [
+        "1. Методика обучения математике по обновлё…",
+        "2. Формирующее оценивание на уроке",
+    ]
     for title in (
         "Методика обучения математике",
         "Формирующее оценивание",
@@ -139,10 +144,11 @@ async def test_from_self_assessment_to_a_completed_route(harness: Harness) -> No
     assert "Черновик маршрута" in chat.last.text
     assert len(await routes_of(harness, 8001)) == 1
 
-    # remove the second step, move the first one's term to March
-    await chat.tap("Убрать 2")
+    # cancel the second step, move the first one's term to March
+    await step_action(chat, 2, "Отменить шаг")
+    assert "Шаг отменён" in chat.alerts()[-1]
     assert "Формирующее оценивание" not in chat.last.text
-    await chat.tap("Срок 1")
+    await step_action(chat, 1, "Изменить срок")
     assert "Выберите месяц" in chat.last.text
     assert chat.buttons()[0] == "октябрь 2026" and "сентябрь 2027" in chat.buttons()
     await chat.tap("март 2027")
@@ -150,23 +156,25 @@ async def test_from_self_assessment_to_a_completed_route(harness: Harness) -> No
 
     # add an own step for the communicative block: too long, then fine
     await chat.tap("Добавить шаг")
-    await chat.tap("Коммуникативная")
+    await chat.tap("Коммуникативный блок")
     await chat.tap("Свой шаг: семинар")
+    assert "Семинар, вебинар — коммуникативный блок" in chat.last.text
     await chat.send("я" * 301)
-    assert "Слишком длинно: 301" in chat.texts()[-1]
+    assert "Слишком длинно (знаков: 301" in chat.texts()[-1]
     await chat.send("Выступить на методическом объединении")
     assert "Шаг добавлен" in chat.last.text
     # and the catalog list of a block shows only open items that fit the teacher
     await chat.tap("Добавить шаг")
-    await chat.tap("Методическая — высокий дефицит")
+    await chat.tap("Методический блок — высокий дефицит")
     assert "Формирующее оценивание" in chat.last.text
     assert "Набор на эту программу закрыт" not in chat.last.text
     assert "Методика обучения математике" not in chat.last.text  # already in the route
     await chat.tap("К маршруту")
-    await chat.tap("Убрать 5")
+    await step_action(chat, 5, "Отменить шаг")
 
-    await chat.tap("Утвердить маршрут")
-    assert "Маршрут утверждён" in chat.last.text and "Выполнено: <b>0 %</b>" in chat.last.text
+    assert "Утвердить" not in " ".join(chat.buttons())
+    await chat.tap("Сохранить маршрут")
+    assert "Маршрут сохранён" in chat.last.text and "Выполнено: <b>0 %</b>" in chat.last.text
     [route] = await routes_of(harness, 8001)
     assert route.status == "active" and route.activated_at is not None
     steps = await steps_of(harness, route.id)
@@ -177,49 +185,57 @@ async def test_from_self_assessment_to_a_completed_route(harness: Harness) -> No
         ("seminar", None, date(2027, 6, 12), "planned"),
     ]
 
-    await chat.tap("Выполнен 1")
+    # a course that has not begun cannot be done yet
+    await step_action(chat, 1, "Отметить выполненным")
+    assert "начнётся 02.11.2026" in chat.alerts()[-1]
+    assert (await steps_of(harness, route.id))[0].status == "planned"
+    harness.clock.now = datetime(2026, 11, 3, 9, 30, tzinfo=UTC)
+    await chat.tap("Отметить выполненным")
+    assert "Шаг 1 отмечен выполненным" in chat.alerts()[-1]
     assert "Выполнено: <b>25 %</b>" in chat.last.text
-    await chat.tap("Закрыть 2")
-    assert "Почему закрываете шаг 2" in chat.last.text
+    await step_action(chat, 2, "Отменить шаг")
+    assert "Почему отменяете шаг 2" in chat.last.text
     await chat.send("x" * 301)
     assert "Слишком длинно" in chat.texts()[-1]
     assert (await steps_of(harness, route.id))[1].status == "planned"
     await chat.send("Перенесли на следующий год")
-    assert "Шаг 2 закрыт" in chat.last.text and "Выполнено: <b>50 %</b>" in chat.last.text
+    assert "Шаг 2 отменён" in chat.last.text and "Выполнено: <b>50 %</b>" in chat.last.text
     steps = await steps_of(harness, route.id)
     assert [s.status for s in steps] == ["done", "closed", "planned", "planned"]
     assert steps[1].closed_reason == "Перенесли на следующий год"
 
     # DOCX: the form, opened with python-docx
     harness.bot.api.clear()
-    await chat.tap("Скачать маршрут")
+    await chat.tap("Скачать маршрут (файл Word)")
     [sent] = harness.bot.api.of(SendDocument)
+    assert "файл Word" in (sent.caption or "")
     document = docx.Document(io.BytesIO(sent.document.data))
     paragraphs = "\n".join(p.text for p in document.paragraphs)
     assert "Индивидуальный образовательный маршрут педагога" in paragraphs
     assert "Иванова Мария Петровна" in paragraphs and "школа № 3" in paragraphs
     assert "Учитель" in paragraphs and "с 12.10.2026 по 12.06.2027" in paragraphs
+    assert "«Средняя общеобразовательная школа № 3»" in paragraphs  # «ёлочки»
     [table] = document.tables
     cells = [[c.text for c in row.cells] for row in table.rows]
-    assert cells[0] == [
-        "Блок (компетенция)",
-        "Уровень дефицита",
-        "Мероприятие (шаг)",
-        "Форма",
-        "Срок",
-        "Отметка о выполнении",
+    assert cells[0][:3] == [
+        "№ п/п",
+        "Направление (блок), уровень дефицита",
+        "Мероприятие, организатор, объём",
     ]
     assert cells[1] == [
-        "Методическая",
-        "высокий дефицит",
-        "Методика обучения математике по обновлённым ФГОС",
+        "1",
+        "Методический блок\nвысокий дефицит",
+        "Методика обучения математике по обновлённым ФГОС\n"
+        "ГАУ ДПО «Институт развития образования», 36 ч",
         "Курс повышения квалификации, дистанционно",
-        "31.03.2027",
-        "выполнено 12.10.2026",
+        "до 31.03.2027",
+        "Удостоверение о повышении квалификации; применение в работе",
+        "выполнено 03.11.2026",
     ]
-    assert cells[2][3:] == ["Самообразование", "12.02.2027", "закрыт: Перенесли на следующий год"]
-    assert cells[3][:2] == ["Психолого-педагогическая", "средний дефицит"]
-    assert cells[4][5] == "" and len(cells) == 5
+    assert cells[2][3:5] == ["Самообразование", "до 12.02.2027"]
+    assert cells[2][6] == "отменено: Перенесли на следующий год"
+    assert cells[3][1] == "Психолого-педагогический блок\nсредний дефицит"
+    assert cells[4][6] == "" and len(cells) == 5
 
     # forged and stale ids: an alert, nothing changes
     other = harness.chat(8002, "Ольга")
@@ -281,13 +297,13 @@ async def test_from_self_assessment_to_a_completed_route(harness: Harness) -> No
     ).as_(harness.bot)
     offer = route_screens.close_offer(offer_view, Translator("ru"))
     await message.answer(offer.text, reply_markup=offer.keyboard)
-    assert "может закрыть шаг" in chat.last.text
-    await chat.tap("Закрыть шаг: Инклюзивное")
-    assert "Шаг 3 выполнен: закрыт курсом" in chat.last.text
+    assert "может быть шагом вашего маршрута" in chat.last.text
+    await chat.tap("Отметить выполненным: Инклюзивное")
+    assert "Шаг 3 отмечен выполненным: курс" in chat.last.text
     closed = (await steps_of(harness, route.id))[2]
     assert (closed.status, closed.course_id) == ("done", course.id)
 
-    await chat.tap("Выполнен 4")
+    await step_action(chat, 4, "Отметить выполненным")
     assert "Маршрут пройден" in chat.last.text
     assert "Пройдите самооценку" in chat.last.text
     [route] = await routes_of(harness, 8001)
@@ -300,8 +316,11 @@ async def test_from_self_assessment_to_a_completed_route(harness: Harness) -> No
     await chat.tap("Мой маршрут")
     text = chat.last.text
     assert "Изменения по блокам" in text
-    assert "Методическая: 0 % (высокий дефицит) → 67 % (средний дефицит) (+67)" in text
-    assert "Психолого-педагогическая: 67 % (средний дефицит) → 100 % (минимальный дефицит)" in text
+    assert "Методический блок: 0 % (высокий дефицит) → 67 % (средний дефицит) (+67)" in text
+    assert (
+        "Психолого-педагогический блок: 67 % (средний дефицит) → 100 % (минимальный дефицит)"
+        in text
+    )
     assert "Построить новый маршрут" in " ".join(chat.buttons())
 
 
@@ -309,7 +328,7 @@ async def test_newer_self_assessment_offers_an_update(harness: Harness) -> None:
     await add_schools(harness.sessionmaker)
     await add_catalog(harness)
     chat = harness.chat(8101)
-    await register(chat, birth=2000, since=2025, category="Без категории", category_year=None)
+    await register(chat, birth=2000, since=2025, category="Без категории")
     async with harness.sessionmaker.begin() as s:
         user = await get_user(s, 8101)
         assert user is not None
@@ -317,9 +336,9 @@ async def test_newer_self_assessment_offers_an_update(harness: Harness) -> None:
     await self_assess(chat, methodical_high_psychological_medium)
     await chat.tap("Построить маршрут")
     assert "🤝 Наставничество" in chat.last.text  # she asked for a mentor
-    await chat.tap("Утвердить маршрут")
+    await chat.tap("Сохранить маршрут")
     [active] = await routes_of(harness, 8101)
-    await chat.tap("Выполнен 1")
+    await step_action(chat, 1, "Отметить выполненным")  # mentoring: no catalog dates
     before = snapshot(await steps_of(harness, active.id))
 
     harness.clock.now += timedelta(days=31)
@@ -353,7 +372,7 @@ async def test_newer_self_assessment_offers_an_update(harness: Harness) -> None:
     assert "Действует с" in chat.last.text
     await chat.tap("Обновить маршрут")  # the same draft again, not a new one
     assert len(await routes_of(harness, 8101)) == 2
-    await chat.tap("Утвердить маршрут")
+    await chat.tap("Сохранить маршрут")
     routes = await routes_of(harness, 8101)
     assert [r.status for r in routes] == ["archived", "active"]
     assert snapshot(await steps_of(harness, active.id)) == before
@@ -378,8 +397,15 @@ async def test_no_route_screens(harness: Harness) -> None:
     assert "Маршрут строится по вашей самооценке" in chat.last.text
     await chat.tap("Построить маршрут")
     assert "нет высоких и средних дефицитов" in chat.last.text
-    assert "Утвердить маршрут" not in " ".join(chat.buttons())
+    assert "Сохранить маршрут" not in " ".join(chat.buttons())
+    # deleting a draft asks first
     await chat.tap("Удалить черновик")
+    assert "Удалить черновик маршрута?" in chat.last.text and "0 шагов" in chat.last.text
+    await chat.tap("Нет, вернуться к черновику")
+    assert "Черновик маршрута" in chat.last.text
+    assert len(await routes_of(harness, 8201)) == 1
+    await chat.tap("Удалить черновик")
+    await chat.tap("Да, удалить черновик")
     assert "Черновик удалён" in chat.alerts()[-1]
     assert "Маршрут строится по вашей самооценке" in chat.last.text
     assert await routes_of(harness, 8201) == []
@@ -413,14 +439,15 @@ async def test_long_draft_is_split_and_a_newer_self_assessment_is_offered(
     sent = [r.text for r in harness.bot.api.requests if hasattr(r, "text") and r.text]
     assert len(sent) >= 3  # the menu, then the draft in several messages
     assert all(len(text) <= 4096 for text in sent)
-    assert "Убрать 30" in " ".join(chat.buttons())
+    assert "30. " in " ".join(chat.buttons())  # a button per step, not a pair per step
+    assert len(chat.buttons()) == svc.MAX_STEPS + 4
     assert "&lt;b&gt;&amp;amp;" in "".join(sent)  # typed titles are escaped
     # the draft is full: adding is refused with a message, nothing is added
     await chat.tap("Добавить шаг")
-    await chat.tap("Коммуникативная")
+    await chat.tap("Коммуникативный блок")
     await chat.tap("Свой шаг: другое")
     await chat.send("Ещё один шаг")
-    assert "В маршруте уже 30 шагов" in chat.texts()[-1]
+    assert "наибольшее число шагов (30)" in chat.texts()[-1]
     assert len(await steps_of(harness, draft.id)) == svc.MAX_STEPS
 
     # a typed input is abandoned by any other button of the screen
@@ -450,28 +477,29 @@ async def test_a_mis_tapped_step_can_be_reopened(harness: Harness) -> None:
     await register(chat)
     await self_assess(chat, methodical_medium)
     await chat.tap("Построить маршрут")
-    await chat.tap("Утвердить маршрут")
+    await chat.tap("Сохранить маршрут")
     [route] = await routes_of(harness, 8010)
     steps = await steps_of(harness, route.id)
     assert route.status == "active" and len(steps) >= 2
+    harness.clock.now = datetime(2026, 11, 3, 9, 30, tzinfo=UTC)  # the course has begun
 
-    await chat.tap("Выполнен 1")
+    await step_action(chat, 1, "Отметить выполненным")
     assert (await steps_of(harness, route.id))[0].status == "done"
-    await chat.tap("Вернуть 1")
+    await step_action(chat, 1, "Вернуть в план")
     assert chat.alerts()[-1] == "Отметка со шага 1 снята: он снова в плане."
     first = (await steps_of(harness, route.id))[0]
     assert (first.status, first.done_at) == ("planned", None)
 
     # the tap that completes the route can be undone too: the route is active again
     for n in range(1, len(steps) + 1):
-        await chat.tap(f"Выполнен {n}")
+        await step_action(chat, n, "Отметить выполненным")
     [route] = await routes_of(harness, 8010)
     assert route.status == "completed"
-    await chat.tap(f"Вернуть {len(steps)}")
+    await step_action(chat, len(steps), "Вернуть в план")
     [route] = await routes_of(harness, 8010)
     assert (route.status, route.completed_at) == ("active", None)
     assert [s.status for s in await steps_of(harness, route.id)][-1] == "planned"
-    assert "Выполнен" in " ".join(chat.buttons())
+    assert f"⏳ {len(steps)}. " in " ".join(chat.buttons())
 
     # a planned step, or someone else's, cannot be «reopened»
     other = harness.chat(8011)
@@ -504,7 +532,7 @@ async def test_forged_buttons_with_huge_ids_are_answered_once(
     await register(chat)
     await self_assess(chat, methodical_high_psychological_medium)
     await chat.tap("Построить маршрут")
-    await chat.tap("Утвердить маршрут")
+    await chat.tap("Сохранить маршрут")
     [route] = await routes_of(harness, 8401)
     step = (await steps_of(harness, route.id))[0].id
     before = await all_rows(harness)
@@ -512,6 +540,8 @@ async def test_forged_buttons_with_huge_ids_are_answered_once(
     for data in (
         f"rtk:{HUGE}",
         f"rtx:{HUGE}",
+        f"rty:{HUGE}",
+        f"rtp:{HUGE}",
         f"rtr:{HUGE}",
         f"rtt:{HUGE}",
         f"rtm:{step}:{HUGE}",
@@ -551,7 +581,7 @@ async def test_main_menu_button_leaves_every_typed_step(harness: Harness) -> Non
 
     # an own step's title
     await chat.tap("Добавить шаг")
-    await chat.tap("Коммуникативная")
+    await chat.tap("Коммуникативный блок")
     await chat.tap("Свой шаг: семинар")
     assert "Напишите, что вы запланировали" in chat.last.text
     await chat.send("🏠 Главное меню")
@@ -563,10 +593,10 @@ async def test_main_menu_button_leaves_every_typed_step(harness: Harness) -> Non
 
     # a closing reason
     await chat.tap("Мой маршрут")
-    await chat.tap("Утвердить маршрут")
+    await chat.tap("Сохранить маршрут")
     before = await all_rows(harness)
-    await chat.tap("Закрыть 1")
-    assert "Почему закрываете шаг 1" in chat.last.text
+    await step_action(chat, 1, "Отменить шаг")
+    assert "Почему отменяете шаг 1" in chat.last.text
     await chat.send("🏠 Главное меню")
     assert "Мой маршрут" in " ".join(chat.buttons())
     await chat.send("Перенесли на следующий год")
@@ -585,7 +615,7 @@ async def test_the_editor_dialog_survives_a_restart(harness: Harness, make_harne
     await self_assess(chat, methodical_medium)
     await chat.tap("Построить маршрут")
     await chat.tap("Добавить шаг")
-    await chat.tap("Предметная")
+    await chat.tap("Предметный блок")
     await chat.tap("Свой шаг: другое")
     await harness.app.dispatcher.storage.close()
     again = await make_harness()
@@ -595,3 +625,13 @@ async def test_the_editor_dialog_survives_a_restart(harness: Harness, make_harne
     [draft] = await routes_of(harness, 8601)
     added = (await steps_of(harness, draft.id))[-1]
     assert (added.title, added.kind, added.block) == ("Разобрать задания ОГЭ", "other", "subject")
+
+
+async def step_action(chat: TgChat, n: int, action: str) -> None:
+    """Open step ``n`` by its button on the route's screen, then press ``action`` on its card."""
+    label = next(
+        b for b in chat.buttons() if f"{n}. " in b and b.split(f"{n}. ")[0][-1:] in ("", " ")
+    )
+    await chat.tap(label)
+    assert any(action in b for b in chat.buttons()), chat.buttons()
+    await chat.tap(action)

@@ -147,7 +147,7 @@ def test_the_screen_files_mentoring_under_its_own_heading() -> None:
     )
     # an older mentoring step under a deficit block no longer «answers» it
     assert screen.text.count("отвечает на:") == 1
-    assert "rtr:101" in [b.callback_data for row in screen.keyboard.inline_keyboard for b in row]  # type: ignore[union-attr]
+    assert "rtp:101" in [b.callback_data for row in screen.keyboard.inline_keyboard for b in row]  # type: ignore[union-attr]
     [en] = route_screens.route_screen(route, Translator("en"))
     assert "🤝 Mentoring" in en.text
 
@@ -397,17 +397,21 @@ async def test_the_docx_files_mentoring_under_its_heading_and_names_the_mentor(
     mentor = await make_mentor(session, 7100, "Петрова Анна Ивановна")
     route = await active_route_with_mentoring(session, registry, user)
     await add_pair(session, mentor, user)
-    data = await svc.route_document(session, user, route.id, Translator("ru"))
-    [table] = docx.Document(io.BytesIO(data)).tables
+    data = await svc.route_document(session, registry, user, route.id, Translator("ru"), TODAY)
+    document = docx.Document(io.BytesIO(data))
+    [table] = document.tables
     cells = [[c.text for c in row.cells] for row in table.rows]
     assert cells[1][:4] == [
+        "1",
         "Наставничество",
-        "—",
         mentor_title(MENTORING_TITLE, "Петрова А. И."),
         "Наставничество",
     ]
-    assert cells[1][4] == "12.04.2027"  # the end of the route (6 months, one deficit block)
-    assert cells[2][:2] == ["Методическая", "средний дефицит"]
+    assert cells[1][4] == "до 12.04.2027"  # the end of the route (6 months, one deficit block)
+    assert cells[2][1] == "Методический блок\nсредний дефицит"
+    # the mentor signs too
+    signatures = [p.text for p in document.paragraphs]
+    assert "Наставник ______________________ / Петрова А. И. /" in signatures
 
 
 # ---------------------------------------------------------------- through the Dispatcher
@@ -443,7 +447,7 @@ async def test_the_route_screen_shows_the_mentoring_heading_and_the_mentor(
         MENTORING_TITLE,
     )
 
-    await chat.tap("Утвердить маршрут")
+    await chat.tap("Сохранить маршрут")
     assert "🤝 Наставничество" in chat.last.text
     assert "⏳ 1. <b>Работа с наставником (Петрова А. И.)" in chat.last.text
 
@@ -466,8 +470,8 @@ async def test_the_route_screen_shows_the_mentoring_heading_and_the_mentor(
     [sent] = harness.bot.api.of(SendDocument)
     [table] = docx.Document(io.BytesIO(sent.document.data)).tables
     row = [c.text for c in table.rows[1].cells]
-    assert row[0] == "Наставничество" and "(Петрова А. И.)" in row[2]
-    assert row[5] == "выполнено 12.10.2026"
+    assert row[:2] == ["1", "Наставничество"] and "(Петрова А. И.)" in row[2]
+    assert row[6] == "выполнено 12.10.2026"
     async with harness.sessionmaker() as s:
         stored = await s.scalar(select(RouteStep.title).where(RouteStep.id == mentoring.id))
     assert stored == MENTORING_TITLE

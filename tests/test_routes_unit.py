@@ -125,6 +125,18 @@ def test_proposal_for_a_known_profile() -> None:
     assert steps[4].title.startswith("Семинар")
 
 
+def test_a_conference_is_a_conference_step() -> None:
+    """A catalog conference is shown as a conference, a seminar as a seminar."""
+    conference = entry(97, {"methodical", "psychological"}, "in_person", kind="conference")
+    seminar = entry(98, {"methodical", "psychological"}, "distance", kind="seminar")
+    steps = propose_route(DEFICITS, TEACHER, [conference, seminar], TODAY)
+    kinds = {s.catalog_item_id: s.kind for s in steps if s.catalog_item_id}
+    assert kinds == {97: "conference", 98: "seminar"}
+    t = Translator("ru")
+    [view] = [s for s in steps if s.catalog_item_id == 97]
+    assert route_screens.step_form(view, t) == "Конференция, очно"
+
+
 def test_retraining_is_never_proposed_by_itself() -> None:
     retraining = entry(99, {"methodical", "psychological"}, "distance", kind="retraining")
     steps = propose_route(DEFICITS, TEACHER, [retraining, *CATALOG], TODAY)
@@ -525,10 +537,19 @@ async def test_route_lifecycle(session: AsyncSession, registry: InstrumentRegist
     route = await svc.close_step(session, user.id, active.steps[1].id, "курс перенесли", NOW)
     assert route.steps[1].status == StepStatus.CLOSED.value
     assert route.steps[1].closed_reason == "курс перенесли"
-    for s in route.steps[2:]:
-        route = await svc.mark_done(session, user.id, s.id, NOW + timedelta(days=100))
+    # a catalog course cannot be done before it starts (01.02.2027)
+    later = next(s for s in route.steps if s.catalog_item_id == ids["meth_all"])
+    with pytest.raises(svc.RouteError) as early:
+        await svc.mark_done(session, user.id, later.id, NOW)
+    assert (early.value.code, early.value.params) == (
+        "route.error.not_started",
+        {"date": "01.02.2027"},
+    )
+    assert later.status == StepStatus.PLANNED.value
+    for s in route.steps[2:]:  # after the last course has started
+        route = await svc.mark_done(session, user.id, s.id, NOW + timedelta(days=120))
     assert route.status == RouteStatus.COMPLETED.value and svc.progress(route) == 100
-    assert route.completed_at == NOW + timedelta(days=100)
+    assert route.completed_at == NOW + timedelta(days=120)
 
     # re-diagnosis after completion: before → after per block
     assert await svc.route_change(session, registry, route) is None
@@ -817,14 +838,15 @@ async def test_route_views_for_the_screens(
     home = await svc.home(session, registry, user.id)
     assert home.route == active
     assert (await svc.active_home(session, registry, user.id)).route == active
-    done = await svc.mark_step_done(session, registry, user.id, active.steps[0].id, NOW)
+    later = NOW + timedelta(days=30)  # the course of the first step has started
+    done = await svc.mark_step_done(session, registry, user.id, active.steps[0].id, later)
     assert done.step.status == "done" and done.route.finished == 1
     again = await svc.reopen(session, registry, user.id, active.steps[0].id)
     assert again.step.planned and again.route.finished == 0
-    document = await svc.route_document(session, user, active.id, Translator("ru"))
+    document = await svc.route_document(session, registry, user, active.id, Translator("ru"), TODAY)
     assert document.startswith(b"PK")
     with pytest.raises(svc.Stale):
-        await svc.route_document(session, other, active.id, Translator("ru"))
+        await svc.route_document(session, registry, other, active.id, Translator("ru"), TODAY)
 
 
 async def test_close_offer_for_a_recorded_course(
@@ -903,23 +925,55 @@ def test_route_screens_show_each_status_with_its_buttons() -> None:
         _route("draft", (_step(1), _step(2)), replaces_active=True, newer=NOW), t
     )
     assert "Черновик маршрута" in draft.text and "останется в силе" in draft.text
-    assert "отвечает на: методическая, высокий дефицит" in draft.text
+    assert "отвечает на: методический блок, высокий дефицит" in draft.text
+    # one button per step opens its card; deleting the draft asks first (rty, not rtx)
     assert _data(draft) == [
-        "rtr:101", "rtt:101", "rtr:102", "rtt:102", "rtn", "rtb", "rtk:7", "rtx:7", "rta", "m:main"
+        "rtp:101", "rtp:102", "rtn", "rtb", "rtk:7", "rty:7", "rta", "m:main"
     ]  # fmt: skip
     [active] = route_screens.route_screen(
         _route("active", (_step(1, "done"), _step(2, "closed"), _step(3))), t, notice="Готово"
     )
     assert active.text.startswith("Готово") and "Выполнено: <b>66 %</b> (2 из 3)" in active.text
-    assert "закрыт: Нет набора" in active.text
-    assert _data(active) == ["rtu:101", "rtu:102", "rtd:103", "rtz:103", "rtf:7", "m:main"]
+    assert "отменён: Нет набора" in active.text
+    assert _data(active) == ["rtp:101", "rtp:102", "rtp:103", "rtf:7", "m:main"]
     [done] = route_screens.route_screen(
         _route("completed", (_step(1, "done"),), survey="deficits", can_reopen=False), t
     )
     assert "Маршрут пройден" in done.text and "Пройдите самооценку" in done.text
-    assert "rtu:101" not in _data(done) and "rtf:7" in _data(done)
+    assert "rtp:101" not in _data(done) and "rtf:7" in _data(done)
     [none] = route_screens.home(svc.Home(None, None, None), t)
     assert "Вы её ещё не проходили" in none.text and _data(none) == ["m:main"]
+
+
+def _labels(screen: object) -> list[str]:
+    keyboard = screen.keyboard  # type: ignore[attr-defined]
+    return [b.text for row in keyboard.inline_keyboard for b in row]
+
+
+def test_step_cards_offer_the_actions_of_their_route() -> None:
+    """One word per meaning: «Отменить шаг» drops a step (removed from a draft, cancelled with
+    a reason in the active route), «Отметить выполненным» marks it done."""
+    t = Translator("ru")
+    planned, done, closed = _step(1), _step(2, "done"), _step(3, "closed")
+    draft = route_screens.step_card(svc.StepCard(_route("draft", (planned,)), planned), t)
+    assert _data(draft) == ["rtr:101", "rtt:101", "rth", "m:main"]
+    assert _labels(draft)[:2] == ["❌ Отменить шаг", "📅 Изменить срок"]
+    active = _route("active", (planned, done, closed), can_reopen=True)
+    card = route_screens.step_card(svc.StepCard(active, planned), t)
+    assert _data(card) == ["rtd:101", "rtz:101", "rth", "m:main"]
+    assert _labels(card)[:2] == ["✅ Отметить выполненным", "❌ Отменить шаг"]
+    assert "⏳ 1. <b>Шаг</b>" in card.text
+    for step in (done, closed):
+        card = route_screens.step_card(svc.StepCard(active, step), t)
+        assert _data(card) == [f"rtu:{step.id}", "rth", "m:main"]
+        assert _labels(card)[0] == "↩️ Вернуть в план"
+    finished = _route("completed", (done,), can_reopen=False)
+    assert _data(route_screens.step_card(svc.StepCard(finished, done), t)) == ["rth", "m:main"]
+    ask = route_screens.discard_confirm(_route("draft", (planned, done)), t)
+    assert "Удалить черновик маршрута?" in ask.text and "В нём 2 шага." in ask.text
+    assert _data(ask) == ["rtx:7", "rth"]
+    one = route_screens.discard_confirm(_route("draft", (planned,)), t)
+    assert "В нём 1 шаг." in one.text
 
 
 def test_a_long_route_is_split_with_the_keyboard_under_the_last_message() -> None:
@@ -966,4 +1020,4 @@ def test_every_route_button_fits_telegram_and_prefixes_are_unique() -> None:
             for name in cls.model_fields
         }
         assert len(cls(**values).pack().encode()) <= 64
-    assert len(prefixes) == 17
+    assert len(prefixes) == 19

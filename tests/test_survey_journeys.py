@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from models import Answer, Attempt, MentorRequest, ScaleResult
 from services.people import get_user
@@ -147,7 +147,7 @@ async def test_burnout_is_private_and_scored(harness: Harness) -> None:
 async def test_young_teacher_questionnaire_with_every_question_type(harness: Harness) -> None:
     await add_schools(harness.sessionmaker)
     chat = harness.chat(2003)
-    await register(chat, birth=2001, since=2024, category="Без категории", category_year=None)
+    await register(chat, birth=2001, since=2024, category="Без категории")
     await chat.send("🏠 Главное меню")
     await chat.tap("Анкеты")
     assert any("молодого педагога" in b.lower() for b in chat.buttons())
@@ -315,3 +315,26 @@ async def test_other_teachers_results_are_not_reachable(harness: Harness) -> Non
     await other.press(f"r:{attempt_id}")
     assert other.alerts()[-1].startswith("Эта кнопка уже не действует")
     assert not any("Результаты" in t for t in other.texts()[before:])
+
+
+async def test_text_at_a_button_question_repeats_the_question(harness: Harness) -> None:
+    """Text typed where a tap is due is not an answer and does not open the main menu: the
+    same question comes again under a hint, and its buttons still work."""
+    await add_schools(harness.sessionmaker)
+    chat = harness.chat(2091)
+    await register(chat)
+    await open_survey(chat, "Профессиональные затруднения")
+    await chat.tap("Начать")
+    question = chat.last.text
+    assert "Вопрос 1 из" in question
+    await chat.send("не знаю, что выбрать")
+    text = chat.last.text
+    assert text.startswith("На этот вопрос отвечают кнопками")
+    assert question.split("\n", 1)[1] in text and "Главное меню" not in text
+    assert options(chat)  # the answer buttons are under it
+    async with harness.sessionmaker() as s:
+        assert await s.scalar(select(func.count()).select_from(Answer)) == 0
+    await chat.tap(options(chat)[0])
+    assert "Вопрос 2 из" in chat.last.text
+    async with harness.sessionmaker() as s:
+        assert await s.scalar(select(func.count()).select_from(Answer)) == 1

@@ -15,11 +15,13 @@ and its members; the invitations are enqueued by the scheduler's tick, never her
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 from aiogram import F, Router
+from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, TelegramObject
+from aiogram.types import CallbackQuery, Message, TelegramObject
 from aiogram.utils.callback_answer import CallbackAnswer
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -48,7 +50,8 @@ from handlers.campaigns.callbacks import (
     PickSubject,
     WindowLaunch,
 )
-from handlers.common import refuse, render
+from handlers.common import Screen, is_menu_or_command, markup, refuse, render
+from handlers.home.screens import menu_button
 from services import campaigns as svc
 from services.campaigns import CampaignRefusal, DialogView, Draft
 from services.instruments import InstrumentRegistry
@@ -79,6 +82,12 @@ def setup() -> Router:
     on(pick_reminders, PickReminders.filter())
     on(back, DialogBack.filter())
     on(launch, LaunchDraft.filter())
+    router.message.filter(is_methodist)
+    router.message.register(
+        typed_in_dialog,
+        StateFilter(*CampaignForm.__states__),
+        F.func(lambda m: not is_menu_or_command(m.text)),
+    )
     return router
 
 
@@ -262,6 +271,27 @@ async def _step(
         _refuse(callback_answer, t, refusal)
         return
     await _show(query, t, state, view)
+
+
+async def typed_in_dialog(
+    message: Message,
+    t: Translator,
+    session: AsyncSession,
+    access: Access,
+    registry: InstrumentRegistry,
+    settings: Settings,
+    now: datetime,
+    state: FSMContext,
+) -> None:
+    """Text (or anything) where a button is expected: the same step again, under a hint."""
+    try:
+        view = await svc.dialog(session, access, registry, await _draft(state), now, settings.tz)
+    except CampaignRefusal as refusal:
+        await state.clear()
+        await render(message, Screen(t(refusal.code, **refusal.params), markup([[menu_button(t)]])))
+        return
+    screen = screens.dialog(view, t)
+    await render(message, replace(screen, text=f"{t('common.use_buttons')}\n\n{screen.text}"))
 
 
 async def new_campaign(

@@ -226,7 +226,10 @@ def dialog(view: DialogView, t: Translator, month: date | None = None) -> Screen
         text = head + t("campaigns.dialog.deadline", title=title, scope=scope, audience=audience)
         rows = [
             [
-                button(t("campaigns.dialog.deadline_days", days=n), PickDeadline(days=n))
+                button(
+                    t("campaigns.dialog.deadline_days", days=t.plural("plural.days", n)),
+                    PickDeadline(days=n),
+                )
                 for n in DEADLINE_CHOICES
             ]
         ]

@@ -393,7 +393,7 @@ async def attestation_date(
     now: datetime,
     callback_answer: CallbackAnswer,
 ) -> None:
-    if not svc.has_category(user.category):
+    if not user.category:  # the profile has no category answer yet
         refuse(callback_answer, t("common.stale"))
         return
     c = _ctx(user, t, state, session, now)
@@ -405,14 +405,12 @@ async def save_attestation(event: Message | CallbackQuery, c: Ctx, value: date) 
     try:
         await svc.save_category_date(c.session, c.user, value, c.today)
     except CourseError as exc:
-        if exc.code == "courses.error.no_category":
-            await _pause(c)
-            await show_list(event, c, notice=c.t(exc.code))
-            return
         await ask(event, c, "att", notice=c.t(exc.code, **exc.params))
         return
     await _pause(c)
-    await show_list(event, c, notice=c.t("courses.att_saved"))
+    held = svc.has_category(c.user.category)
+    saved = "courses.att_saved" if held else "courses.att_saved_conformity"
+    await show_list(event, c, notice=c.t(saved))
 
 
 # ---------- starting, continuing, leaving the dialog ----------

@@ -35,8 +35,8 @@ from handlers.courses.callbacks import (
 )
 from handlers.home.screens import menu_button
 from services import courses as svc
+from services.attestation import AttStatus
 from services.courses import (
-    AttStatus,
     CertificateFile,
     CourseCard,
     Overview,
@@ -79,6 +79,13 @@ def summary_lines(view: Overview, t: Translator) -> list[str]:
 
 def attestation_lines(view: Overview, t: Translator) -> list[str]:
     att = view.attestation
+    if att.conformity and att.given is not None and att.expires is not None:
+        lines = [t("courses.att_conformity", given=t.date(att.given), expires=t.date(att.expires))]
+        if att.status == AttStatus.SOON:
+            lines.append(t("courses.att_conformity_soon"))
+        elif att.status == AttStatus.EXPIRED:
+            lines.append(t("courses.att_conformity_expired", expires=t.date(att.expires)))
+        return lines
     if att.status == AttStatus.NONE:
         return [t("courses.att_none") if att.category == "none" else t("courses.att_missing")]
     category = t(f"category.{att.category}") if t.has(f"category.{att.category}") else ""
@@ -136,6 +143,8 @@ def overview(view: Overview, t: Translator, notice: str = "") -> Screen:
     rows.append([button(t("courses.add"), CourseNew())])
     if view.has_category:
         rows.append([button(t("courses.att_button"), AttestationDate())])
+    elif view.attestation.category == "none" or view.attestation.conformity:
+        rows.append([button(t("courses.att_button_conformity"), AttestationDate())])
     rows.append([menu_button(t)])
     return Screen("\n\n".join(blocks), markup(rows))
 
@@ -296,8 +305,11 @@ def question(q: Question, t: Translator, notice: str = "") -> Screen:
         )
     elif step in ("starts_on", "ends_on", "att") and q.dates is not None:
         if step == "att":
-            category = t(f"category.{q.category}") if q.category else ""
-            body = t("courses.ask_att", category=category, example=example)
+            if q.category:
+                category = t(f"category.{q.category}")
+                body = t("courses.ask_att", category=category, example=example)
+            else:
+                body = t("courses.ask_att_conformity", example=example)
         else:
             key = "courses.ask_start" if step == "starts_on" else "courses.ask_end"
             body = t(key, example=example)

@@ -68,13 +68,7 @@ def topic_label(t: Translator, code: str) -> str:
 
 def days(t: Translator, n: int) -> str:
     """«1 день», «3 дня», «8 дней» (Russian plural forms; other languages use the same keys)."""
-    if n % 10 == 1 and n % 100 != 11:
-        form = "one"
-    elif 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
-        form = "few"
-    else:
-        form = "many"
-    return t(f"methodist.days.{form}", n=n)
+    return t.plural("methodist.days", n)
 
 
 _TAG = re.compile(r"<[^>]*>")

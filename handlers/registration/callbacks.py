@@ -9,7 +9,7 @@ from aiogram.fsm.state import State, StatesGroup
 
 from handlers.common import Id, Num
 
-YearStep = Literal["birth", "teaching", "catyear"]
+YearStep = Literal["birth", "teaching"]
 ProfileField = Literal["name", "school", "position", "subjects", "birth", "teaching", "category"]
 
 
@@ -24,7 +24,6 @@ class Reg(StatesGroup):
     birth = State()
     teaching = State()
     category = State()
-    catyear = State()
 
 
 DRAFT_KEY = "reg_draft"

@@ -7,6 +7,7 @@ written to the teacher's row as they come, so the next step is derived from the 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from aiogram import F, Router
@@ -53,7 +54,7 @@ from services.roles import Access
 
 HAS_ROW = MagicData(F.person.is_not(None))
 """The person has agreed to data processing (their row exists)."""
-YEAR_STATES = StateFilter(Reg.birth, Reg.teaching, Reg.catyear)
+YEAR_STATES = StateFilter(Reg.birth, Reg.teaching)
 BUTTON_STATES = StateFilter(Reg.position, Reg.subjects, Reg.category)
 
 
@@ -75,12 +76,14 @@ def setup() -> Router:
     cb.register(subject_toggled, SubjectToggle.filter(), Reg.subjects, HAS_ROW)
     cb.register(subjects_done, SubjectsDone.filter(), Reg.subjects, HAS_ROW)
     cb.register(category_picked, CategoryPick.filter(), Reg.category, HAS_ROW)
-    for step in ("birth", "teaching", "catyear"):
+    for step in ("birth", "teaching"):
         state = state_of(step)
         cb.register(decade_picked, YearDecade.filter(F.step == step), state, HAS_ROW)
         cb.register(year_picked, YearPick.filter(F.step == step), state, HAS_ROW)
     msg.register(year_typed, YEAR_STATES, TYPED, HAS_ROW)
-    msg.register(use_buttons, BUTTON_STATES, F.func(lambda m: not is_menu_or_command(m.text)))
+    msg.register(
+        use_buttons, BUTTON_STATES, HAS_ROW, F.func(lambda m: not is_menu_or_command(m.text))
+    )
     # the profile
     registered = Registered()
     cb.register(profile_open, MenuCB.filter(F.to == "profile"), registered)
@@ -121,7 +124,8 @@ async def _go(
     bot = event.bot
     assert bot is not None
     if outcome.first_time:
-        await bot.send_message(chat_id, t("reg.done"), reply_markup=reply_menu(t))
+        done = f"{t('reg.done')}\n\n{t('reg.done_attestation')}"
+        await bot.send_message(chat_id, done, reply_markup=reply_menu(t))
     menu = home.main_menu(outcome.menu, t)
     await bot.send_message(chat_id, menu.text, reply_markup=menu.keyboard)
 
@@ -408,8 +412,19 @@ async def year_typed(
     await _go(message, state, outcome, t)
 
 
-async def use_buttons(message: Message, t: Translator) -> None:
-    await message.answer(t("common.use_buttons"))
+async def use_buttons(
+    message: Message,
+    user: User,
+    t: Translator,
+    state: FSMContext,
+    raw_state: str | None,
+    session: AsyncSession,
+    now: datetime,
+) -> None:
+    """Text where a button is expected: the same question again, under a short hint."""
+    outcome = await people.ask(session, user, step_of(raw_state), await _draft(state), now.date())
+    screen = screens.question(outcome.question, t)
+    await render(message, replace(screen, text=f"{t('common.use_buttons')}\n\n{screen.text}"))
 
 
 # ---------------------------------------------------------------- the profile

@@ -29,7 +29,14 @@ from handlers.registration.callbacks import (
     YearDecade,
     YearPick,
 )
-from services.people import EDITABLE, YEAR_STEPS, ProfileView, Question, SchoolList
+from services.people import (
+    EDITABLE,
+    RECENT_YEARS,
+    YEAR_STEPS,
+    ProfileView,
+    Question,
+    SchoolList,
+)
 from services.reference import CATEGORIES, POSITIONS, SUBJECTS
 
 
@@ -122,7 +129,11 @@ def year_rows(step: str, lo: int, hi: int, decade: int) -> list[list[InlineKeybo
         return rows
     decades = range(lo // 10 * 10, hi // 10 * 10 + 1, 10)
     buttons = [button(f"{d}–{d + 9}", YearDecade(step=step, decade=d)) for d in decades]
-    return grid(buttons, 3)
+    rows = grid(buttons, 3)
+    if step == "teaching":  # a young teacher's year with one tap
+        recent = [y for y in range(hi, hi - RECENT_YEARS, -1) if y >= lo]
+        rows = [[button(str(y), YearPick(step=step, year=y)) for y in recent], *rows]
+    return rows
 
 
 def profile(view: ProfileView, t: Translator, *, notice: str = "", languages: int = 1) -> Screen:

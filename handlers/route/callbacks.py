@@ -34,8 +34,22 @@ class DraftConfirm(CallbackData, prefix="rtk"):
     route: Id
 
 
-class DraftDiscard(CallbackData, prefix="rtx"):
+class DraftDiscardAsk(CallbackData, prefix="rty"):
+    """«Удалить черновик»: asks for a confirmation first."""
+
     route: Id
+
+
+class DraftDiscard(CallbackData, prefix="rtx"):
+    """«Да, удалить черновик»."""
+
+    route: Id
+
+
+class StepOpen(CallbackData, prefix="rtp"):
+    """A step's button: its card with the actions its route allows."""
+
+    step: Id
 
 
 class StepRemove(CallbackData, prefix="rtr"):
@@ -43,7 +57,7 @@ class StepRemove(CallbackData, prefix="rtr"):
 
 
 class StepTerm(CallbackData, prefix="rtt"):
-    """«Срок n»: the month picker of a step."""
+    """«Изменить срок»: the month picker of a step."""
 
     step: Id
 
@@ -87,13 +101,13 @@ class StepReopen(CallbackData, prefix="rtu"):
 
 
 class StepClose(CallbackData, prefix="rtz"):
-    """«Закрыть n»: asks for the reason."""
+    """«Отменить шаг» of the active route: asks for the reason."""
 
     step: Id
 
 
 class StepCloseWithCourse(CallbackData, prefix="rtw"):
-    """«Закрыть шаг: …» under a recorded course."""
+    """«Отметить выполненным: …» under a recorded course."""
 
     step: Id
     course: Id

@@ -38,6 +38,7 @@ from handlers.route.callbacks import (
     AddStep,
     DraftConfirm,
     DraftDiscard,
+    DraftDiscardAsk,
     RouteActive,
     RouteBuild,
     RouteDocx,
@@ -47,6 +48,7 @@ from handlers.route.callbacks import (
     StepCloseWithCourse,
     StepDone,
     StepMonth,
+    StepOpen,
     StepRemove,
     StepReopen,
     StepTerm,
@@ -66,7 +68,9 @@ def setup() -> Router:
     cb(route_home, RouteHome.filter())
     cb(route_active, RouteActive.filter())
     cb(route_build, RouteBuild.filter())
+    cb(route_step, StepOpen.filter())
     cb(route_remove, StepRemove.filter())
+    cb(route_discard_ask, DraftDiscardAsk.filter())
     cb(route_discard, DraftDiscard.filter())
     cb(route_confirm, DraftConfirm.filter())
     cb(route_pick_month, StepTerm.filter())
@@ -154,6 +158,40 @@ async def route_build(
 
 
 # ---------------------------------------------------------------- editing the draft
+
+
+async def route_step(
+    query: CallbackQuery,
+    callback_data: StepOpen,
+    user: User,
+    t: Translator,
+    session: AsyncSession,
+    registry: InstrumentRegistry,
+    callback_answer: CallbackAnswer,
+) -> None:
+    try:
+        card = await svc.step_card(session, registry, user.id, callback_data.step)
+    except svc.RouteError as exc:
+        refuse_error(callback_answer, t, exc)
+        return
+    await render(query, screens.step_card(card, t))
+
+
+async def route_discard_ask(
+    query: CallbackQuery,
+    callback_data: DraftDiscardAsk,
+    user: User,
+    t: Translator,
+    session: AsyncSession,
+    registry: InstrumentRegistry,
+    callback_answer: CallbackAnswer,
+) -> None:
+    try:
+        draft = await svc.draft_to_discard(session, registry, user.id, callback_data.route)
+    except svc.RouteError as exc:
+        refuse_error(callback_answer, t, exc)
+        return
+    await render(query, screens.discard_confirm(draft, t))
 
 
 async def route_remove(
@@ -438,11 +476,12 @@ async def route_download(
     user: User,
     t: Translator,
     session: AsyncSession,
+    registry: InstrumentRegistry,
     now: datetime,
     callback_answer: CallbackAnswer,
 ) -> None:
     try:
-        data = await svc.route_document(session, user, callback_data.route, t)
+        data = await svc.route_document(session, registry, user, callback_data.route, t, now.date())
     except svc.RouteError as exc:
         refuse_error(callback_answer, t, exc)
         return

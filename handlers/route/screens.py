@@ -20,6 +20,7 @@ from handlers.route.callbacks import (
     AddStep,
     DraftConfirm,
     DraftDiscard,
+    DraftDiscardAsk,
     RouteActive,
     RouteBuild,
     RouteDocx,
@@ -28,13 +29,14 @@ from handlers.route.callbacks import (
     StepCloseWithCourse,
     StepDone,
     StepMonth,
+    StepOpen,
     StepRemove,
     StepReopen,
     StepTerm,
 )
 from handlers.surveys.callbacks import SurveyOpen
 from models import RouteStatus, StepStatus
-from services.route_docx import block_label, is_mentoring, level_label, step_form
+from services.route_docx import block_name, is_mentoring, level_label, step_form
 from services.routes import (
     BlockChoice,
     CatalogEntry,
@@ -43,6 +45,7 @@ from services.routes import (
     Home,
     MonthPicker,
     RouteView,
+    StepCard,
     StepView,
 )
 
@@ -80,7 +83,7 @@ def _survey_button(survey: str, t: Translator) -> InlineKeyboardButton:
 def answers_text(step: StepView, t: Translator) -> str | None:
     if not step.block:
         return None
-    block = block_label(t, step.block).lower()
+    block = block_name(t, step.block).lower()
     if step.level and t.has(f"route.level.{step.level}"):
         return t("route.answers", block=block, level=level_label(t, step.level))
     return t("route.answers_block", block=block)
@@ -109,6 +112,26 @@ def step_text(step: StepView, t: Translator, *, icons: bool) -> str:
     return text
 
 
+def step_buttons(route: RouteView, t: Translator) -> list[list[InlineKeyboardButton]]:
+    """One button per step, with its number and title: it opens the step's card, where the
+    actions are (instead of a pair of numbered buttons per step)."""
+    icons = route.status != RouteStatus.DRAFT.value
+    return [
+        [
+            button(
+                t(
+                    "route.step_button",
+                    status=f"{t(f'route.status_{s.status}')} " if icons else "",
+                    n=s.n,
+                    title=short(s.title, BUTTON_TITLE),
+                ),
+                StepOpen(step=s.id),
+            )
+        ]
+        for s in route.steps
+    ]
+
+
 # ---------------------------------------------------------------- the route by its status
 
 
@@ -122,19 +145,15 @@ def draft_screen(route: RouteView, t: Translator, notice: str = "") -> Messages:
     if not route.steps:
         blocks.append(t("route.draft_empty"))
     blocks += [step_text(s, t, icons=False) for s in route.steps]
-    rows: list[list[InlineKeyboardButton]] = [
-        [
-            button(t("route.btn_remove", n=s.n), StepRemove(step=s.id)),
-            button(t("route.btn_date", n=s.n), StepTerm(step=s.id)),
-        ]
-        for s in route.steps
-    ]
+    if route.steps:
+        blocks.append(t("route.steps_hint"))
+    rows = step_buttons(route, t)
     rows.append([button(t("route.btn_add"), AddStep())])
     if route.newer is not None:
         rows.append([button(t("route.btn_update_draft"), RouteBuild())])
     if route.steps:
         rows.append([button(t("route.btn_confirm"), DraftConfirm(route=route.id))])
-    tail = [button(t("route.btn_discard"), DraftDiscard(route=route.id))]
+    tail = [button(t("route.btn_discard"), DraftDiscardAsk(route=route.id))]
     if route.replaces_active:
         tail.append(button(t("route.btn_active"), RouteActive()))
     rows.append(tail)
@@ -157,15 +176,9 @@ def active_screen(route: RouteView, t: Translator, notice: str = "") -> Messages
     if route.newer is not None:
         head += "\n\n" + t("route.newer", date=t.date(route.newer))
     blocks = [head, *(step_text(s, t, icons=True) for s in route.steps)]
-    rows: list[list[InlineKeyboardButton]] = [
-        [
-            button(t("route.btn_done", n=s.n), StepDone(step=s.id)),
-            button(t("route.btn_close", n=s.n), StepClose(step=s.id)),
-        ]
-        if s.planned
-        else [button(t("route.btn_reopen", n=s.n), StepReopen(step=s.id))]
-        for s in route.steps
-    ]
+    if route.steps:
+        blocks.append(t("route.steps_hint"))
+    rows = step_buttons(route, t)
     rows.append([button(t("route.btn_docx"), RouteDocx(route=route.id))])
     if route.newer is not None:
         rows.append([button(t("route.btn_update"), RouteBuild())])
@@ -203,7 +216,7 @@ def completed_screen(route: RouteView, t: Translator, notice: str = "") -> Messa
             lines.append(
                 t(
                     "route.change_line",
-                    block=block_label(t, c.block),
+                    block=block_name(t, c.block),
                     before=_score(c.before, c.before_level, t),
                     after=_score(c.after, c.after_level, t),
                     delta=t("route.change_none") if delta is None else f"{sign}{abs(delta):.0f}",
@@ -213,7 +226,7 @@ def completed_screen(route: RouteView, t: Translator, notice: str = "") -> Messa
         rows.append([button(t("route.btn_new_route"), RouteBuild())])
     blocks += [step_text(s, t, icons=True) for s in route.steps]
     if route.can_reopen:
-        rows += [[button(t("route.btn_reopen", n=s.n), StepReopen(step=s.id))] for s in route.steps]
+        rows += step_buttons(route, t)
     rows.append([button(t("route.btn_docx"), RouteDocx(route=route.id))])
     rows.append([menu_button(t)])
     return _messages(notice, blocks, markup(rows))
@@ -246,6 +259,36 @@ def home(view: Home, t: Translator, notice: str = "") -> Messages:
 # ---------------------------------------------------------------- editing
 
 
+def step_card(card: StepCard, t: Translator) -> Screen:
+    """One step with the actions its route allows: in a draft «Отменить шаг» (removed) and
+    «Изменить срок»; in the active route «Отметить выполненным» and «Отменить шаг» (with a
+    reason) while it is planned, «Вернуть в план» once done or cancelled."""
+    route, step = card.route, card.step
+    draft = route.status == RouteStatus.DRAFT.value
+    text = step_text(step, t, icons=not draft)
+    rows: list[list[InlineKeyboardButton]] = []
+    if draft:
+        rows.append([button(t("route.btn_remove"), StepRemove(step=step.id))])
+        rows.append([button(t("route.btn_date"), StepTerm(step=step.id))])
+    elif route.status == RouteStatus.ACTIVE.value and step.planned:
+        rows.append([button(t("route.btn_done"), StepDone(step=step.id))])
+        rows.append([button(t("route.btn_close"), StepClose(step=step.id))])
+    elif route.can_reopen and not step.planned:
+        rows.append([button(t("route.btn_reopen"), StepReopen(step=step.id))])
+    rows.append([_back(t), menu_button(t)])
+    return Screen(text, markup(rows))
+
+
+def discard_confirm(route: RouteView, t: Translator) -> Screen:
+    """«Удалить черновик?» with the number of its steps."""
+    text = t("route.discard_confirm", steps=t.plural("plural.steps", len(route.steps)))
+    rows = [
+        [button(t("route.btn_discard_yes"), DraftDiscard(route=route.id))],
+        [button(t("route.btn_discard_no"), RouteHome())],
+    ]
+    return Screen(text, markup(rows))
+
+
 def month_picker(view: MonthPicker, t: Translator) -> Screen:
     months = [
         button(
@@ -264,11 +307,11 @@ def add_menu(blocks: Sequence[BlockChoice], t: Translator) -> Screen:
         label = (
             t(
                 "route.add_block_level",
-                block=block_label(t, choice.block),
+                block=block_name(t, choice.block),
                 level=level_label(t, choice.level),
             )
             if choice.level
-            else t("route.add_block", block=block_label(t, choice.block))
+            else t("route.add_block", block=block_name(t, choice.block))
         )
         rows.append([button(label, AddBlock(block=choice.index))])
     rows.append([_back(t), menu_button(t)])
@@ -294,7 +337,7 @@ def _catalog_details(entry: CatalogEntry, t: Translator) -> str:
 
 
 def catalog_page(view: CatalogPage, t: Translator) -> Screen:
-    label = block_label(t, view.block)
+    label = block_name(t, view.block)
     if view.entries:
         lines = [t("route.catalog_title", block=label, page=view.page + 1, pages=view.pages)]
         lines += [
@@ -332,7 +375,7 @@ def catalog_page(view: CatalogPage, t: Translator) -> Screen:
 
 
 def ask_title(kind: str, block: str, t: Translator) -> Screen:
-    text = t("route.ask_title", kind=t(f"route.kind.{kind}"), block=block_label(t, block))
+    text = t("route.ask_title", kind=t(f"route.kind.{kind}"), block=block_name(t, block).lower())
     return Screen(text, _cancel(t))
 
 

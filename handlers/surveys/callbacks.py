@@ -68,4 +68,4 @@ class ResultCB(CallbackData, prefix="r"):
 
 
 class SurveyForm(StatesGroup):
-    answering = State()  # a number or text question waits for a typed answer
+    answering = State()  # an attempt is being answered: typed text goes to its question

@@ -253,11 +253,11 @@ async def _show(
         await state.clear()
         await _send_results(event, view, t)
         return
-    if view.typed:
-        await state.set_state(SurveyForm.answering)
-        await state.update_data(attempt=view.attempt_id)
-    else:
-        await state.clear()
+    # the conversation is «answering this attempt» at every question, so text typed where a
+    # button is due is answered with the same question (not the main menu); the state is
+    # written only when it changes, so following taps write nothing
+    await state.set_state(SurveyForm.answering)
+    await state.update_data(attempt=view.attempt_id)
     await render(event, screens.question(view, t))
 
 

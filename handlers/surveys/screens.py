@@ -114,6 +114,7 @@ def question(view: QuestionView, t: Translator) -> Screen:
     inst, q = view.instrument, view.question
     at = {"attempt": view.attempt_id, "question": view.index}
     parts = [
+        *([t(view.notice), ""] if view.notice else []),
         f"<b>{esc(inst.title)}</b> · {esc(inst.section_of(q.id).title)}",
         t("survey.progress", n=view.number, total=view.total),
         "",

@@ -59,37 +59,38 @@ GROUP BY u.school_id, s.instrument_id, s.scale_id, coalesce(s.band, ''), {month}
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("fact_route_active", sa.Boolean(), server_default=sa.false(), nullable=False)
-        )
-        batch_op.add_column(
-            sa.Column("fact_route_done_at", sa.DateTime(timezone=True), nullable=True)
-        )
-        batch_op.add_column(sa.Column("fact_qualification_last", sa.Date(), nullable=True))
-        batch_op.add_column(sa.Column("fact_retraining_last", sa.Date(), nullable=True))
-        batch_op.add_column(
-            sa.Column("fact_mentor", sa.Boolean(), server_default=sa.false(), nullable=False)
-        )
-        batch_op.add_column(
-            sa.Column("fact_mentee", sa.Boolean(), server_default=sa.false(), nullable=False)
-        )
-        batch_op.drop_index("ix_users_active")
-        batch_op.create_index(
-            "ix_users_active",
-            [
-                *ACTIVE_COLUMNS,
-                "birth_year",
-                "teaching_since",
-                "category",
-                "category_year",
-                "category_date",
-                *FACT_COLUMNS,
-            ],
-            unique=False,
-            sqlite_where=ACTIVE_TEACHER,
-            postgresql_where=ACTIVE_TEACHER,
-        )
+    # in place, not a batch copy: on SQLite rebuilding «users» would delete every row that
+    # points at it through its ON DELETE action
+    op.add_column(
+        "users",
+        sa.Column("fact_route_active", sa.Boolean(), server_default=sa.false(), nullable=False),
+    )
+    op.add_column("users", sa.Column("fact_route_done_at", sa.DateTime(timezone=True)))
+    op.add_column("users", sa.Column("fact_qualification_last", sa.Date(), nullable=True))
+    op.add_column("users", sa.Column("fact_retraining_last", sa.Date(), nullable=True))
+    op.add_column(
+        "users", sa.Column("fact_mentor", sa.Boolean(), server_default=sa.false(), nullable=False)
+    )
+    op.add_column(
+        "users", sa.Column("fact_mentee", sa.Boolean(), server_default=sa.false(), nullable=False)
+    )
+    op.drop_index("ix_users_active", table_name="users")
+    op.create_index(
+        "ix_users_active",
+        "users",
+        [
+            *ACTIVE_COLUMNS,
+            "birth_year",
+            "teaching_since",
+            "category",
+            "category_year",
+            "category_date",
+            *FACT_COLUMNS,
+        ],
+        unique=False,
+        sqlite_where=ACTIVE_TEACHER,
+        postgresql_where=ACTIVE_TEACHER,
+    )
     op.create_table(
         "result_counts",
         sa.Column("school_id", sa.Integer(), nullable=False),
@@ -125,14 +126,17 @@ def downgrade() -> None:
     with op.batch_alter_table("scale_results", schema=None) as batch_op:
         batch_op.drop_index("ix_scale_results_latest_at")
     op.drop_table("result_counts")
-    with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.drop_index("ix_users_active")
-        for name in reversed(FACT_COLUMNS):
-            batch_op.drop_column(name)
-        batch_op.create_index(
-            "ix_users_active",
-            ACTIVE_COLUMNS,
-            unique=False,
-            sqlite_where=ACTIVE_TEACHER,
-            postgresql_where=ACTIVE_TEACHER,
-        )
+    op.drop_index("ix_users_active", table_name="users")
+    for name in reversed(FACT_COLUMNS):
+        if op.get_bind().dialect.name == "sqlite":  # in place (SQLite 3.35+), not a rebuild
+            op.execute(f"ALTER TABLE users DROP COLUMN {name}")
+        else:
+            op.drop_column("users", name)
+    op.create_index(
+        "ix_users_active",
+        "users",
+        ACTIVE_COLUMNS,
+        unique=False,
+        sqlite_where=ACTIVE_TEACHER,
+        postgresql_where=ACTIVE_TEACHER,
+    )
