@@ -174,7 +174,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
         f"организаций {r.schools}, педагогов {r.teachers} (молодых {r.young}), "
         f"заполненных анкет {r.attempts_completed} (начатых {r.attempts_in_progress}), "
         f"программ в каталоге {r.catalog_items}, записанных курсов {r.courses}, "
-        f"маршрутов: утверждённых {r.routes_active}, черновиков {r.routes_draft}."
+        f"маршрутов: сохранённых {r.routes_active}, черновиков {r.routes_draft}."
     )
     _print(r.mentoring_line())
 
