@@ -50,6 +50,7 @@ from services.demo_development import fill_development
 from services.demo_mentoring import fill_mentoring
 from services.instruments import InstrumentRegistry, Registered
 from services.people import is_young
+from services.reference import PRESCHOOL
 from services.schools import SAMPLE_SCHOOLS_CSV, import_schools
 from services.surveys import complete, in_audience
 from surveys import engine
@@ -398,6 +399,16 @@ _TEXTS = (
     "Не хватает времени на подготовку к урокам.",
     "Спасибо, пока всё устраивает.",
 )
+_PRESCHOOL_TEXTS = (  # the same, in the words of a kindergarten
+    "Хотелось бы чаще бывать на открытых занятиях опытных воспитателей.",
+    "Нужна помощь с рабочей программой группы и документацией.",
+    "Интересен семинар о работе с родителями воспитанников.",
+    "Хочу научиться спокойнее справляться с капризами и ссорами детей.",
+    "Нужны идеи для развивающей среды группы.",
+    "Нужны консультации по работе с детьми с ОВЗ.",
+    "Трудно с адаптацией малышей, которые только пришли в группу.",
+    "Спасибо, пока всё устраивает.",
+)
 
 
 def _scale_target(t: _Teacher, inst: Instrument, scale: Scale, shift: float) -> float:
@@ -515,7 +526,8 @@ def _answer(
         value = rng.triangular(lo, hi, lo + 0.45 * (hi - lo))
         return round(value) if q.integer else round(value, 1)
     if q.type == QuestionType.TEXT:
-        return rng.choice(_TEXTS)[: q.max_length]
+        texts = _PRESCHOOL_TEXTS if inst.audience.setting == PRESCHOOL else _TEXTS
+        return rng.choice(texts)[: q.max_length]
     return _choice_answer(t, inst, q, scales, shift)
 
 

@@ -50,6 +50,7 @@ from services.errors import Refusal
 from services.people import is_young
 from services.reference import SUBJECTS
 from services.routes import mentoring_completed
+from surveys.loader import kind_group
 
 GENERAL = "general"  # a request about general questions, not one subject
 TOPICS: tuple[str, ...] = (
@@ -66,8 +67,9 @@ TOPICS: tuple[str, ...] = (
     "workload",
     "relations",
 )
-"""Help topics of a request: the difficulties of the young-teacher questionnaire (its
-``mentor_areas`` options use the same codes). Labels: ``mentoring.topic.<code>``."""
+"""Help topics of a request: the difficulties of the young-teacher questionnaires (the
+``mentor_areas`` options of the school and the pre-school one use these codes). Labels:
+``mentoring.topic.<code>``, worded for both."""
 
 FORMATS: tuple[str, ...] = tuple(f.value for f in MeetingFormat)
 MINUTES: tuple[int, ...] = (30, 45, 60, 90, 120)
@@ -81,7 +83,7 @@ REASON_MAX = 500
 COMMENT_MAX = 1000
 INTRO_MAX = 1000
 WAIT_FLAG_DAYS = 7  # a request waiting longer is flagged for methodists
-YOUNG_INSTRUMENT = "young"
+YOUNG_INSTRUMENTS = kind_group("young")  # the school and the pre-school questionnaire
 
 
 class MentoringError(Refusal):
@@ -451,7 +453,7 @@ async def request_from_survey(
     if (
         attempt is None
         or attempt.user_id != user.id
-        or attempt.instrument_id != YOUNG_INSTRUMENT
+        or attempt.instrument_id not in YOUNG_INSTRUMENTS
         or attempt.status != AttemptStatus.COMPLETED.value
     ):
         raise MentoringError(STALE)

@@ -321,8 +321,8 @@ async def history(session: AsyncSession, user_id: int, limit: int = 30) -> list[
 Refusal = engine.AnswerError
 """A tap or a typed answer that changes nothing; ``code`` names the locale text to show."""
 STALE = "survey.error.stale"
-YOUNG_INSTRUMENT = "young"  # the young-teacher questionnaire ...
-NEED_MENTOR = "need_mentor"  # ... and its «Нужен ли вам наставник?»
+YOUNG_KIND = "young"  # the young-teacher questionnaires (school and pre-school) ...
+NEED_MENTOR = "need_mentor"  # ... and their «Нужен ли вам наставник?»
 
 
 @dataclass(frozen=True)
@@ -761,7 +761,7 @@ async def _results_view(
             )
         )
     wants_mentor = False
-    if inst.id == YOUNG_INSTRUMENT:
+    if inst.kind == YOUNG_KIND:
         wants_mentor = (
             await session.scalar(
                 select(Answer.value).where(

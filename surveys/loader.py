@@ -98,8 +98,9 @@ def load_instruments(directory: Path = INSTRUMENTS_DIR) -> dict[str, Instrument]
 
 
 # kinds whose instruments are one questionnaire for the indicators and for «the teacher's
-# latest result» (the school and the pre-school self-assessment, the two CBIs)
-GROUPED_KINDS = frozenset({"deficits", "burnout", "activity", "satisfaction"})
+# latest result» (the school and the pre-school self-assessment, the two CBIs, the two
+# young-teacher questionnaires)
+GROUPED_KINDS = frozenset({"deficits", "burnout", "young", "activity", "satisfaction"})
 
 
 @cache

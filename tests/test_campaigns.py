@@ -616,9 +616,9 @@ async def test_calendar_offers_once_per_window_and_launches_once(harness: Harnes
     await world(harness)
     sm = harness.sessionmaker
     assert await calendar(harness, date(2026, 9, 30)) == 0
-    # 01.10: deficits (autumn, school and pre-school) and the young-teacher survey; activity
-    # is not loaded
-    assert await calendar(harness, date(2026, 10, 1)) == 3
+    # 01.10: deficits (autumn, school and pre-school) and the young-teacher survey (school and
+    # pre-school); activity is not loaded
+    assert await calendar(harness, date(2026, 10, 1)) == 4
     assert await calendar(harness, date(2026, 10, 1)) == 0
     assert await calendar(harness, date(2026, 10, 2)) == 0
     offers = await outbox(sm, "calendar:")
@@ -626,6 +626,7 @@ async def test_calendar_offers_once_per_window_and_launches_once(harness: Harnes
         f"calendar:deficits_autumn:2026:{MUNICIPAL_METHODIST}",
         f"calendar:preschool_autumn:2026:{MUNICIPAL_METHODIST}",
         f"calendar:young:2026:{MUNICIPAL_METHODIST}",
+        f"calendar:young_preschool:2026:{MUNICIPAL_METHODIST}",
     ]
     offer = next(r for r in offers if "deficits_autumn" in r.key)
     assert offer.due_at == local(2026, 10, 1, 10) and not offer.reminder
@@ -654,7 +655,7 @@ async def test_calendar_offers_once_per_window_and_launches_once(harness: Harnes
     assert other.alerts() == [GONE]
     # the next year's window is offered again
     assert await calendar(harness, date(2027, 3, 1)) == 2
-    assert await calendar(harness, date(2027, 10, 5)) == 3
+    assert await calendar(harness, date(2027, 10, 5)) == 4
 
 
 async def test_window_over_and_not_offered_when_running(harness: Harness) -> None:
@@ -670,10 +671,12 @@ async def test_window_over_and_not_offered_when_running(harness: Harness) -> Non
     harness.clock.now = local(2026, 10, 5, 9)
     await chat.press(WindowLaunch(window="young", year=2026, municipality=1).pack())
     assert "Кампания запущена" in chat.last.text
-    assert await calendar(harness, date(2026, 10, 6)) == 2  # the self-assessments only
+    # the self-assessments and the kindergartens' young-teacher survey, a campaign of its own
+    assert await calendar(harness, date(2026, 10, 6)) == 3
     assert [r.key.split(":")[1] for r in await outbox(harness.sessionmaker, "calendar:")] == [
         "deficits_autumn",
         "preschool_autumn",
+        "young_preschool",
     ]
 
 

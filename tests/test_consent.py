@@ -33,6 +33,7 @@ from services.consent import (
     health_edition,
     text_digest,
 )
+from surveys.loader import INSTRUMENTS_DIR, parse_file
 from tests.conftest import Clock, Harness, make_settings
 from tests.helpers import add_schools, count, register, user_row
 from tests.telegram import MockedBot, html_errors, html_length
@@ -126,13 +127,30 @@ def test_an_unset_operator_is_said_to_be_unset() -> None:
     assert "Адрес: не указано в настройках бота" in text
 
 
+ONLY_YOU = ("видите только вы", "видна только вам", "видны только вам", "only you")
+
+
 def test_no_text_claims_only_the_teacher_sees_anything() -> None:
     """«видите только вы» is not true of the database's administrators."""
     for language, texts in catalogs().items():
         for key, value in texts.items():
             lowered = value.lower()
-            for claim in ("видите только вы", "видна только вам", "only you"):
+            for claim in ONLY_YOU:
                 assert claim not in lowered, (language, key)
+
+
+@pytest.mark.parametrize("path", sorted(INSTRUMENTS_DIR.glob("*.yaml")), ids=lambda p: p.name)
+def test_no_instrument_claims_only_the_teacher_sees_anything(path: Path) -> None:
+    """The questionnaire files (texts and comments) say what the consent says: methodists
+    and the administration do not see the answers; the staff who maintain the bot can."""
+    lowered = path.read_text(encoding="utf-8").lower()
+    for claim in (*ONLY_YOU, "видит только сам", "анонимн"):
+        assert claim not in lowered, (path.name, claim)
+    instrument = parse_file(path)
+    if instrument.private:  # a questionnaire that promises privacy says who can still see
+        told = instrument.intro.lower()
+        assert "не видят ни методисты, ни администрация" in told, path.name
+        assert "обслуживают бота" in told and "в тайне" in told, path.name
 
 
 @pytest.mark.parametrize("name", ["OPERATOR_NAME", "OPERATOR_ADDRESS", "OPERATOR_CONTACT"])

@@ -129,7 +129,7 @@ async def test_no_trace_of_a_deleted_teacher_in_the_database_file(
     await chat.send("🏠 Главное меню")
     await chat.tap("Хочу наставника")
     await chat.tap("Математика")
-    await chat.tap("Дисциплина на уроке")
+    await chat.tap("Дисциплина и внимание детей")
     await chat.tap("Готово")
     await chat.send(REQUEST_TEXT)
     await chat.tap("Из моей школы")

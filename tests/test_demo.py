@@ -180,8 +180,14 @@ async def test_fill_demo_makes_a_plausible_municipality(_session: AsyncSession) 
         if item is None and kind in ("self_study", "seminar"):
             assert title in PRESCHOOL_TITLES.values(), title
     young_ids = {u.id for u in users if is_young(u, TODAY)}
-    assert takers["young"] <= young_ids
-    assert len(takers["young"]) >= 0.6 * len(young_ids)
+    young_takers = takers["young"] | takers["young_preschool"]
+    assert young_takers <= young_ids
+    assert len(young_takers) >= 0.6 * len(young_ids)
+    # young kindergarten staff answer the young-teacher survey written for kindergartens
+    assert takers["young_preschool"] and takers["young_preschool"] <= kindergarten | {
+        u.id for u in users if u.position == "preschool"
+    }
+    assert not kindergarten & takers["young"]
 
     by_id = {u.id: u for u in users}
     open_pairs = Counter((a.user_id, a.instrument_id) for a in in_progress)

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
+from services.mentoring import TOPICS
 from surveys.loader import INSTRUMENTS_DIR, InstrumentError, load_instruments, parse_file
 from surveys.schema import Instrument, QuestionType
 
@@ -29,8 +30,19 @@ def test_every_file_loads(path: Path) -> None:
 
 
 # corrected after people had answered: each correction is a new version
-VERSIONS = {"deficits": 2, "burnout": 2, "young": 2}
-PRESCHOOL = {"deficits": "deficits_preschool", "burnout": "burnout_preschool"}
+VERSIONS = {
+    "deficits": 2,
+    "burnout": 3,
+    "burnout_preschool": 2,
+    "satisfaction": 2,
+    "young": 3,
+}
+PRESCHOOL = {
+    "deficits": "deficits_preschool",
+    "burnout": "burnout_preschool",
+    "young": "young_preschool",
+}
+SCHOOL_WORDS = ("урок", "ОГЭ", "ЕГЭ", "ВПР", "класс", "подрост", "ученик")
 
 
 def test_the_three_instruments_are_shipped() -> None:
@@ -70,8 +82,8 @@ def test_a_file_without_setting_keeps_its_stored_digest() -> None:
     assert INSTRUMENTS["activity"].digest() == (
         "d866dd40fd3cf21bd88ddd585ac4fa2d35f69e9451ddb37396f584a5b959cc61"
     )
-    assert INSTRUMENTS["satisfaction"].digest() == (
-        "8d2113984d59ab54202764fa3f46b4865d48a3d7d0936fe34c3c0cd6424f8d6c"
+    assert INSTRUMENTS["satisfaction"].digest() == (  # version 2
+        "48954d6423b78358dae168f1512809e4649757cf76387343e3fa10a920a08641"
     )
 
 
@@ -184,7 +196,7 @@ def test_preschool_deficits_speak_of_kindergarten() -> None:
         "к школе",
     ):
         assert needle in everything, needle
-    for school_word in ("урок", "ОГЭ", "ЕГЭ", "ВПР", "класс", "подрост", "ученик"):
+    for school_word in SCHOOL_WORDS:
         assert school_word not in everything.replace("начальных классов", "").replace(
             "мастер-класс", ""
         ), school_word
@@ -248,8 +260,11 @@ def test_burnout_scales(instrument_id: str) -> None:
 @pytest.mark.parametrize("instrument_id", ["burnout", "burnout_preschool"])
 def test_burnout_texts(instrument_id: str) -> None:
     inst = INSTRUMENTS[instrument_id]
-    assert "только вы" in inst.intro
-    assert "только вы" in inst.result_note
+    # who sees what, as the consent says: not «только вы» (the database's administrators)
+    assert "не видят ни методисты, ни администрация" in inst.intro
+    assert "обслуживают бота" in inst.intro and "в тайне" in inst.intro
+    assert "не видят ни методисты, ни администрация" in inst.result_note
+    assert "только вы" not in inst.intro + inst.result_note
     assert "не диагноз" in inst.result_note
     assert "педагогу-психологу" in inst.result_note
     assert any("Kristensen" in s for s in inst.sources)
@@ -275,7 +290,7 @@ def _scoring(inst: Instrument) -> Any:
     )
 
 
-@pytest.mark.parametrize("kind", ["burnout", "deficits"])
+@pytest.mark.parametrize("kind", ["burnout", "deficits", "young"])
 def test_preschool_twin_fits_its_audience(kind: str) -> None:
     school, preschool = INSTRUMENTS[kind], INSTRUMENTS[PRESCHOOL[kind]]
     assert (school.audience.setting, preschool.audience.setting) == ("school", "preschool")
@@ -319,8 +334,10 @@ def test_cbi_wording_follows_the_original() -> None:
 # ---------------------------------------------------------------- young
 
 
-def test_young_structure() -> None:
-    inst = INSTRUMENTS["young"]
+@pytest.mark.parametrize("instrument_id", ["young", "young_preschool"])
+def test_young_structure(instrument_id: str) -> None:
+    inst = INSTRUMENTS[instrument_id]
+    assert inst.kind == "young"
     assert inst.audience.kind == "young"
     assert inst.min_interval_days == 180
     need = inst.question("need_mentor")
@@ -330,8 +347,6 @@ def test_young_structure() -> None:
     assert [(c.question, c.equals) for c in areas.show_if] == [("need_mentor", "yes")]
     assert (areas.min_choices, areas.max_choices) == (1, 3)
     assert inst.index_of("mentor_areas") == inst.index_of("need_mentor") + 1
-    number = next(q for q in inst.questions if q.type == QuestionType.NUMBER)
-    assert (number.min, number.max) == (0, 40)
     text = inst.question("help_request")
     assert text.type == QuestionType.TEXT
     assert not text.required
@@ -339,8 +354,15 @@ def test_young_structure() -> None:
     assert any(q.type == QuestionType.SCALE for q in inst.questions)
 
 
-def test_young_asks_about_support_education_and_plans() -> None:
-    inst = INSTRUMENTS["young"]
+def test_young_counts_lessons() -> None:
+    number = INSTRUMENTS["young"].question("lessons_per_week")
+    assert number.type == QuestionType.NUMBER
+    assert (number.min, number.max) == (0, 40)
+
+
+@pytest.mark.parametrize("instrument_id", ["young", "young_preschool"])
+def test_young_asks_about_support_education_and_plans(instrument_id: str) -> None:
+    inst = INSTRUMENTS[instrument_id]
     assert "subject" in inst.scales[0].items
     forms = {o.value: o.label for o in inst.options(inst.question("support_forms"))}
     assert forms == {
@@ -570,3 +592,60 @@ def test_unquoted_yes_in_show_if_is_caught(tmp_path: Path) -> None:
     assert "equals: yes" in text
     (tmp_path / "broken.yaml").write_text(text, encoding="utf-8")
     assert "q3" in problems_of(tmp_path)
+
+
+# ---------------------------------------------------------------- young, pre-school
+
+
+def test_preschool_young_feeds_mentoring_as_the_school_one() -> None:
+    """Same ids where the meaning carries over; the mentor question and the mentor-area codes
+    are the ones the mentoring prefill reads (``services.mentoring.TOPICS``)."""
+    school, preschool = INSTRUMENTS["young"], INSTRUMENTS["young_preschool"]
+    for question_id in ("need_mentor", "mentor_areas", "help_request", "support_satisfaction"):
+        a, b = school.question(question_id), preschool.question(question_id)
+        assert (a.type, a.show_if, a.min_choices, a.max_choices, a.required) == (
+            b.type,
+            b.show_if,
+            b.min_choices,
+            b.max_choices,
+            b.required,
+        ), question_id
+    codes = [o.value for o in preschool.options(preschool.question("mentor_areas"))]
+    assert codes == [o.value for o in school.options(school.question("mentor_areas"))]
+    assert codes == list(TOPICS)
+    for question_id in ("education", "support_forms", "social_support", "stay"):
+        assert school.options(school.question(question_id)) == preschool.options(
+            preschool.question(question_id)
+        )
+    # the difficulties: the school topics that carry over, and the kindergarten's own
+    assert set(school.scales[0].items) <= set(preschool.scales[0].items)
+    assert {"play", "environment", "adaptation"} <= set(preschool.scales[0].items)
+    assert "class_teacher" not in {q.id for q in preschool.questions}
+    assert [(s.id, s.aggregation) for s in school.scales] == [
+        (s.id, s.aggregation) for s in preschool.scales
+    ]
+    for a, b in zip(school.scales, preschool.scales, strict=True):
+        assert [(x.code, x.upper, x.upper_inclusive, x.signal) for x in a.bands] == [
+            (x.code, x.upper, x.upper_inclusive, x.signal) for x in b.bands
+        ]
+    assert preschool.scales[0].min_answered == len(preschool.scales[0].items) // 2 + 1
+    assert preschool.min_interval_days == school.min_interval_days
+
+
+def test_preschool_young_speaks_of_kindergarten() -> None:
+    inst = INSTRUMENTS["young_preschool"]
+    everything = " ".join(
+        [inst.title, inst.intro, inst.result_note]
+        + [s.title + " " + (s.intro or "") for s in inst.sections]
+        + [q.text + " " + (q.hint or "") for q in inst.questions]
+        + [o.label for q in inst.questions for o in inst.options(q)]
+        + [sc.title for sc in inst.scales]
+        + [b.label + b.interpretation + b.recommendation for sc in inst.scales for b in sc.bands]
+    )
+    for needle in ("детском саду", "воспитанник", "ФОП ДО", "игр", "предметно-пространственн"):
+        assert needle in everything, needle
+    for school_word in SCHOOL_WORDS:
+        assert school_word not in everything, school_word
+    sources = " ".join(inst.sources)
+    for needle in ("1155", "1028", "544н", "АЗ-1128/08"):
+        assert needle in sources, needle

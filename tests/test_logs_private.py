@@ -29,7 +29,7 @@ async def test_a_journey_at_debug_logs_nothing_typed(
     await chat.send("/menu")
     await chat.tap("Хочу наставника")
     await chat.tap("Математика")
-    await chat.tap("Дисциплина на уроке")
+    await chat.tap("Дисциплина и внимание детей")
     await chat.tap("Готово")
     await chat.send(TYPED)
     await chat.tap("Из моей школы")

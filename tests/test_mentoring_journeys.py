@@ -95,7 +95,7 @@ async def test_request_assign_decline_accept_meetings_close(harness: Harness) ->
     assert "🤝 Хочу наставника" in young.buttons()
     await young.tap("Хочу наставника")
     await young.tap("Математика")
-    await young.tap("Дисциплина на уроке")
+    await young.tap("Дисциплина и внимание детей")
     await young.tap("Работа с родителями")
     await young.tap("Готово")
     await young.send("Трудно удерживать внимание 7 «Б» <после физкультуры>")
@@ -158,7 +158,7 @@ async def test_request_assign_decline_accept_meetings_close(harness: Harness) ->
         people[YOUNG],
         "active",
     )
-    assert pair.goals is not None and "Дисциплина на уроке" in pair.goals
+    assert pair.goals is not None and "Дисциплина и внимание детей" in pair.goals
     assert req is not None and req.status == "matched"
 
     # meetings from both sides; each sees both

@@ -5,12 +5,13 @@ can open the other's questionnaire with a forged button."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Attempt, Municipality, School, User
+from models import Answer, Attempt, MentorRequest, Municipality, School, User
 from services.catalog import SAMPLE_CATALOG_CSV, active_catalog, import_catalog
 from services.reference import setting_of
 from services.routes import (
@@ -83,6 +84,25 @@ def test_each_person_gets_one_instrument_of_a_kind() -> None:
             if i.kind in ("deficits", "burnout") and in_audience(i, user, TODAY, kind)
         }
         assert fitting == {deficits, burnout}, (user.position, kind)
+
+
+def test_young_staff_get_the_young_questionnaire_of_their_setting() -> None:
+    young = {"birth_year": 2001, "teaching_since": 2024}
+    people = [
+        (User(position="preschool", **young), "kindergarten", {"young_preschool"}),
+        (User(position="preschool", **young), "school", {"young_preschool"}),  # a pre-school group
+        (User(position="psychologist", **young), "kindergarten", {"young_preschool"}),
+        (User(position="teacher", **young), "school", {"young"}),
+        (User(position="extra", **young), "extra", {"young"}),
+        (User(position="preschool", birth_year=1980, teaching_since=2005), "kindergarten", set()),
+    ]
+    for user, kind, expected in people:
+        fitting = {
+            i.id
+            for i in INSTRUMENTS.values()
+            if i.kind == "young" and in_audience(i, user, TODAY, kind)
+        }
+        assert fitting == expected, (user.position, kind)
 
 
 # ---------------------------------------------------------------- the route
@@ -201,6 +221,92 @@ async def test_teacher_never_sees_the_preschool_questionnaires(harness: Harness)
     await chat.press("qo:deficits_preschool")
     assert "другой группы педагогов" in chat.alerts()[-1]
     await chat.press("qo:burnout_preschool")
+    assert "другой группы педагогов" in chat.alerts()[-1]
+    async with harness.sessionmaker() as s:
+        assert (await s.scalars(select(Attempt))).first() is None
+
+
+async def test_young_vospitatel_answers_the_preschool_survey_and_asks_for_a_mentor(
+    harness: Harness,
+) -> None:
+    await add_organisations(harness)
+    chat = harness.chat(5103)
+    await register(
+        chat,
+        school="Детский сад № 5",
+        position="Воспитатель",
+        birth=2001,
+        since=2024,
+        category="Без категории",
+    )
+    await chat.send("🏠 Главное меню")
+    await chat.tap("Анкеты")
+    assert sum("молодого педагога" in b for b in chat.buttons()) == 1
+    # the school one cannot be opened with a forged button
+    await chat.press("qo:young")
+    assert "другой группы педагогов" in chat.alerts()[-1]
+    async with harness.sessionmaker() as s:
+        assert (await s.scalars(select(Attempt))).first() is None
+
+    await chat.tap("молодого педагога")
+    assert "Первые годы в детском саду" in chat.last.text
+    await chat.tap("Начать")
+    assert "Вопрос 1 из 25" in chat.last.text and "дошкольного образования" in chat.last.text
+
+    def choose(text: str, labels: list[str]) -> str | None:
+        for word in SCHOOL_WORDS:
+            assert word not in text, (word, text)
+            assert not any(word in label for label in labels), (word, labels)
+        if "Напишите ответ" in text:
+            return None
+        if "Нужен ли вам наставник" in text:
+            return "Да"
+        if "должен помочь наставник" in text:
+            return "Педагогическая диагностика"
+        if "Отметьте" in text:
+            return labels[0]
+        return labels[2] if len(labels) > 2 else labels[0]
+
+    await answer_all(chat, choose)
+    counters = set(re.findall(r"Вопрос (\d+) из (\d+)", "\n".join(chat.texts())))
+    assert counters == {(str(n), "25") for n in range(1, 26)}  # every question, one total
+    async with harness.sessionmaker() as s:
+        attempt = (await s.scalars(select(Attempt))).one()
+        answers = {
+            a.question_id: a.value
+            for a in (await s.scalars(select(Answer).where(Answer.attempt_id == attempt.id)))
+        }
+    assert (attempt.instrument_id, attempt.status) == ("young_preschool", "completed")
+    assert answers["need_mentor"] == "yes" and answers["mentor_areas"] == ["assessment"]
+    results = await results_of(harness, 5103, "young_preschool")
+    # «Заметные трудности» on all 16 topics: 100 × 32 / 48
+    assert (results["difficulties"].score, results["difficulties"].band) == (66.67, "many")
+
+    # «Да» to the mentor question: the request is offered, pre-filled with the chosen area
+    assert "🙋 Хочу наставника" in chat.buttons()
+    await chat.tap("Хочу наставника")
+    await chat.tap("Общие вопросы работы педагога")  # воспитатели have no school subject
+    assert "☑️ Оценивание и диагностика" in chat.buttons()
+    async with harness.sessionmaker() as s:
+        request = (await s.scalars(select(MentorRequest))).one()
+    assert (request.status, request.subject, request.topics, request.young) == (
+        "draft",
+        "general",
+        ["assessment"],
+        True,
+    )
+
+
+async def test_young_teacher_sees_only_the_school_young_survey(harness: Harness) -> None:
+    await add_organisations(harness)
+    chat = harness.chat(5104)
+    await register(chat, birth=2001, since=2024, category="Без категории")
+    await chat.send("🏠 Главное меню")
+    await chat.tap("Анкеты")
+    assert sum("молодого педагога" in b for b in chat.buttons()) == 1
+    await chat.tap("молодого педагога")
+    assert "Первые годы в школе" in chat.last.text
+    await chat.press("qo:young_preschool")
     assert "другой группы педагогов" in chat.alerts()[-1]
     async with harness.sessionmaker() as s:
         assert (await s.scalars(select(Attempt))).first() is None

@@ -126,7 +126,8 @@ async def test_burnout_is_private_and_scored(harness: Harness) -> None:
     chat = harness.chat(2002)
     await register(chat)
     await open_survey(chat, "выгоран")
-    assert "видите только вы" in chat.last.text
+    assert "не видят ни методисты, ни администрация школы" in chat.last.text
+    assert "видите только вы" not in chat.last.text
     await chat.tap("Начать")
     await chat.tap("Согласен(на), начать")  # answers about health
 
