@@ -210,6 +210,7 @@ class CampaignCard:
     schools: tuple[SchoolProgress, ...]
     reminders: tuple[date, ...]  # planned reminder days still to come
     window: str | None
+    setting: str | None = None  # the instrument's staff (school / preschool), if it names one
 
     @property
     def active(self) -> bool:
@@ -225,6 +226,7 @@ class CampaignLine:
     status: str
     answered: int
     invited: int
+    setting: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -561,6 +563,18 @@ def _title(registry: InstrumentRegistry | None, instrument_id: str) -> str:
     return reg.instrument.title if reg is not None else instrument_id
 
 
+def _setting(registry: InstrumentRegistry | None, instrument_id: str) -> str | None:
+    reg = registry.get(instrument_id) if registry is not None else None
+    return reg.instrument.audience.setting if reg is not None else None
+
+
+def labelled(t: Translator, title: str, setting: str | None) -> str:
+    """An instrument's title as a methodist sees it: with the staff it is for when it names a
+    setting (the school and the kindergarten version of a questionnaire share a title), the
+    staff first, so a button cut to its width still tells them apart."""
+    return t(f"campaigns.setting.{setting}", title=title) if setting else title
+
+
 def _answered() -> ColumnElement[int]:
     done = or_(CampaignMember.counted_before.is_(True), CampaignMember.answered_at.is_not(None))
     return func.coalesce(func.sum(case((done, 1), else_=0)), 0)
@@ -634,6 +648,7 @@ async def _card(
         id=campaign.id,
         instrument_id=campaign.instrument_id,
         title=_title(registry, campaign.instrument_id),
+        setting=_setting(registry, campaign.instrument_id),
         scope_kind=_scope_kind(campaign),
         scope_name=await _scope_name(session, campaign),
         filters=Filters.from_json(campaign.filters),
@@ -713,6 +728,7 @@ async def campaigns_of(
             CampaignLine(
                 id=r[0],
                 title=_title(registry, r[1]),
+                setting=_setting(registry, r[1]),
                 scope_name=r[4] if (r[5] is not None or r[6] is not None) else None,
                 deadline=r[2],
                 status=r[3],
@@ -979,7 +995,12 @@ async def _remind(
 
 
 async def _report(
-    session: AsyncSession, campaign: Campaign, title: str, texts: _Texts, now: datetime, tz: Any
+    session: AsyncSession,
+    campaign: Campaign,
+    inst: Instrument | None,
+    texts: _Texts,
+    now: datetime,
+    tz: Any,
 ) -> int:
     if not campaign.created_by:  # the methodist deleted their data: nobody to report to
         return 0
@@ -988,7 +1009,8 @@ async def _report(
     )
     t = texts(language)
     card = await _card(session, None, campaign, now, tz)
-    card = replace(card, title=title)
+    if inst is not None:
+        card = replace(card, title=inst.title, setting=inst.audience.setting)
     text = report_text(card, t)
     keyboard = _keyboard(
         [
@@ -1042,7 +1064,7 @@ def report_text(card: CampaignCard, t: Translator) -> str:
     """The methodist's short report at the deadline."""
     head = t(
         "campaigns.report",
-        title=_esc(card.title),
+        title=_esc(labelled(t, card.title, card.setting)),
         scope=_esc(card.scope_name) if card.scope_name else t("campaigns.scope_region"),
         starts=t.date(card.starts_on),
         deadline=t.date(card.deadline),
@@ -1074,13 +1096,12 @@ async def campaign_tick(session: AsyncSession, now: datetime, settings: Settings
         await _mark_answered(session, campaign)
         await _cancel_answered(session, campaign.id)
         inst = await _current_instrument(session, campaign.instrument_id)
-        title = inst.title if inst is not None else campaign.instrument_id
         if campaign.deadline < today:
             campaign.status = CampaignStatus.CLOSED.value
             campaign.closed_at = now.astimezone(UTC)
             await session.flush()
             await _cancel_pending(session, campaign.id)
-            added += await _report(session, campaign, title, texts, now, tz)
+            added += await _report(session, campaign, inst, texts, now, tz)
             continue
         if inst is None:
             continue  # the instrument's file is gone: nothing to open
@@ -1172,7 +1193,7 @@ async def calendar_tick(session: AsyncSession, today: date, settings: Settings) 
             text = t(
                 "campaigns.offer",
                 window=_esc(_window_title(t, window)),
-                title=_esc(inst.title),
+                title=_esc(labelled(t, inst.title, inst.audience.setting)),
                 scope=_esc(mun_name),
                 deadline=t.date(deadline),
             )
@@ -1331,12 +1352,13 @@ class DialogView:
     step: str
     draft: Draft
     today: date
-    instruments: tuple[tuple[str, str], ...] = ()  # (id, title)
+    instruments: tuple[tuple[str, str, str | None], ...] = ()  # (id, title, setting)
     scopes: tuple[ScopeOption, ...] = ()
     positions: tuple[str, ...] = ()
     subjects: tuple[str, ...] = ()
     audiences: tuple[str, ...] = AUDIENCES
     title: str = ""  # the chosen instrument's
+    setting: str | None = None  # the chosen instrument's staff, if it names one
     scope: ScopeOption | None = None
     size: AudienceSize | None = None  # on the summary
 
@@ -1387,7 +1409,10 @@ async def dialog(
     scopes = await scope_options(session, access)
     if not scopes:
         raise CampaignRefusal("campaigns.refused.gone")
-    instruments = tuple((r.instrument.id, r.instrument.title) for r in registry.ordered())
+    instruments = tuple(
+        (r.instrument.id, r.instrument.title, r.instrument.audience.setting)
+        for r in registry.ordered()
+    )
     reg = registry.get(draft.instrument) if draft.instrument else None
     if reg is None:
         draft = Draft()
@@ -1423,6 +1448,7 @@ async def dialog(
         subjects=SUBJECTS,
         audiences=audiences,
         title=inst.title,
+        setting=inst.audience.setting,
         scope=scope,
     )
     if view.step == "summary" and scope is not None:

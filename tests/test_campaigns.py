@@ -179,7 +179,7 @@ async def launch_municipal(harness: Harness) -> int:
     await chat.press(MenuCB(to="methodist").pack())
     await chat.tap("Кампании")
     await chat.tap("Новая кампания")
-    await chat.tap("Самооценка профессиональных затруднений")
+    await chat.tap("Школы · Самооценка профессиональных")
     await chat.tap("Всех педагогов")
     await chat.tap("+14 дней")
     await chat.tap("Да, как обычно")
@@ -207,7 +207,11 @@ async def test_launch_through_the_bot_fixes_the_members(harness: Harness) -> Non
     assert "Кампаний пока нет" in chat.last.text
     await chat.tap("Новая кампания")
     assert "Какую анкету отправить?" in chat.last.text
-    await chat.tap("Самооценка профессиональных затруднений")
+    # the school and the kindergarten version share a title: the buttons tell them apart
+    offered = chat.buttons()
+    assert len(offered) == len(set(offered))
+    assert "Детские сады · Профессиональное выгоран…" in offered
+    await chat.tap("Школы · Самооценка профессиональных")
     # one scope: the scope step is skipped
     assert "Кого спросить?" in chat.last.text and "Энский" in chat.last.text
     await chat.tap("Всех педагогов")
@@ -258,7 +262,7 @@ async def test_school_methodist_filters_and_calendar_deadline(harness: Harness) 
     await chat.press(MenuCB(to="methodist").pack())
     await chat.tap("Кампании")
     await chat.tap("Новая кампания")
-    await chat.tap("Самооценка профессиональных затруднений")
+    await chat.tap("Школы · Самооценка профессиональных")
     await chat.tap("По предмету")
     await chat.tap("Математика")
     assert "предмет: Математика" in chat.last.text
@@ -563,10 +567,10 @@ async def test_list_shows_progress(harness: Harness) -> None:
     chat = harness.chat(MUNICIPAL_METHODIST)
     await chat.tap("К кампаниям")
     text = chat.last.text
-    assert "🟢 <b>Самооценка профессиональных затруднений</b> — Энский" in text
+    assert "🟢 <b>Школы · Самооценка профессиональных затруднений</b> — Энский" in text
     assert "до 26.10.2026: ответили 1 из 7 (14 %)" in text
-    assert chat.buttons()[0] == "1. Самооценка профессиональных затруднений"
-    await chat.tap("1. Самооценка")
+    assert chat.buttons()[0] == "1. Школы · Самооценка профессиональных зат…"
+    await chat.tap("1. Школы · Самооценка")
     assert "Ответили: <b>1 из 7</b>" in chat.last.text
     assert cid
 
@@ -729,7 +733,7 @@ async def test_several_scopes_ask_which(harness: Harness) -> None:
     await chat.press(MenuCB(to="methodist").pack())
     await chat.tap("Кампании")
     await chat.tap("Новая кампания")
-    await chat.tap("Профессиональное выгорание")
+    await chat.tap("Школы · Профессиональное выгорание")
     assert "Для кого запускаем?" in chat.last.text
     assert chat.buttons()[:2] == ["Школа № 1", "Школа № 2"]
     await chat.tap("Школа № 2")

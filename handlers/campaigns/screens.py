@@ -36,6 +36,7 @@ from services.campaigns import (
     DialogView,
     Filters,
     ScopeOption,
+    labelled,
     percent,
     progress_lines,
 )
@@ -88,7 +89,7 @@ def campaign_list(view: CampaignsView, t: Translator) -> Screen:
                         if item.status == "active"
                         else "campaigns.icon_closed"
                     ),
-                    title=esc(item.title),
+                    title=esc(labelled(t, item.title, item.setting)),
                     scope=_scope_name(t, item.scope_name),
                     deadline=t.date(item.deadline),
                     answered=item.answered,
@@ -99,7 +100,11 @@ def campaign_list(view: CampaignsView, t: Translator) -> Screen:
             rows.append(
                 [
                     button(
-                        t("campaigns.line_button", n=n, title=_cut(item.title, TITLE_MAX)),
+                        t(
+                            "campaigns.line_button",
+                            n=n,
+                            title=_cut(labelled(t, item.title, item.setting), TITLE_MAX),
+                        ),
                         CampaignOpen(campaign=item.id),
                     )
                 ]
@@ -112,7 +117,7 @@ def campaign_list(view: CampaignsView, t: Translator) -> Screen:
 
 def card(view: CampaignCard, t: Translator, notice: str = "") -> Screen:
     lines = [
-        t("campaigns.card.title", title=esc(view.title)),
+        t("campaigns.card.title", title=esc(labelled(t, view.title, view.setting))),
         t(
             "campaigns.card.scope",
             scope=_scope_name(t, view.scope_name),
@@ -156,7 +161,7 @@ def card(view: CampaignCard, t: Translator, notice: str = "") -> Screen:
 
 def close_confirm(view: CampaignCard, t: Translator) -> Screen:
     return Screen(
-        t("campaigns.close_confirm", title=esc(view.title)),
+        t("campaigns.close_confirm", title=esc(labelled(t, view.title, view.setting))),
         markup(
             [
                 [button(t("campaigns.close_yes"), CloseConfirm(campaign=view.id))],
@@ -190,11 +195,11 @@ def dialog(view: DialogView, t: Translator, month: date | None = None) -> Screen
     if view.step == "instrument":
         text = head + t("campaigns.dialog.instrument")
         rows = [
-            [button(_cut(title, TITLE_MAX), PickInstrument(instrument=iid))]
-            for iid, title in view.instruments
+            [button(_cut(labelled(t, title, setting), TITLE_MAX), PickInstrument(instrument=iid))]
+            for iid, title, setting in view.instruments
         ]
         return Screen(text, markup(rows + _dialog_rows(t, back=False)))
-    title = esc(view.title)
+    title = esc(labelled(t, view.title, view.setting))
     if view.step == "scope":
         text = head + t("campaigns.dialog.scope", title=title)
         rows = [
