@@ -43,9 +43,10 @@ PROVIDER_BUTTON_MAX = 48
 
 def providers(view: PendingProviders, t: Translator) -> Screen:
     """Typed organisers of courses waiting for approval; a button approves each."""
-    lines = [t("catalog.providers_title")]
-    if view.approved is not None:
-        lines.insert(0, t("catalog.provider_approved", name=esc(view.approved)))
+    done = (
+        () if view.approved is None else (t("catalog.provider_approved", name=esc(view.approved)),)
+    )
+    lines = [*done, t("catalog.providers_title")]
     if not view.items:
         lines.append(t("catalog.providers_none"))
     for item in view.items:
