@@ -35,7 +35,7 @@ from handlers import setup_routers
 from models import utcnow
 from models.db import make_engine, make_sessionmaker
 from services.instruments import InstrumentRegistry, sync_instruments
-from surveys.loader import load_instruments
+from surveys.loader import kind_groups, load_instruments
 
 log = logging.getLogger("pedbot")
 
@@ -112,6 +112,7 @@ async def create_app(
     sessionmaker = make_sessionmaker(engine)
     async with sessionmaker.begin() as session:
         registry = await sync_instruments(session, load_instruments())
+    kind_groups()  # read once now, not at the first questionnaire completed
     storage, isolation = create_storage(settings, sessionmaker)
     # aiogram's own FSM middleware would read the state in a session of its own before ours
     # opens; ContextMiddleware takes its place after the session middleware.
