@@ -27,7 +27,7 @@ from bot.middlewares import (
     ButtonAnswerMiddleware,
     ContextMiddleware,
     DbSessionMiddleware,
-    UserMiddleware,
+    HandlerNeedsMiddleware,
 )
 from bot.outgoing import equip
 from bot.storage import SqlStorage
@@ -128,7 +128,7 @@ async def create_app(
     dp.callback_query.middleware(ButtonAnswerMiddleware())
     for name, observer in dp.observers.items():
         if name not in ("update", "error"):
-            observer.middleware(UserMiddleware())
+            observer.middleware(HandlerNeedsMiddleware())
     dp.include_router(setup_routers())
     return App(settings, engine, sessionmaker, registry, dp, db)
 

@@ -22,6 +22,7 @@ from bot.outgoing import equip
 from bot.scope import Conversation, UpdateScope, current_scope
 from bot.storage import SqlStorage, storage_key
 from models.db import wipe_wal_if_asked
+from models.work import Work
 from services.people import load_context, load_user
 from services.roles import Access, access_of
 
@@ -29,8 +30,9 @@ Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 
 class DbSessionMiddleware(BaseMiddleware):
-    """One ``AsyncSession`` per update: committed when the handler returns (and before each
-    Bot API request, see :mod:`bot.outgoing`), rolled back if it raises.
+    """The database work of one update (:class:`models.work.Work`): its session, made only
+    when a handler asks for it, is committed when the handler returns (and before each Bot
+    API request, see :mod:`bot.outgoing`), rolled back if it raises.
 
     It also knows which updates are being handled, so a stopping process can wait for them.
     """
@@ -44,24 +46,25 @@ class DbSessionMiddleware(BaseMiddleware):
         task = asyncio.current_task()
         if task is not None:
             self.in_flight.add(task)
-        async with self.sessionmaker() as session:
-            scope = data["scope"] = UpdateScope(session)
-            data["session"] = session
-            token = current_scope.set(scope)
-            try:
-                result = await handler(event, data)
-                await scope.flush()
-                await session.commit()
-                await wipe_wal_if_asked(session)
-                return result
-            except BaseException:
-                scope.failed = True
-                await session.rollback()
-                raise
-            finally:
-                current_scope.reset(token)
-                if task is not None:
-                    self.in_flight.discard(task)
+        work = data["work"] = Work(self.sessionmaker)
+        scope = data["scope"] = UpdateScope(work)
+        token = current_scope.set(scope)
+        try:
+            result = await handler(event, data)
+            await scope.flush()
+            await work.commit()
+            if work.opened is not None:
+                await wipe_wal_if_asked(work.opened)
+            return result
+        except BaseException:
+            scope.failed = True
+            await work.rollback()
+            raise
+        finally:
+            current_scope.reset(token)
+            await work.close()
+            if task is not None:
+                self.in_flight.discard(task)
 
     async def wait(self, grace: float) -> int:
         """Wait up to ``grace`` seconds for the updates being handled; how many are left."""
@@ -78,11 +81,12 @@ class ContextMiddleware(FSMContextMiddleware):
 
     Registered after :class:`DbSessionMiddleware` (the Dispatcher is built with
     ``disable_fsm=True`` and this takes the place of its FSM middleware), so the state is read
-    in the update's own session. One person's updates are handled one at a time, in order.
+    with the update's own database work. One person's updates are handled one at a time, in
+    order.
 
     It puts ``person`` (:class:`services.people.Person` or None), ``access``, ``t`` and
     ``now`` in the handler data; the whole ORM row ``user`` is loaded by
-    :class:`UserMiddleware` only for handlers that ask for it.
+    :class:`HandlerNeedsMiddleware` only for handlers that ask for it.
     """
 
     def __init__(
@@ -124,7 +128,7 @@ class ContextMiddleware(FSMContextMiddleware):
             data["access"] = self.nobody
             data["t"] = self.translators[DEFAULT_LANGUAGE]
             return None
-        found = await load_context(data["session"], tg_user.id, key)
+        found = await load_context(data["work"], tg_user.id, key)
         person = data["person"] = found.person
         data["access"] = access_of(tg_user.id, found.roles, self.admin_ids)
         language = person.language if person is not None else DEFAULT_LANGUAGE
@@ -132,16 +136,22 @@ class ContextMiddleware(FSMContextMiddleware):
         return found.conversation
 
 
-class UserMiddleware(BaseMiddleware):
-    """Loads the person's whole row (``user``: school, subjects, profile) for the handlers
-    that name ``user`` among their parameters, and only for them: the answer path needs only
-    :class:`services.people.Person`. An inner middleware, so aiogram has chosen the handler."""
+class HandlerNeedsMiddleware(BaseMiddleware):
+    """Gives the chosen handler what it names among its parameters and only then: the ORM
+    ``session`` (made now, see :class:`models.work.Work`) and ``user``, the person's whole
+    row with school, subjects and profile. The answer path needs neither: it has
+    :class:`services.people.Person` and runs its statements on the driver. An inner
+    middleware, so aiogram has chosen the handler."""
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         chosen = data.get("handler")
-        if chosen is not None and ("user" in chosen.params or chosen.varkw):
-            person = data.get("person")
-            data["user"] = await load_user(data["session"], person.id) if person else None
+        if chosen is not None:
+            params = chosen.params
+            if "session" in params or "user" in params or chosen.varkw:
+                data["session"] = data["work"].session
+            if "user" in params or chosen.varkw:
+                person = data.get("person")
+                data["user"] = await load_user(data["session"], person.id) if person else None
         return await handler(event, data)
 
 

@@ -37,8 +37,7 @@ class CommitFirst(BaseRequestMiddleware):
         scope = current_scope.get()
         if scope is not None and not scope.failed:
             await scope.flush()
-            if scope.session.in_transaction():
-                await scope.session.commit()
+            await scope.work.commit()
         result = await make_request(bot, method)
         if scope is not None and isinstance(method, AnswerCallbackQuery):
             scope.callback_answered = True

@@ -1,4 +1,4 @@
-"""What belongs to the update being handled: its database session and what it has learnt.
+"""What belongs to the update being handled: its database work and what it has learnt.
 
 Set by :class:`bot.middlewares.DbSessionMiddleware` for the duration of one update and read
 by the FSM storage (to write through the update's own session) and by the Bot API request
@@ -16,13 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import FsmRecord, utcnow
 from models.db import upsert
+from models.work import Work
 
 Conversation = tuple[str | None, dict[str, Any]]
 
 
 @dataclass
 class UpdateScope:
-    session: AsyncSession
+    work: Work
     # conversation (FSM) rows known in this update: storage key -> (state, data)
     conversations: dict[str, Conversation] = field(default_factory=dict)
     # the handler raised: nothing more may be committed for this update
@@ -31,6 +32,11 @@ class UpdateScope:
     callback_answered: bool = False
     # conversations changed in this update and not yet written: storage key -> Telegram id
     changed: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def session(self) -> AsyncSession:
+        """The update's ORM session (made when first asked for)."""
+        return self.work.session
 
     async def flush(self) -> None:
         """Write each changed conversation once (an upsert), just before a commit."""

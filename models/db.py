@@ -69,6 +69,13 @@ class InlineSqlite(aiosqlite.Connection):
             raise ValueError("Connection closed")
         return fn(*args, **kwargs)
 
+    @property
+    def sqlite(self) -> sqlite3.Connection:
+        """The sqlite3 connection, for :class:`models.driver.Statements` to call directly."""
+        if not self._running or not self._connection:
+            raise ValueError("Connection closed")
+        return self._connection
+
 
 def _inline_sqlite(path: str) -> Callable[[], Awaitable[InlineSqlite]]:
     async def connect() -> InlineSqlite:
@@ -111,9 +118,10 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
 
 @cache
-def _upsert_statement(
+def upsert_statement(
     table: Table, dialect: str, keys: tuple[str, ...], update: tuple[str, ...]
 ) -> Insert:
+    """``INSERT … ON CONFLICT (keys) DO UPDATE SET update`` for SQLite or PostgreSQL."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = insert(table)
     return stmt.on_conflict_do_update(
@@ -131,7 +139,7 @@ async def upsert(
     """``INSERT … ON CONFLICT (keys) DO UPDATE SET update`` for SQLite and PostgreSQL, in the
     session's transaction. The statement is built once per table and compiled once."""
     conn = await session.connection()
-    stmt = _upsert_statement(model.__table__, conn.dialect.name, tuple(keys), tuple(update))
+    stmt = upsert_statement(model.__table__, conn.dialect.name, tuple(keys), tuple(update))
     await conn.execute(stmt, values)
 
 

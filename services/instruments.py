@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import exists, select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Attempt, InstrumentVersion
+from models.driver import Statement, Statements
 from surveys.schema import Instrument
 
 
@@ -35,6 +36,11 @@ class Registered:
     version_id: int
 
 
+_DEFINITION = Statement(
+    select(InstrumentVersion.definition).where(InstrumentVersion.id == bindparam("version_id"))
+)
+
+
 class InstrumentRegistry:
     """Current instruments (from files) and every stored version (for old attempts)."""
 
@@ -52,6 +58,16 @@ class InstrumentRegistry:
         return sorted(
             self.current.values(), key=lambda r: (order.get(r.instrument.kind, 9), r.instrument.id)
         )
+
+    async def version(self, db: Statements, version_id: int) -> Instrument:
+        """:meth:`by_version_id` for the statements of the answer path."""
+        inst = self._by_version_id.get(version_id)
+        if inst is None:
+            rows = await db.fetch(_DEFINITION, version_id=version_id)
+            if not rows:
+                raise KeyError(version_id)
+            inst = self._by_version_id[version_id] = Instrument.model_validate(rows[0][0])
+        return inst
 
     async def by_version_id(self, session: AsyncSession, version_id: int) -> Instrument:
         inst = self._by_version_id.get(version_id)

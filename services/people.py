@@ -47,6 +47,8 @@ from models import (
     UserSubject,
 )
 from models.db import wipe_wal_after_commit
+from models.driver import Statement
+from models.work import Work
 from services.consent import CONSENT_VERSION
 from services.errors import Refusal
 from services.facts import pair_partners, teachers_changed, teachers_status
@@ -167,7 +169,7 @@ async def menu_of(
 # to the person, their roles (granted by Telegram id, so a stranger may have some) and one
 # conversation row: one row per role, at least one row.
 _ONE = select(literal(1).label("one")).subquery("one")
-_CONTEXT = (
+_CONTEXT = Statement(
     select(
         User.id,
         User.language,
@@ -189,28 +191,19 @@ _CONTEXT = (
 )
 
 
-async def load_context(session: AsyncSession, telegram_id: int, key: str) -> UpdateContext:
+async def load_context(work: Work, telegram_id: int, key: str) -> UpdateContext:
     """The person behind an update, their roles and the conversation row ``key``: one
-    statement, no ORM objects."""
-    conn = await session.connection()
-    rows = (await conn.execute(_CONTEXT, {"telegram_id": telegram_id, "key": key})).all()
-    first = rows[0]
+    statement on the driver, no ORM objects, no transaction."""
+    async with work.statements(write=False) as db:
+        rows = await db.fetch(_CONTEXT, telegram_id=telegram_id, key=key)
+    (uid, language, full_name, registered_at, consent, *_, state, data, found_key) = rows[0]
     person = (
-        Person(
-            first.id,
-            telegram_id,
-            first.language,
-            first.full_name,
-            first.registered_at is not None,
-            first.consent_version,
-        )
-        if first.id is not None
+        Person(uid, telegram_id, language, full_name, registered_at is not None, consent)
+        if uid is not None
         else None
     )
-    roles = tuple(
-        RoleRow(r.role, r.scope, r.school_id, r.municipality_id) for r in rows if r.role is not None
-    )
-    conversation = (first.state, dict(first.data or {})) if first.key is not None else (None, {})
+    roles = tuple(RoleRow(r[5], r[6], r[7], r[8]) for r in rows if r[5] is not None)
+    conversation = (state, dict(data or {})) if found_key is not None else (None, {})
     return UpdateContext(person, roles, conversation)
 
 

@@ -15,7 +15,9 @@ from sqlalchemy import Update, bindparam, case, delete, func, inspect, select, t
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Answer, Attempt, AttemptStatus, ScaleResult, School, User
-from models.db import upsert
+from models.db import upsert, upsert_statement
+from models.driver import Statement, Statements
+from models.work import Work
 from services.consent import HEALTH_CONSENT_VERSION, HEALTH_KINDS, needs_health_consent
 from services.instruments import InstrumentRegistry, Registered
 from services.people import is_young
@@ -485,7 +487,7 @@ async def begin(
 
 
 async def tap(
-    session: AsyncSession,
+    work: Work,
     registry: InstrumentRegistry,
     user_id: int,
     action: str,
@@ -497,13 +499,32 @@ async def tap(
     """A button under a question: answer (a), tick (t), done (d), skip (s), back (b), pause (p).
 
     Only the teacher's own open attempt, at the question it is on, is touched. An answer
-    costs one read (the attempt with its answers) and two writes (the answer, the attempt).
+    costs one read (the attempt with its answers) and two writes (the answer, the attempt),
+    plain statements on the driver in one short transaction; the last answer then completes
+    the attempt through the ORM.
     """
-    attempt = await _load_open(session, user_id, attempt_id)
+    async with work.statements() as db:
+        step = await _tap(db, registry, user_id, action, attempt_id, index, option, now)
+    if isinstance(step, _Finish):
+        return await _finish(work.session, step, now)
+    return step
+
+
+async def _tap(
+    db: Statements,
+    registry: InstrumentRegistry,
+    user_id: int,
+    action: str,
+    attempt_id: int,
+    index: int,
+    option: int,
+    now: datetime,
+) -> Shown | Paused | _Finish:
+    attempt = await _load_open(db, user_id, attempt_id)
     if attempt is None:
         raise Refusal(STALE)
     answers, drafts = attempt.answers, attempt.drafts
-    inst = await registry.by_version_id(session, attempt.version_id)
+    inst = await registry.version(db, attempt.version_id)
     questions = inst.questions
     if not 0 <= index < len(questions) or questions[index].id != attempt.current_question:
         raise Refusal(STALE)
@@ -514,7 +535,7 @@ async def tap(
         prev = engine.previous_question(inst, answers, q.id)
         if prev is None:
             raise Refusal("survey.error.first")
-        await _move(session, attempt.id, prev.id, now)
+        await _move(db, attempt.id, prev.id, now)
         return _question_view(attempt.id, inst, prev, answers, drafts)
     chosen: AnswerValue
     if action == "a":
@@ -528,8 +549,8 @@ async def tap(
         ticked = list(marked) if isinstance(marked, list) else []
         if action == "t":
             ticked = engine.toggle(inst, q, ticked, option)
-            await write_answer(session, attempt.id, q.id, ticked, now, final=False)
-            await _move(session, attempt.id, q.id, now)
+            await _write(db, attempt.id, q.id, ticked, now, final=False)
+            await _move(db, attempt.id, q.id, now)
             drafts[q.id] = ticked
             return _question_view(attempt.id, inst, q, answers, drafts)
         engine.check_multi(q, ticked)
@@ -540,14 +561,14 @@ async def tap(
         chosen = None
     else:
         raise Refusal(STALE)
-    await write_answer(session, attempt.id, q.id, chosen, now)
+    await _write(db, attempt.id, q.id, chosen, now)
     answers[q.id] = chosen
     drafts.pop(q.id, None)
-    return await _after_answer(session, attempt, inst, q, now)
+    return await _after_answer(db, attempt, inst, q, now)
 
 
 async def typed(
-    session: AsyncSession,
+    work: Work,
     registry: InstrumentRegistry,
     user_id: int,
     attempt_id: int,
@@ -556,18 +577,33 @@ async def typed(
 ) -> Shown:
     """A typed answer to the number or text question the attempt is on; text where a button
     is due gets the same question again, under a hint to use the buttons."""
-    attempt = await _load_open(session, user_id, attempt_id)
+    async with work.statements() as db:
+        step = await _typed(db, registry, user_id, attempt_id, text, now)
+    if isinstance(step, _Finish):
+        return await _finish(work.session, step, now)
+    return step
+
+
+async def _typed(
+    db: Statements,
+    registry: InstrumentRegistry,
+    user_id: int,
+    attempt_id: int,
+    text: str,
+    now: datetime,
+) -> Shown | _Finish:
+    attempt = await _load_open(db, user_id, attempt_id)
     if attempt is None:
         raise Refusal(STALE)
-    inst = await registry.by_version_id(session, attempt.version_id)
+    inst = await registry.version(db, attempt.version_id)
     q = inst.question(attempt.current_question)
     if q.type not in (QuestionType.NUMBER, QuestionType.TEXT):
         view = _question_view(attempt.id, inst, q, attempt.answers, attempt.drafts)
         return replace(view, notice="survey.error.use_buttons")
     value = engine.parse_typed(q, text)
-    await write_answer(session, attempt.id, q.id, value, now)
+    await _write(db, attempt.id, q.id, value, now)
     attempt.answers[q.id] = value
-    return await _after_answer(session, attempt, inst, q, now)
+    return await _after_answer(db, attempt, inst, q, now)
 
 
 async def history_of(
@@ -632,8 +668,8 @@ class _Open:
 
 _attempts = Attempt.__table__
 _answers = Answer.__table__
-# Built once: the statements of the answer path, executed on the connection (Core).
-_OPEN_ATTEMPT = (
+# Built once: the statements of the answer path, run on the driver (models.driver).
+_OPEN_ATTEMPT = Statement(
     select(
         _attempts.c.instrument_version_id,
         _attempts.c.current_question,
@@ -648,32 +684,61 @@ _OPEN_ATTEMPT = (
         _attempts.c.status == AttemptStatus.IN_PROGRESS.value,
     )
 )
-_MOVE = (
+_MOVE = Statement(
     update(_attempts)
     .where(_attempts.c.id == bindparam("attempt_id"))
     .values(current_question=bindparam("question"), updated_at=bindparam("now"))
 )
+_WRITE = Statement(
+    lambda dialect: upsert_statement(
+        _answers, dialect, ("attempt_id", "question_id"), ("value", "final", "answered_at")
+    ).values(
+        attempt_id=bindparam("attempt_id"),
+        question_id=bindparam("question_id"),
+        value=bindparam("value", type_=_answers.c.value.type),
+        final=bindparam("final"),
+        answered_at=bindparam("answered_at"),
+    )
+)
 
 
-async def _load_open(session: AsyncSession, user_id: int, attempt_id: int) -> _Open | None:
+async def _load_open(db: Statements, user_id: int, attempt_id: int) -> _Open | None:
     """The teacher's open attempt with its answers and drafts, in one statement."""
     if attempt_id <= 0:
         return None
-    conn = await session.connection()
-    rows = (await conn.execute(_OPEN_ATTEMPT, {"attempt_id": attempt_id, "user_id": user_id})).all()
-    if not rows or rows[0].current_question is None:
+    rows = await db.fetch(_OPEN_ATTEMPT, attempt_id=attempt_id, user_id=user_id)
+    if not rows or rows[0][1] is None:
         return None
-    found = _Open(attempt_id, rows[0].instrument_version_id, rows[0].current_question, {}, {})
-    for row in rows:
-        if row.question_id is not None:
-            (found.answers if row.final else found.drafts)[row.question_id] = row.value
+    found = _Open(attempt_id, rows[0][0], rows[0][1], {}, {})
+    for _version, _current, question_id, value, final in rows:
+        if question_id is not None:
+            (found.answers if final else found.drafts)[question_id] = value
     return found
 
 
-async def _move(session: AsyncSession, attempt_id: int, question_id: str, now: datetime) -> None:
+async def _write(
+    db: Statements,
+    attempt_id: int,
+    question_id: str,
+    value: AnswerValue,
+    now: datetime,
+    *,
+    final: bool = True,
+) -> None:
+    """:func:`write_answer` on the driver: one upsert keyed by (attempt, question)."""
+    await db.execute(
+        _WRITE,
+        attempt_id=attempt_id,
+        question_id=question_id,
+        value=value,
+        final=final,
+        answered_at=now,
+    )
+
+
+async def _move(db: Statements, attempt_id: int, question_id: str, now: datetime) -> None:
     """The question the attempt is on, and when it last changed."""
-    conn = await session.connection()
-    await conn.execute(_MOVE, {"attempt_id": attempt_id, "question": question_id, "now": now})
+    await db.execute(_MOVE, attempt_id=attempt_id, question=question_id, now=now)
 
 
 def _question_view(
@@ -701,17 +766,33 @@ def _question_view(
     )
 
 
+@dataclass(frozen=True)
+class _Finish:
+    """The last answer is written: the attempt is to be completed."""
+
+    attempt_id: int
+    instrument: Instrument
+    answers: dict[str, AnswerValue]
+
+
 async def _after_answer(
-    session: AsyncSession, attempt: _Open, inst: Instrument, q: Question, now: datetime
-) -> Shown:
+    db: Statements, attempt: _Open, inst: Instrument, q: Question, now: datetime
+) -> QuestionView | _Finish:
     nxt = engine.next_question(inst, attempt.answers, after=q.id)
-    if nxt is not None:
-        await _move(session, attempt.id, nxt.id, now)
-        return _question_view(attempt.id, inst, nxt, attempt.answers, attempt.drafts)
-    done = await session.get(Attempt, attempt.id)
+    if nxt is None:
+        return _Finish(attempt.id, inst, attempt.answers)
+    await _move(db, attempt.id, nxt.id, now)
+    return _question_view(attempt.id, inst, nxt, attempt.answers, attempt.drafts)
+
+
+async def _finish(session: AsyncSession, step: _Finish, now: datetime) -> ResultsView:
+    """Score and close the attempt whose answers are all written (in a transaction of the
+    session's own: the answers are already committed, and an attempt left open by a crash
+    here completes when the teacher comes back to it)."""
+    done = await session.get(Attempt, step.attempt_id)
     assert done is not None
-    results = await complete(session, done, inst, attempt.answers, now)
-    return await _results_view(session, done, inst, results, just_completed=True)
+    results = await complete(session, done, step.instrument, step.answers, now)
+    return await _results_view(session, done, step.instrument, results, just_completed=True)
 
 
 async def _resume(

@@ -24,20 +24,56 @@ from tests.conftest import Harness
 from tests.helpers import add_schools, register
 from tests.telegram import MockedSession, TgChat
 
+CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA", "SAVEPOINT", "RELEASE", ";")
+
 
 @contextmanager
 def statements(harness: Harness) -> Iterator[list[str]]:
+    """Every statement sent to the database, whoever sends it (the ORM, Core, or the answer
+    path's own statements on the driver). SQLite: sqlite3's trace callback on the connection,
+    which sees them all. PostgreSQL: SQLAlchemy's cursor event for its statements and
+    asyncpg's query logger for those called on the driver (it does not see SQLAlchemy's
+    prepared statements). Transaction control is left out."""
     seen: list[str] = []
+    hooked: list[Any] = []
 
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        seen.append(statement.split()[0].upper() + " " + statement[:80])
+    def record(statement: str) -> None:
+        text = statement.strip()
+        if not text.upper().startswith(CONTROL):
+            seen.append(text.split()[0].upper() + " " + text[:80])
 
-    target = harness.app.engine.sync_engine
-    event.listen(target, "before_cursor_execute", record)
+    def on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        driver = dbapi_connection.driver_connection
+        if driver in hooked:
+            return
+        hooked.append(driver)
+        if hasattr(driver, "sqlite"):
+            driver.sqlite.set_trace_callback(record)
+        else:
+            driver.add_query_logger(on_query)
+
+    def on_query(logged: Any) -> None:
+        record(logged.query)
+
+    def on_cursor(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        record(statement)
+
+    engine = harness.app.engine.sync_engine
+    sqlite = engine.dialect.name == "sqlite"
+    event.listen(engine.pool, "checkout", on_checkout)
+    if not sqlite:
+        event.listen(engine, "before_cursor_execute", on_cursor)
     try:
         yield seen
     finally:
-        event.remove(target, "before_cursor_execute", record)
+        event.remove(engine.pool, "checkout", on_checkout)
+        if not sqlite:
+            event.remove(engine, "before_cursor_execute", on_cursor)
+        for driver in hooked:
+            if hasattr(driver, "sqlite"):
+                driver.sqlite.set_trace_callback(None)
+            else:
+                driver.remove_query_logger(on_query)
 
 
 async def started(harness: Harness, telegram_id: int = 7001) -> TgChat:

@@ -32,6 +32,7 @@ from handlers.surveys.callbacks import (
     TickCB,
 )
 from models import User
+from models.work import Work
 from services import surveys as svc
 from services.consent import Operator, health_edition
 from services.instruments import InstrumentRegistry
@@ -160,7 +161,7 @@ async def survey_tap(
     callback_data: Tap,
     person: Person,
     t: Translator,
-    session: AsyncSession,
+    work: Work,
     registry: InstrumentRegistry,
     now: datetime,
     state: FSMContext,
@@ -171,7 +172,7 @@ async def survey_tap(
     option = getattr(callback_data, "option", -1)
     try:
         view = await svc.tap(
-            session,
+            work,
             registry,
             person.id,
             action,
@@ -194,14 +195,14 @@ async def typed_answer(
     message: Message,
     person: Person,
     t: Translator,
-    session: AsyncSession,
+    work: Work,
     registry: InstrumentRegistry,
     now: datetime,
     state: FSMContext,
 ) -> None:
     attempt = int((await state.get_data()).get("attempt") or 0)
     try:
-        view = await svc.typed(session, registry, person.id, attempt, message.text or "", now)
+        view = await svc.typed(work, registry, person.id, attempt, message.text or "", now)
     except svc.Refusal as exc:
         if exc.code == svc.STALE:
             await state.clear()

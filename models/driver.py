@@ -1,0 +1,177 @@
+"""Statements run on the database driver itself, for the paths every tap takes.
+
+A statement through SQLAlchemy's ``AsyncSession`` costs about 70 µs of CPU in SQLAlchemy
+(greenlet hop, cache lookup, result objects), a session with a connection and a commit
+about 120 µs more; the same statement on SQLite's own connection costs 5–10 µs. An answer
+tap makes four statements and one commit, so SQLAlchemy was most of its cost.
+
+Here a Core statement is compiled once per dialect into the driver's SQL with its
+parameters in order, and the column types' own bind and result processors (SQLAlchemy's
+public type API) convert the values, so a row written here reads back through the ORM as
+if the ORM had written it, and the reverse. :class:`Statements` runs them on the pool's
+connection: sqlite3 called inline (see :class:`models.db.InlineSqlite`), or asyncpg.
+
+Only plain statements belong here (no ORM objects, no events): what they change must not
+be something the ORM's flush hooks keep (``models.facts``).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.selectable import Select
+
+Processor = Callable[[Any], Any] | None
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """One statement for one dialect: its SQL, its parameters in order with their fixed
+    values (literals in the statement) and processors, the processors of its columns."""
+
+    sql: str
+    names: tuple[str, ...]
+    fixed: tuple[Any, ...]
+    binds: tuple[Processor, ...]
+    results: tuple[Processor, ...]
+
+    def parameters(self, values: dict[str, Any]) -> list[Any]:
+        out = []
+        for name, fixed, process in zip(self.names, self.fixed, self.binds, strict=True):
+            value = values.get(name, fixed)
+            out.append(process(value) if process is not None and value is not None else value)
+        return out
+
+    def rows(self, raw: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
+        if not any(self.results):
+            return [tuple(r) for r in raw]
+        procs = self.results
+        return [
+            tuple(
+                p(v) if p is not None and v is not None else v
+                for p, v in zip(procs, r, strict=True)
+            )
+            for r in raw
+        ]
+
+
+class Statement:
+    """A Core statement (select, insert, update, delete with ``bindparam`` placeholders),
+    compiled for a dialect the first time it runs there. A statement that differs between
+    dialects (``INSERT … ON CONFLICT`` comes from each dialect's own module) is given as a
+    function of the dialect's name."""
+
+    def __init__(self, stmt: ClauseElement | Callable[[str], ClauseElement]) -> None:
+        self._make = stmt if callable(stmt) else (lambda _name: stmt)
+        self._built: dict[str, ClauseElement] = {}
+        self._compiled: dict[str, Compiled] = {}
+
+    def stmt(self, dialect: Dialect) -> ClauseElement:
+        found = self._built.get(dialect.name)
+        if found is None:
+            found = self._built[dialect.name] = self._make(dialect.name)
+        return found
+
+    def compiled(self, dialect: Dialect) -> Compiled:
+        found = self._compiled.get(dialect.name)
+        if found is None:
+            found = self._compiled[dialect.name] = _compile(self.stmt(dialect), dialect)
+        return found
+
+
+def _compile(stmt: ClauseElement, dialect: Dialect) -> Compiled:
+    compiled = stmt.compile(dialect=dialect)
+    names = tuple(compiled.positiontup or ())
+    defaults = compiled.params
+    binds: list[Processor] = []
+    for name in names:
+        bind_type = compiled.binds[name].type
+        binds.append(bind_type.dialect_impl(dialect).bind_processor(dialect))
+    results: list[Processor] = []
+    if isinstance(stmt, Select):
+        for column in stmt.selected_columns:
+            impl = column.type.dialect_impl(dialect)
+            results.append(impl.result_processor(dialect, None))
+    return Compiled(
+        compiled.string,
+        names,
+        tuple(defaults.get(n) for n in names),
+        tuple(binds),
+        tuple(results),
+    )
+
+
+class Statements:
+    """Statements on one connection of the pool, in its current transaction, called on the
+    driver."""
+
+    def __init__(self, driver: Any, dialect: Dialect) -> None:
+        self.dialect = dialect
+        self._sqlite: sqlite3.Connection | None = getattr(driver, "sqlite", None)
+        self._asyncpg = driver if self._sqlite is None else None
+
+    async def fetch(self, statement: Statement, **values: Any) -> list[tuple[Any, ...]]:
+        c = statement.compiled(self.dialect)
+        params = c.parameters(values)
+        if self._sqlite is not None:
+            return c.rows(self._sqlite.execute(c.sql, params).fetchall())
+        return c.rows(await self._asyncpg.fetch(c.sql, *params))
+
+    async def execute(self, statement: Statement, **values: Any) -> int:
+        """Run a statement; the number of rows it changed."""
+        c = statement.compiled(self.dialect)
+        params = c.parameters(values)
+        if self._sqlite is not None:
+            return self._sqlite.execute(c.sql, params).rowcount
+        status = await self._asyncpg.execute(c.sql, *params)
+        tail = status.rsplit(" ", 1)[-1]
+        return int(tail) if tail.isdigit() else 0
+
+    async def begin(self) -> None:
+        if self._asyncpg is not None:
+            await self._asyncpg.execute("BEGIN")
+        # sqlite3 begins a transaction itself before the first change
+
+    async def commit(self) -> None:
+        if self._sqlite is not None:
+            self._sqlite.commit()
+        else:
+            await self._asyncpg.execute("COMMIT")
+
+    async def rollback(self) -> None:
+        if self._sqlite is not None:
+            self._sqlite.rollback()
+        else:
+            await self._asyncpg.execute("ROLLBACK")
+
+
+class SessionStatements(Statements):
+    """The same statements through a session already in a transaction (an update that
+    has used the ORM before): they join its transaction and commit with it."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self.dialect = connection.dialect
+        self._connection = connection
+
+    async def fetch(self, statement: Statement, **values: Any) -> list[tuple[Any, ...]]:
+        result = await self._connection.execute(statement.stmt(self.dialect), values)
+        return [tuple(r) for r in result.all()]
+
+    async def execute(self, statement: Statement, **values: Any) -> int:
+        result = await self._connection.execute(statement.stmt(self.dialect), values)
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def begin(self) -> None:
+        return None
+
+    async def commit(self) -> None:
+        return None  # the session commits
+
+    async def rollback(self) -> None:
+        return None  # the session rolls back
