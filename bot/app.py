@@ -129,7 +129,7 @@ async def create_app(
     for name, observer in dp.observers.items():
         if name not in ("update", "error"):
             observer.middleware(HandlerNeedsMiddleware())
-    dp.include_router(setup_routers())
+    dp.include_routers(*setup_routers())
     return App(settings, engine, sessionmaker, registry, dp, db)
 
 

@@ -74,9 +74,15 @@ class RetryAfter(BaseRequestMiddleware):
         raise AssertionError("unreachable")  # pragma: no cover
 
 
+_EQUIPPED = "_pedbot_equipped"  # marks a session already equipped (checked on every update)
+
+
 def equip(bot: Bot) -> None:
     """Install the request middlewares on this bot's session (once per session)."""
+    if getattr(bot.session, _EQUIPPED, False):
+        return
     manager = bot.session.middleware
+    setattr(bot.session, _EQUIPPED, True)
     if any(isinstance(manager[i], CommitFirst) for i in range(len(manager))):
         return
     # the first registered is the outermost: a retried request passes the commit again,

@@ -5,8 +5,9 @@ from __future__ import annotations
 from aiogram import Router
 
 
-def setup_routers() -> Router:
-    """A fresh root router holding a fresh router of every feature, in order."""
+def setup_routers() -> list[Router]:
+    """A fresh router of every feature, in the order the Dispatcher tries them (included in
+    the Dispatcher directly: each level of routers costs every update a pass)."""
     # Imported here, not at the top: every feature imports handlers.common, which would
     # otherwise import every feature back through this package.
     from handlers import errors
@@ -24,13 +25,13 @@ def setup_routers() -> Router:
     from handlers.settings import router as settings
     from handlers.surveys import router as surveys
 
-    root = Router(name="root")
-    root.include_routers(
+    return [
         errors.setup(),
         # an older edition of the consent agreed: the new one before anything else
-        consent.setup(),
+        consent.setup_renewal(),
         # then the hot path (answer taps); its typed answers never take a command
         surveys.setup(),
+        consent.setup(),
         registration.setup(),
         courses.setup(),
         route.setup(),
@@ -42,5 +43,4 @@ def setup_routers() -> Router:
         report.setup(),
         catalog.setup(),
         home.setup(),  # last: the main menu and the fallbacks for anything unrecognised
-    )
-    return root
+    ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from functools import cache, partial
 from pathlib import Path
@@ -18,7 +19,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.pool import AsyncAdaptedQueuePool
+from sqlalchemy.pool import AsyncAdaptedQueuePool, Pool, QueuePool
 from sqlalchemy.sql.dml import Insert
 
 
@@ -88,6 +89,17 @@ def _inline_sqlite(path: str) -> Callable[[], Awaitable[InlineSqlite]]:
     return connect
 
 
+_INLINE_POOLS: weakref.WeakSet[Pool] = weakref.WeakSet()
+
+
+def inline_pool(engine: AsyncEngine) -> QueuePool | None:
+    """The pool of an SQLite engine made by :func:`make_engine` for a file: one
+    :class:`InlineSqlite` connection, called on the event loop's thread and taken back
+    without a reset, so :mod:`models.work` may take it and give it back directly."""
+    pool = engine.sync_engine.pool
+    return pool if isinstance(pool, QueuePool) and pool in _INLINE_POOLS else None
+
+
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """The engine for ``url``.
 
@@ -110,8 +122,15 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
             kwargs.setdefault("max_overflow", 0)
             kwargs.setdefault("pool_timeout", SQLITE_WAIT)
             kwargs.setdefault("async_creator", _inline_sqlite(str(make_url(url).database)))
+            # a session or connection ends its own transaction before giving the connection
+            # back, and models.work commits or rolls back its own; with no reset here the
+            # pool takes it back without a call into the driver (see models.work)
+            kwargs.setdefault("pool_reset_on_return", None)
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        pool = engine.sync_engine.pool
+        if isinstance(pool, QueuePool) and kwargs.get("pool_reset_on_return", True) is None:
+            _INLINE_POOLS.add(pool)
         return engine
     kwargs.setdefault("pool_recycle", 1800)
     return create_async_engine(url, **kwargs)

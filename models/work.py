@@ -3,12 +3,13 @@ short transactions of plain statements on the driver for the paths every tap tak
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from types import TracebackType
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.util import greenlet_spawn
 
+from models.db import inline_pool
 from models.driver import SessionStatements, Statements
 
 
@@ -31,6 +32,8 @@ class Work:
         if not isinstance(engine, AsyncEngine):
             raise TypeError("the sessionmaker must be bound to an AsyncEngine")
         self.engine = engine
+        # SQLite through models.db.InlineSqlite: the driver is called on this thread
+        self.inline = inline_pool(engine)
         self._session: AsyncSession | None = None
 
     @property
@@ -44,34 +47,13 @@ class Work:
         """The session, if something has asked for it."""
         return self._session
 
-    @asynccontextmanager
-    async def statements(self, *, write: bool = True) -> AsyncIterator[Statements]:
-        """Plain statements in one transaction (``write=False``: reads, no transaction)."""
-        session = self._session
-        if session is not None and session.in_transaction():
-            yield SessionStatements(await session.connection())
-            return
-        fairy = await self.engine.raw_connection()
-        try:
-            st = Statements(fairy.driver_connection, self.engine.dialect)
-            if not write:
-                yield st
-                return
-            await st.begin()
-            try:
-                yield st
-            except BaseException:
-                try:
-                    await st.rollback()
-                except BaseException:
-                    fairy.invalidate()  # its state is unknown: never back into the pool
-                    raise
-                raise
-            await st.commit()
-        finally:
-            # back to the pool; the pool's reset may talk to the driver through SQLAlchemy's
-            # greenlet bridge, so it runs inside one
-            await greenlet_spawn(fairy.close)
+    def statements(self, *, write: bool = True) -> _Block:
+        """Plain statements in one transaction (``write=False``: reads, no transaction)::
+
+        async with work.statements() as db:
+            rows = await db.fetch(STATEMENT, id=...)
+        """
+        return _Block(self, write)
 
     async def commit(self) -> None:
         if self._session is not None and self._session.in_transaction():
@@ -84,3 +66,73 @@ class Work:
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
+
+
+class _Block:
+    """One ``statements()`` block: a connection from the pool for its duration (or the
+    session's, inside its transaction), committed at the end unless it raised."""
+
+    __slots__ = ("_fairy", "_statements", "_sync", "_work", "_write")
+
+    def __init__(self, work: Work, write: bool) -> None:
+        self._work = work
+        self._write = write
+        self._fairy: PoolProxiedConnection | None = None
+        self._statements: Statements | None = None
+        self._sync = False
+
+    async def __aenter__(self) -> Statements:
+        work = self._work
+        session = work._session
+        if session is not None and session.in_transaction():
+            self._statements = SessionStatements(await session.connection())
+            return self._statements
+        pool = work.inline
+        if pool is not None and pool.checkedin():
+            # SQLite, its connection idle in the pool: taken and given back without the
+            # greenlet bridge (nothing here waits; the pool does not reset it on return)
+            self._fairy = pool.connect()
+            self._sync = True
+        else:
+            self._fairy = await work.engine.raw_connection()
+        try:
+            self._statements = Statements(self._fairy.driver_connection, work.engine.dialect)
+            if self._write:
+                await self._statements.begin()
+        except BaseException:
+            await self._release()
+            raise
+        return self._statements
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        st = self._statements
+        if self._fairy is None or st is None:
+            return  # the session's transaction: it commits or rolls back
+        try:
+            if self._write:
+                if exc is None:
+                    await st.commit()
+                else:
+                    try:
+                        await st.rollback()
+                    except BaseException:
+                        self._fairy.invalidate()  # its state is unknown: not back to the pool
+                        raise
+        finally:
+            await self._release()
+
+    async def _release(self) -> None:
+        fairy, self._fairy = self._fairy, None
+        if fairy is None:
+            return
+        if self._sync:
+            fairy.close()
+        else:
+            # the pool's reset on return may talk to the driver through SQLAlchemy's greenlet
+            # bridge, so it runs inside one
+            await greenlet_spawn(fairy.close)

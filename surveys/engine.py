@@ -35,6 +35,8 @@ def visible_questions(instrument: Instrument, answers: Answers) -> list[Question
     question also hides the questions that depend on it (an answer left over from before
     «Назад» does not keep them on screen).
     """
+    if not instrument.conditional:
+        return list(instrument.questions)
     shown: list[Question] = []
     seen: dict[str, AnswerValue] = {}
     for q in instrument.questions:
@@ -59,15 +61,12 @@ def next_question(
     still without an answer, so nothing already answered is asked twice.
     """
     visible = visible_questions(instrument, answers)
-    start = 0
     if after is not None:
-        order = [q.id for q in instrument.questions]
-        pos = order.index(after)
-        later = [q for q in visible if order.index(q.id) > pos]
-        for q in later:
-            if q.id not in answers:
+        pos = instrument.index_of(after)
+        for q in visible:
+            if q.id not in answers and instrument.index_of(q.id) > pos:
                 return q
-    for q in visible[start:]:
+    for q in visible:
         if q.id not in answers:
             return q
     return None
@@ -77,12 +76,13 @@ def previous_question(
     instrument: Instrument, answers: Answers, current: str | None
 ) -> Question | None:
     """The visible question before ``current`` (``None`` = after the last one)."""
-    visible = visible_questions(instrument, answers)
     if current is None:
+        visible = visible_questions(instrument, answers)
         return visible[-1] if visible else None
-    order = [q.id for q in instrument.questions]
-    pos = order.index(current)
-    earlier = [q for q in visible if order.index(q.id) < pos]
+    pos = instrument.index_of(current)
+    if not instrument.conditional:
+        return instrument.questions[pos - 1] if pos > 0 else None
+    earlier = [q for q in visible_questions(instrument, answers) if instrument.index_of(q.id) < pos]
     return earlier[-1] if earlier else None
 
 
@@ -101,6 +101,8 @@ def possible_questions(instrument: Instrument, answers: Answers) -> list[Questio
     question whose condition looks at a question not answered yet (or itself uncertain)
     counts, since its answer is not known. Answering can only take questions away, so a
     count of these never grows while the teacher goes forward."""
+    if not instrument.conditional:
+        return list(instrument.questions)
     shown: list[Question] = []
     seen: dict[str, AnswerValue] = {}
     unknown: set[str] = set()
@@ -123,11 +125,12 @@ def progress(instrument: Instrument, answers: Answers, current: str) -> Progress
     """«Вопрос N из M»: N among the questions shown so far, M counting the questions that
     can still be shown (:func:`possible_questions`), so M does not grow mid-way (it shrinks
     when an answer hides a later question)."""
+    if not instrument.conditional:
+        return Progress(number=instrument.index_of(current) + 1, total=len(instrument.questions))
     possible = [q.id for q in possible_questions(instrument, answers)]
     if current not in possible:
         possible.append(current)
-        order = [q.id for q in instrument.questions]
-        possible.sort(key=order.index)
+        possible.sort(key=instrument.index_of)
     return Progress(number=possible.index(current) + 1, total=len(possible))
 
 

@@ -13,7 +13,7 @@ from enum import StrEnum
 from itertools import pairwise
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 OptionValue = int | str
 AnswerValue = int | float | str | list[OptionValue] | None
@@ -235,6 +235,11 @@ class Instrument(Strict):
     sections: Annotated[list[Section], Field(min_length=1)]
     scales: list[Scale] = Field(default_factory=list)
 
+    _questions: tuple[Question, ...] = PrivateAttr(default=())
+    _index: dict[str, int] = PrivateAttr(default_factory=dict)
+    _section: dict[str, Section] = PrivateAttr(default_factory=dict)
+    _conditional: bool = PrivateAttr(default=False)
+
     @model_validator(mode="after")
     def _references(self) -> Self:
         seen: dict[str, Question] = {}
@@ -302,27 +307,31 @@ class Instrument(Strict):
         """The answer options of a choice question (empty for number and text)."""
         return self._options(q)
 
+    def model_post_init(self, context: Any, /) -> None:
+        # an instrument is immutable: its order and lookups are worked out once
+        questions = tuple(q for s in self.sections for q in s.questions)
+        self._questions = questions
+        self._index = {q.id: i for i, q in enumerate(questions)}
+        self._section = {q.id: s for s in self.sections for q in s.questions}
+        self._conditional = any(q.show_if for q in questions)
+
     @property
-    def questions(self) -> list[Question]:
-        return [q for s in self.sections for q in s.questions]
+    def questions(self) -> tuple[Question, ...]:
+        return self._questions
+
+    @property
+    def conditional(self) -> bool:
+        """Some question is shown only for certain earlier answers (``show_if``)."""
+        return self._conditional
 
     def question(self, question_id: str) -> Question:
-        for q in self.questions:
-            if q.id == question_id:
-                return q
-        raise KeyError(question_id)
+        return self._questions[self.index_of(question_id)]
 
     def index_of(self, question_id: str) -> int:
-        for i, q in enumerate(self.questions):
-            if q.id == question_id:
-                return i
-        raise KeyError(question_id)
+        return self._index[question_id]
 
     def section_of(self, question_id: str) -> Section:
-        for s in self.sections:
-            if any(q.id == question_id for q in s.questions):
-                return s
-        raise KeyError(question_id)
+        return self._section[question_id]
 
     def item_points_range(self, question_id: str) -> tuple[float, float]:
         scores = [o.score for o in self._options(self.question(question_id))]

@@ -596,3 +596,31 @@ def test_answering_in_order_reaches_the_end(data: st.DataObject) -> None:
             break
         answers[nxt.id] = data.draw(answer_strategy(INSTRUMENT, nxt))
     assert is_complete(INSTRUMENT, answers)
+
+
+UNCONDITIONAL = [i for i in load_instruments().values() if not i.conditional]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_the_shortcut_for_instruments_without_conditions_agrees_with_the_general_rule(
+    data: st.DataObject,
+) -> None:
+    """An instrument without ``show_if`` takes a shortcut (every question shown, progress by
+    position); the general rule, applied to the same instrument, gives the same answers."""
+    inst = data.draw(st.sampled_from(UNCONDITIONAL))
+    general = inst.model_copy()
+    general._conditional = True  # the same questions, taken through the general rule
+    assert not inst.conditional and general.conditional
+    ids = [q.id for q in inst.questions]
+    answered = data.draw(st.lists(st.sampled_from(ids), unique=True))
+    answers: dict[str, Any] = dict.fromkeys(answered, "x")
+    current = data.draw(st.sampled_from(ids))
+    assert visible_questions(inst, answers) == visible_questions(general, answers)
+    assert next_question(inst, answers) == next_question(general, answers)
+    assert next_question(inst, answers, after=current) == next_question(
+        general, answers, after=current
+    )
+    assert previous_question(inst, answers, current) == previous_question(general, answers, current)
+    assert previous_question(inst, answers, None) == previous_question(general, answers, None)
+    assert progress(inst, answers, current) == progress(general, answers, current)

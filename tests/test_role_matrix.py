@@ -331,7 +331,8 @@ MATRIX: dict[str, Row] = {
 
 PUBLIC_ROUTERS = frozenset(
     {
-        *("errors", "consent", "surveys", "registration", "courses", "route", "mentoring"),
+        *("errors", "consent_renewal", "consent", "surveys", "registration", "courses"),
+        *("route", "mentoring"),
         *("settings", "home"),
     }
 )
@@ -385,7 +386,7 @@ def registrations() -> list[Registration]:
     """Every handler of the routers :func:`handlers.setup_routers` builds, keyed by router
     name, function name and the prefix of the CallbackData its filter uses."""
     out: list[Registration] = []
-    for router in _walk(setup_routers()):
+    for router in [r for top in setup_routers() for r in _walk(top)]:
         for observer in router.observers.values():
             for handler in observer.handlers:
                 prefixes = [

@@ -1,8 +1,9 @@
 """Consent: a new edition asked again before anything else, the full text, and the consent
 in the profile (re-read, withdraw; withdrawing deletes as «Удалить мои данные» does).
 
-This router is tried first: a person who agreed to an older edition of the text gets the new
-one on any message or button (except the consent's own buttons) until they answer.
+The renewal router (:func:`setup_renewal`) is tried first: a person who agreed to an older
+edition of the text gets the new one on any message or button (except the consent's own
+buttons) until they answer.
 """
 
 from __future__ import annotations
@@ -42,12 +43,19 @@ def _not_consent_button(data: str | None) -> bool:
     return (data or "").split(":", 1)[0] not in PASS_OUTDATED
 
 
+def setup_renewal() -> Router:
+    """Tried before every other router: an older edition agreed, the new one first, whatever
+    was sent (the consent's own buttons pass, see :data:`PASS_OUTDATED`)."""
+    router = Router(name="consent_renewal")
+    router.callback_query.register(ask_again, OUTDATED, F.data.func(_not_consent_button))
+    router.message.register(ask_again_msg, OUTDATED)
+    return router
+
+
 def setup() -> Router:
+    """The consent's own screens: its full text, the consent in the profile, withdrawing."""
     router = Router(name="consent")
-    cb, msg = router.callback_query, router.message
-    # an older edition agreed: the new one first, whatever was sent
-    cb.register(ask_again, OUTDATED, F.data.func(_not_consent_button))
-    msg.register(ask_again_msg, OUTDATED)
+    cb = router.callback_query
     cb.register(read_full, ConsentRead.filter())
     registered = Registered()
     cb.register(status, ConsentStatus.filter(), registered)

@@ -48,12 +48,13 @@ def setup() -> Router:
     router = Router(name="surveys")
     router.message.filter(Registered())
     router.callback_query.filter(Registered())
+    # the taps under a question first: they are most of the updates the bot gets
+    for cb in (*TAPS, PauseCB):
+        router.callback_query.register(survey_tap, cb.filter())
     router.callback_query.register(survey_list, MenuCB.filter(F.to == "surveys"))
     router.callback_query.register(survey_open, SurveyOpen.filter())
     router.callback_query.register(survey_begin, SurveyBegin.filter())
     router.callback_query.register(health_agree, HealthAgree.filter())
-    for cb in (*TAPS, PauseCB):
-        router.callback_query.register(survey_tap, cb.filter())
     router.message.register(typed_answer, SurveyForm.answering, TYPED)
     router.message.register(typed_not_text, SurveyForm.answering, ~F.text)
     router.callback_query.register(results_history, MenuCB.filter(F.to == "results"))
