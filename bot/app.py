@@ -16,7 +16,6 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramAPIError
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
-from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.methods.base import Response
 from aiogram.types import BotCommand
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -30,7 +29,7 @@ from bot.middlewares import (
     HandlerNeedsMiddleware,
 )
 from bot.outgoing import equip
-from bot.storage import SqlStorage
+from bot.storage import ChatLocks, SqlStorage
 from handlers import setup_routers
 from models import utcnow
 from models.db import make_engine, make_sessionmaker
@@ -83,7 +82,7 @@ def create_storage(
 
         redis_storage = RedisStorage.from_url(settings.redis_url)
         return redis_storage, RedisEventIsolation(redis=redis_storage.redis)
-    return SqlStorage(sessionmaker), SimpleEventIsolation()
+    return SqlStorage(sessionmaker), ChatLocks()
 
 
 @dataclass

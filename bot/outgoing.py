@@ -27,24 +27,9 @@ RETRY_ATTEMPTS = 4  # sends in all, for one request answered with 429
 RETRY_MAX_WAIT = 60.0  # a longer retry_after is not waited for in a reply
 
 
-class CommitFirst(BaseRequestMiddleware):
-    async def __call__(
-        self,
-        make_request: NextRequestMiddlewareType[TelegramType],
-        bot: Bot,
-        method: TelegramMethod[TelegramType],
-    ) -> Any:
-        scope = current_scope.get()
-        if scope is not None and not scope.failed:
-            await scope.flush()
-            await scope.work.commit()
-        result = await make_request(bot, method)
-        if scope is not None and isinstance(method, AnswerCallbackQuery):
-            scope.callback_answered = True
-        return result
+class Outgoing(BaseRequestMiddleware):
+    """The one request middleware (one layer: every reply of every update passes it)."""
 
-
-class RetryAfter(BaseRequestMiddleware):
     def __init__(self, attempts: int = RETRY_ATTEMPTS, max_wait: float = RETRY_MAX_WAIT) -> None:
         self.attempts = attempts
         self.max_wait = max_wait
@@ -55,12 +40,17 @@ class RetryAfter(BaseRequestMiddleware):
         bot: Bot,
         method: TelegramMethod[TelegramType],
     ) -> Any:
-        if current_scope.get() is None:
+        scope = current_scope.get()
+        if scope is None:
             # outside an update (the outbox sender): the caller waits, pausing all sending
             return await make_request(bot, method)
         for attempt in range(1, self.attempts + 1):
+            if not scope.failed:
+                # the update's changes are stored before anything is said about them
+                await scope.flush()
+                await scope.work.commit()
             try:
-                return await make_request(bot, method)
+                result = await make_request(bot, method)
             except TelegramRetryAfter as exc:
                 if attempt == self.attempts or exc.retry_after > self.max_wait:
                     raise
@@ -71,6 +61,10 @@ class RetryAfter(BaseRequestMiddleware):
                     attempt,
                 )
                 await asyncio.sleep(exc.retry_after)
+                continue
+            if isinstance(method, AnswerCallbackQuery):
+                scope.callback_answered = True
+            return result
         raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -83,9 +77,6 @@ def equip(bot: Bot) -> None:
         return
     manager = bot.session.middleware
     setattr(bot.session, _EQUIPPED, True)
-    if any(isinstance(manager[i], CommitFirst) for i in range(len(manager))):
+    if any(isinstance(manager[i], Outgoing) for i in range(len(manager))):
         return
-    # the first registered is the outermost: a retried request passes the commit again,
-    # which then has nothing left to commit
-    manager(RetryAfter())
-    manager(CommitFirst())
+    manager(Outgoing())

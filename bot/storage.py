@@ -9,11 +9,13 @@ it changed: once per update, as one upsert just before the commit.
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
 from aiogram.fsm.state import State
-from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, StateType, StorageKey
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -101,3 +103,26 @@ class SqlStorage(BaseStorage):
 
     async def close(self) -> None:
         return None
+
+
+class ChatLocks(BaseEventIsolation):
+    """One conversation's updates one at a time, in this process (several processes share
+    Redis' locks instead, see ``bot.app.create_storage``).
+
+    Unlike aiogram's ``SimpleEventIsolation`` the lock is the ``asyncio.Lock`` itself (no
+    generator-based context manager around it on every update), and it is kept only while
+    an update holds it or waits for it, not for ever for every person who ever wrote."""
+
+    def __init__(self) -> None:
+        self._locks: weakref.WeakValueDictionary[StorageKey, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+
+    def lock(self, key: StorageKey) -> asyncio.Lock:  # type: ignore[override]
+        found = self._locks.get(key)
+        if found is None:
+            found = self._locks[key] = asyncio.Lock()
+        return found
+
+    async def close(self) -> None:
+        self._locks.clear()

@@ -26,7 +26,6 @@ def setup_routers() -> list[Router]:
     from handlers.surveys import router as surveys
 
     return [
-        errors.setup(),
         # an older edition of the consent agreed: the new one before anything else
         consent.setup_renewal(),
         # then the hot path (answer taps); its typed answers never take a command
@@ -42,5 +41,6 @@ def setup_routers() -> list[Router]:
         settings.setup(),
         report.setup(),
         catalog.setup(),
-        home.setup(),  # last: the main menu and the fallbacks for anything unrecognised
+        home.setup(),  # the main menu and the fallbacks for anything unrecognised
+        errors.setup(),  # error events only: last, so no update passes it on its way
     ]

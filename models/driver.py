@@ -39,7 +39,7 @@ class Compiled:
     names: tuple[str, ...]
     fixed: tuple[Any, ...]
     binds: tuple[Processor, ...]
-    results: tuple[Processor, ...]
+    converted: tuple[tuple[int, Callable[[Any], Any]], ...]  # columns with a result processor
 
     def parameters(self, values: dict[str, Any]) -> list[Any]:
         out = []
@@ -48,17 +48,18 @@ class Compiled:
             out.append(process(value) if process is not None and value is not None else value)
         return out
 
-    def rows(self, raw: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
-        if not any(self.results):
-            return [tuple(r) for r in raw]
-        procs = self.results
-        return [
-            tuple(
-                p(v) if p is not None and v is not None else v
-                for p, v in zip(procs, r, strict=True)
-            )
-            for r in raw
-        ]
+    def rows(self, raw: Sequence[Sequence[Any]]) -> list[Sequence[Any]]:
+        converted = self.converted
+        if not converted:
+            return list(raw)
+        out: list[Sequence[Any]] = []
+        for row in raw:
+            values = list(row)
+            for i, process in converted:
+                if values[i] is not None:
+                    values[i] = process(values[i])
+            out.append(values)
+        return out
 
 
 class Statement:
@@ -103,7 +104,7 @@ def _compile(stmt: ClauseElement, dialect: Dialect) -> Compiled:
         names,
         tuple(defaults.get(n) for n in names),
         tuple(binds),
-        tuple(results),
+        tuple((i, p) for i, p in enumerate(results) if p is not None),
     )
 
 
@@ -116,7 +117,7 @@ class Statements:
         self._sqlite: sqlite3.Connection | None = getattr(driver, "sqlite", None)
         self._asyncpg = driver if self._sqlite is None else None
 
-    async def fetch(self, statement: Statement, **values: Any) -> list[tuple[Any, ...]]:
+    async def fetch(self, statement: Statement, **values: Any) -> list[Sequence[Any]]:
         c = statement.compiled(self.dialect)
         params = c.parameters(values)
         if self._sqlite is not None:
@@ -159,7 +160,7 @@ class SessionStatements(Statements):
         self.dialect = connection.dialect
         self._connection = connection
 
-    async def fetch(self, statement: Statement, **values: Any) -> list[tuple[Any, ...]]:
+    async def fetch(self, statement: Statement, **values: Any) -> list[Sequence[Any]]:
         result = await self._connection.execute(statement.stmt(self.dialect), values)
         return [tuple(r) for r in result.all()]
 

@@ -174,7 +174,7 @@ _CONTEXT = Statement(
         User.id,
         User.language,
         User.full_name,
-        User.registered_at,
+        User.registered_at.is_not(None).label("registered"),
         User.consent_version,
         Role.role,
         Role.scope,
@@ -196,9 +196,9 @@ async def load_context(work: Work, telegram_id: int, key: str) -> UpdateContext:
     statement on the driver, no ORM objects, no transaction."""
     async with work.statements(write=False) as db:
         rows = await db.fetch(_CONTEXT, telegram_id=telegram_id, key=key)
-    (uid, language, full_name, registered_at, consent, *_, state, data, found_key) = rows[0]
+    (uid, language, full_name, registered, consent, *_, state, data, found_key) = rows[0]
     person = (
-        Person(uid, telegram_id, language, full_name, registered_at is not None, consent)
+        Person(uid, telegram_id, language, full_name, bool(registered), consent)
         if uid is not None
         else None
     )

@@ -39,6 +39,7 @@ from services.instruments import InstrumentRegistry
 from services.people import Person, menu_view
 from services.roles import Access
 
+ANSWERING = SurveyForm.answering.state
 # the action of each button under a question, as services.surveys.tap knows it
 TAPS: dict[type, str] = {AnswerCB: "a", TickCB: "t", DoneCB: "d", SkipCB: "s", BackCB: "b"}
 Tap = AnswerCB | TickCB | DoneCB | SkipCB | BackCB | PauseCB
@@ -256,10 +257,14 @@ async def _show(
         await _send_results(event, view, t)
         return
     # the conversation is «answering this attempt» at every question, so text typed where a
-    # button is due is answered with the same question (not the main menu); the state is
-    # written only when it changes, so following taps write nothing
-    await state.set_state(SurveyForm.answering)
-    await state.update_data(attempt=view.attempt_id)
+    # button is due is answered with the same question (not the main menu); it is set only
+    # when it changes, so following taps neither write nor touch it
+    if (
+        await state.get_state() != ANSWERING
+        or (await state.get_data()).get("attempt") != view.attempt_id
+    ):
+        await state.set_state(SurveyForm.answering)
+        await state.update_data(attempt=view.attempt_id)
     await render(event, screens.question(view, t))
 
 
