@@ -31,6 +31,7 @@ from bot.middlewares import (
 from bot.outgoing import equip
 from bot.storage import ChatLocks, SqlStorage
 from handlers import setup_routers
+from handlers.consent.router import RenewalGate
 from models import utcnow
 from models.db import make_engine, make_sessionmaker
 from services.instruments import InstrumentRegistry, sync_instruments
@@ -124,6 +125,9 @@ async def create_app(
     dp.update.outer_middleware(
         ContextMiddleware(storage, isolation, settings.admin_ids, clock, settings.tz)
     )
+    gate = RenewalGate()  # a new edition of the consent: asked before anything else
+    dp.message.outer_middleware(gate)
+    dp.callback_query.outer_middleware(gate)
     dp.callback_query.middleware(ButtonAnswerMiddleware())
     for name, observer in dp.observers.items():
         if name not in ("update", "error"):

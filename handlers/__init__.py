@@ -26,9 +26,9 @@ def setup_routers() -> list[Router]:
     from handlers.surveys import router as surveys
 
     return [
-        # an older edition of the consent agreed: the new one before anything else
-        consent.setup_renewal(),
-        # then the hot path (answer taps); its typed answers never take a command
+        # the hot path first (answer taps); its typed answers never take a command (a person
+        # who agreed to an older edition of the consent is stopped before any router, by
+        # handlers.consent.router.RenewalGate)
         surveys.setup(),
         consent.setup(),
         registration.setup(),

@@ -10,10 +10,11 @@ from __future__ import annotations
 import hashlib
 import json
 from enum import StrEnum
+from functools import cached_property
 from itertools import pairwise
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 OptionValue = int | str
 AnswerValue = int | float | str | list[OptionValue] | None
@@ -235,11 +236,6 @@ class Instrument(Strict):
     sections: Annotated[list[Section], Field(min_length=1)]
     scales: list[Scale] = Field(default_factory=list)
 
-    _questions: tuple[Question, ...] = PrivateAttr(default=())
-    _index: dict[str, int] = PrivateAttr(default_factory=dict)
-    _section: dict[str, Section] = PrivateAttr(default_factory=dict)
-    _conditional: bool = PrivateAttr(default=False)
-
     @model_validator(mode="after")
     def _references(self) -> Self:
         seen: dict[str, Question] = {}
@@ -307,25 +303,28 @@ class Instrument(Strict):
         """The answer options of a choice question (empty for number and text)."""
         return self._options(q)
 
-    def model_post_init(self, context: Any, /) -> None:
-        # an instrument is immutable: its order and lookups are worked out once
-        questions = tuple(q for s in self.sections for q in s.questions)
-        self._questions = questions
-        self._index = {q.id: i for i, q in enumerate(questions)}
-        self._section = {q.id: s for s in self.sections for q in s.questions}
-        self._conditional = any(q.show_if for q in questions)
-
-    @property
+    # An instrument is immutable: its order and lookups are worked out once, on first use
+    # (cached properties: a plain attribute read afterwards, unlike pydantic's private
+    # attributes, which cost a lookup through __getattr__ on every read).
+    @cached_property
     def questions(self) -> tuple[Question, ...]:
-        return self._questions
+        return tuple(q for s in self.sections for q in s.questions)
 
-    @property
+    @cached_property
+    def _index(self) -> dict[str, int]:
+        return {q.id: i for i, q in enumerate(self.questions)}
+
+    @cached_property
+    def _section(self) -> dict[str, Section]:
+        return {q.id: s for s in self.sections for q in s.questions}
+
+    @cached_property
     def conditional(self) -> bool:
         """Some question is shown only for certain earlier answers (``show_if``)."""
-        return self._conditional
+        return any(q.show_if for q in self.questions)
 
     def question(self, question_id: str) -> Question:
-        return self._questions[self.index_of(question_id)]
+        return self.questions[self._index[question_id]]
 
     def index_of(self, question_id: str) -> int:
         return self._index[question_id]

@@ -331,7 +331,7 @@ MATRIX: dict[str, Row] = {
 
 PUBLIC_ROUTERS = frozenset(
     {
-        *("errors", "consent_renewal", "consent", "surveys", "registration", "courses"),
+        *("errors", "consent", "surveys", "registration", "courses"),
         *("route", "mentoring"),
         *("settings", "home"),
     }

@@ -1,17 +1,20 @@
 """Consent: a new edition asked again before anything else, the full text, and the consent
 in the profile (re-read, withdraw; withdrawing deletes as «Удалить мои данные» does).
 
-The renewal router (:func:`setup_renewal`) is tried first: a person who agreed to an older
-edition of the text gets the new one on any message or button (except the consent's own
-buttons) until they answer.
+:class:`RenewalGate` comes before every feature: a person who agreed to an older edition of
+the text gets the new one on any message or button (except the consent's own buttons) until
+they answer.
 """
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware, F, Router
 from aiogram.filters import MagicData
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
+from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove, TelegramObject
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
@@ -34,8 +37,6 @@ from services.consent import Operator, consent_outdated
 from services.instruments import InstrumentRegistry
 from services.people import delete_user
 
-OUTDATED = MagicData(F.person.func(consent_outdated))
-"""The person agreed to an older edition of the consent text."""
 HAS_ROW = MagicData(F.person.is_not(None))
 
 
@@ -43,13 +44,31 @@ def _not_consent_button(data: str | None) -> bool:
     return (data or "").split(":", 1)[0] not in PASS_OUTDATED
 
 
-def setup_renewal() -> Router:
-    """Tried before every other router: an older edition agreed, the new one first, whatever
-    was sent (the consent's own buttons pass, see :data:`PASS_OUTDATED`)."""
-    router = Router(name="consent_renewal")
-    router.callback_query.register(ask_again, OUTDATED, F.data.func(_not_consent_button))
-    router.message.register(ask_again_msg, OUTDATED)
-    return router
+class RenewalGate(BaseMiddleware):
+    """Before every feature: a person who agreed to an older edition of the consent gets the
+    new one, whatever they sent (the consent's own buttons pass, see :data:`PASS_OUTDATED`).
+
+    A gate rather than a router tried first: every update of everyone else passes it with
+    one comparison, where a router in front costs each of them a pass through aiogram's
+    routing. Registered by ``bot.app`` as an outer middleware of messages and buttons."""
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        person = data.get("person")
+        if person is None or not consent_outdated(person):
+            return await handler(event, data)
+        if isinstance(event, CallbackQuery) and _not_consent_button(event.data):
+            await ask_again(event, data["t"], data["settings"])
+            await event.answer()
+            return None
+        if isinstance(event, Message) and "state" in data:
+            await ask_again_msg(event, data["t"], data["settings"], data["state"])
+            return None
+        return await handler(event, data)
 
 
 def setup() -> Router:
