@@ -113,8 +113,12 @@ class Statements:
     driver."""
 
     def __init__(self, driver: Any, dialect: Dialect) -> None:
+        """``driver``: an sqlite3 connection, an :class:`models.db.InlineSqlite` or an asyncpg
+        connection."""
         self.dialect = dialect
-        self._sqlite: sqlite3.Connection | None = getattr(driver, "sqlite", None)
+        self._sqlite: sqlite3.Connection | None = (
+            driver if isinstance(driver, sqlite3.Connection) else getattr(driver, "sqlite", None)
+        )
         self._asyncpg = driver if self._sqlite is None else None
 
     async def fetch(self, statement: Statement, **values: Any) -> list[Sequence[Any]]:

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.util import greenlet_spawn
 
-from models.db import inline_pool
+from models.db import SqliteLine, sqlite_line
 from models.driver import SessionStatements, Statements
 
 
@@ -32,8 +32,8 @@ class Work:
         if not isinstance(engine, AsyncEngine):
             raise TypeError("the sessionmaker must be bound to an AsyncEngine")
         self.engine = engine
-        # SQLite through models.db.InlineSqlite: the driver is called on this thread
-        self.inline = inline_pool(engine)
+        # SQLite through models.db.InlineSqlite: its one connection, used directly when idle
+        self.line = sqlite_line(engine)
         self._session: AsyncSession | None = None
 
     @property
@@ -72,14 +72,14 @@ class _Block:
     """One ``statements()`` block: a connection from the pool for its duration (or the
     session's, inside its transaction), committed at the end unless it raised."""
 
-    __slots__ = ("_fairy", "_statements", "_sync", "_work", "_write")
+    __slots__ = ("_fairy", "_line", "_statements", "_work", "_write")
 
     def __init__(self, work: Work, write: bool) -> None:
         self._work = work
         self._write = write
         self._fairy: PoolProxiedConnection | None = None
+        self._line: SqliteLine | None = None
         self._statements: Statements | None = None
-        self._sync = False
 
     async def __aenter__(self) -> Statements:
         work = self._work
@@ -87,14 +87,14 @@ class _Block:
         if session is not None and session.in_transaction():
             self._statements = SessionStatements(await session.connection())
             return self._statements
-        pool = work.inline
-        if pool is not None and pool.checkedin():
-            # SQLite, its connection idle in the pool: taken and given back without the
-            # greenlet bridge (nothing here waits; the pool does not reset it on return)
-            self._fairy = pool.connect()
-            self._sync = True
-        else:
-            self._fairy = await work.engine.raw_connection()
+        line = work.line
+        if line is not None:
+            direct = line.take()
+            if direct is not None:
+                self._line = line
+                self._statements = Statements(direct, work.engine.dialect)
+                return self._statements
+        self._fairy = await work.engine.raw_connection()
         try:
             self._statements = Statements(self._fairy.driver_connection, work.engine.dialect)
             if self._write:
@@ -111,6 +111,18 @@ class _Block:
         tb: TracebackType | None,
     ) -> None:
         st = self._statements
+        if self._line is not None:
+            assert st is not None
+            try:
+                if self._write:
+                    if exc is None:
+                        await st.commit()
+                    else:
+                        await st.rollback()
+            finally:
+                self._line.give_back()
+                self._line = None
+            return
         if self._fairy is None or st is None:
             return  # the session's transaction: it commits or rolls back
         try:
@@ -128,11 +140,7 @@ class _Block:
 
     async def _release(self) -> None:
         fairy, self._fairy = self._fairy, None
-        if fairy is None:
-            return
-        if self._sync:
-            fairy.close()
-        else:
-            # the pool's reset on return may talk to the driver through SQLAlchemy's greenlet
+        if fairy is not None:
+            # the pool's reset on return talks to the driver through SQLAlchemy's greenlet
             # bridge, so it runs inside one
             await greenlet_spawn(fairy.close)

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -20,6 +21,7 @@ from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage, T
 from sqlalchemy import event, select
 
 from models import Answer, Attempt, FsmRecord
+from models.db import sqlite_line
 from tests.conftest import Harness
 from tests.helpers import add_schools, register
 from tests.telegram import MockedSession, TgChat
@@ -44,7 +46,7 @@ def statements(harness: Harness) -> Iterator[list[str]]:
 
     def on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
         driver = dbapi_connection.driver_connection
-        if driver in hooked:
+        if driver in hooked or getattr(driver, "sqlite", None) in hooked:
             return
         hooked.append(driver)
         if hasattr(driver, "sqlite"):
@@ -60,6 +62,10 @@ def statements(harness: Harness) -> Iterator[list[str]]:
 
     engine = harness.app.engine.sync_engine
     sqlite = engine.dialect.name == "sqlite"
+    line = sqlite_line(harness.app.engine)
+    if line is not None and line.connection is not None:  # used directly, not checked out
+        line.connection.set_trace_callback(record)
+        hooked.append(line.connection)
     event.listen(engine.pool, "checkout", on_checkout)
     if not sqlite:
         event.listen(engine, "before_cursor_execute", on_cursor)
@@ -70,7 +76,9 @@ def statements(harness: Harness) -> Iterator[list[str]]:
         if not sqlite:
             event.remove(engine, "before_cursor_execute", on_cursor)
         for driver in hooked:
-            if hasattr(driver, "sqlite"):
+            if isinstance(driver, sqlite3.Connection):
+                driver.set_trace_callback(None)
+            elif hasattr(driver, "sqlite"):
                 driver.sqlite.set_trace_callback(None)
             else:
                 driver.remove_query_logger(on_query)

@@ -1,0 +1,171 @@
+"""The database work of an update (models.work) and statements on the driver (models.driver).
+
+- What the driver writes, the ORM reads back the same, and the reverse: the column types'
+  own processors convert the values (JSON, aware datetimes, booleans), on both databases.
+- A block commits at its end and rolls back when it raises; inside a session's transaction
+  it joins it (and commits or rolls back with it).
+- On SQLite the one connection is used directly while the pool has it idle; a block that
+  waits for something makes anyone else's use of the connection fail loudly (and loses its
+  own transaction), never share its transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import bindparam, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from models import FsmRecord
+from models.db import sqlite_line, upsert_statement
+from models.driver import Statement
+from models.work import Work
+
+_fsm = FsmRecord.__table__
+WRITE = Statement(
+    lambda dialect: upsert_statement(
+        _fsm, dialect, ("key",), ("user_id", "state", "data", "updated_at")
+    ).values(
+        key=bindparam("key"),
+        user_id=bindparam("user_id"),
+        state=bindparam("state"),
+        data=bindparam("data", type_=_fsm.c.data.type),
+        updated_at=bindparam("updated_at"),
+    )
+)
+READ = Statement(
+    select(_fsm.c.user_id, _fsm.c.state, _fsm.c.data, _fsm.c.updated_at).where(
+        _fsm.c.key == bindparam("key")
+    )
+)
+
+# PostgreSQL text holds no NUL character (whoever writes it)
+CHARACTERS = st.characters(blacklist_characters="\x00", blacklist_categories=["Cs"])
+
+
+def texts(min_size: int, max_size: int) -> st.SearchStrategy[str]:
+    return st.text(CHARACTERS, min_size=min_size, max_size=max_size)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**40), 2**40) | texts(0, 20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(texts(0, 8), inner),
+    max_leaves=8,
+)
+moments = st.datetimes(
+    min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
+).map(lambda d: d.replace(microsecond=d.microsecond // 1000 * 1000))
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    data=st.dictionaries(texts(1, 8), json_values, max_size=4),
+    state=st.none() | texts(1, 30),
+    when=moments,
+    user_id=st.integers(1, 2**62),
+)
+async def test_what_the_driver_writes_the_orm_reads_and_back(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    data: dict[str, Any],
+    state: str | None,
+    when: datetime,
+    user_id: int,
+) -> None:
+    work = Work(sessionmaker)
+    async with work.statements() as db:
+        await db.execute(WRITE, key="k", user_id=user_id, state=state, data=data, updated_at=when)
+    async with sessionmaker() as s:
+        row = await s.get(FsmRecord, "k")
+        assert row is not None
+        assert (row.user_id, row.state, row.data, row.updated_at) == (user_id, state, data, when)
+        row.data = {"back": data}
+        row.updated_at = when + timedelta(seconds=1)
+        await s.commit()
+    async with Work(sessionmaker).statements(write=False) as db:
+        rows = await db.fetch(READ, key="k")
+    assert [tuple(r) for r in rows] == [(user_id, state, {"back": data}, row.updated_at)]
+
+
+async def test_a_block_commits_at_its_end_and_rolls_back_when_it_raises(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    now = datetime.now(UTC)
+    with pytest.raises(LookupError):
+        async with Work(sessionmaker).statements() as db:
+            await db.execute(WRITE, key="gone", user_id=1, state="x", data={}, updated_at=now)
+            raise LookupError
+    async with Work(sessionmaker).statements() as db:
+        await db.execute(WRITE, key="kept", user_id=2, state="y", data={}, updated_at=now)
+    async with sessionmaker() as s:
+        assert set((await s.scalars(select(FsmRecord.key))).all()) == {"kept"}
+
+
+async def test_inside_a_session_transaction_a_block_joins_it(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    now = datetime.now(UTC)
+    work = Work(sessionmaker)
+    work.session.add(FsmRecord(key="orm", user_id=1, state="a", data={}))
+    await work.session.flush()
+    async with work.statements() as db:
+        # the row flushed by the session is seen: the same transaction
+        assert [r[1] for r in await db.fetch(READ, key="orm")] == ["a"]
+        await db.execute(WRITE, key="joined", user_id=1, state="b", data={}, updated_at=now)
+    await work.rollback()  # the session's rollback takes the block's write with it
+    await work.close()
+    async with sessionmaker() as s:
+        assert (await s.scalars(select(FsmRecord.key))).all() == []
+
+
+async def test_sqlite_uses_its_idle_connection_directly_and_refuses_to_share_it(
+    engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    line = sqlite_line(engine)
+    if engine.dialect.name != "sqlite":
+        assert line is None  # PostgreSQL: always through the pool
+        return
+    assert line is not None
+    async with sessionmaker() as s:  # the connection exists once something has used it
+        await s.scalar(select(FsmRecord.key))
+    pool = engine.sync_engine.pool
+    now = datetime.now(UTC)
+    async with Work(sessionmaker).statements() as db:
+        assert line.busy and pool.checkedout() == 0  # type: ignore[attr-defined]
+        await db.execute(WRITE, key="direct", user_id=1, state="a", data={}, updated_at=now)
+    assert not line.busy
+
+    # a block that waits (a mistake): a session wanting the connection meanwhile fails
+    # loudly, and the pool drops the connection, so the block's transaction is lost with
+    # it instead of being shared; then everything works again on a new connection
+    entered = asyncio.Event()
+    release = asyncio.Event()
+
+    async def waiting_block() -> None:
+        async with Work(sessionmaker).statements() as db:
+            await db.execute(WRITE, key="waited", user_id=1, state="a", data={}, updated_at=now)
+            entered.set()
+            await release.wait()
+
+    task = asyncio.create_task(waiting_block())
+    await entered.wait()
+    with pytest.raises(RuntimeError, match="direct use"):
+        async with sessionmaker() as s:
+            await s.scalar(select(FsmRecord.key))
+    release.set()
+    with pytest.raises(sqlite3.ProgrammingError):
+        await task
+    assert not line.busy
+    async with Work(sessionmaker).statements() as db:
+        await db.execute(WRITE, key="after", user_id=1, state="a", data={}, updated_at=now)
+    async with sessionmaker() as s:
+        assert set((await s.scalars(select(FsmRecord.key))).all()) == {"direct", "after"}
