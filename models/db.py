@@ -45,6 +45,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+PG_POOL_SIZE = 20
+PG_POOL_OVERFLOW = 10
+
 # How long an update waits for the SQLite connection before it fails (it is held only while
 # a handler works on the database, never across a network call, so waits are short).
 SQLITE_WAIT = 60.0
@@ -173,6 +176,11 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
             _LINES[pool] = SqliteLine(pool)
         return engine
     kwargs.setdefault("pool_recycle", 1800)
+    # Connections kept open: as many as updates are usually handled at once, so a burst does
+    # not open and close connections beyond the pool for every update (each one a new
+    # server process and a handshake); more may be opened for a moment, up to the overflow.
+    kwargs.setdefault("pool_size", PG_POOL_SIZE)
+    kwargs.setdefault("max_overflow", PG_POOL_OVERFLOW)
     return create_async_engine(url, **kwargs)
 
 

@@ -109,8 +109,14 @@ def _compile(stmt: ClauseElement, dialect: Dialect) -> Compiled:
 
 
 class Statements:
-    """Statements on one connection of the pool, in its current transaction, called on the
-    driver."""
+    """Statements on one connection of the pool, called on the driver.
+
+    In a block that writes (``Work.statements()``) the transaction on PostgreSQL begins
+    with the first :meth:`execute`: reads before it see what is committed, as on SQLite
+    (whose driver begins the transaction before the first change). A block whose one write
+    is a single statement runs it with :meth:`write_alone`, atomic by itself: no BEGIN and
+    COMMIT round trips.
+    """
 
     def __init__(self, driver: Any, dialect: Dialect) -> None:
         """``driver``: an sqlite3 connection, an :class:`models.db.InlineSqlite` or an asyncpg
@@ -120,8 +126,12 @@ class Statements:
             driver if isinstance(driver, sqlite3.Connection) else getattr(driver, "sqlite", None)
         )
         self._asyncpg = driver if self._sqlite is None else None
+        self._wanted = False  # a transaction is wanted (PostgreSQL: begun at the first write)
+        self._began = False
+        self._alone = False  # the block's one write has run by itself
 
     async def fetch(self, statement: Statement, **values: Any) -> list[Sequence[Any]]:
+        """Rows of a query."""
         c = statement.compiled(self.dialect)
         params = c.parameters(values)
         if self._sqlite is not None:
@@ -129,31 +139,49 @@ class Statements:
         return c.rows(await self._asyncpg.fetch(c.sql, *params))
 
     async def execute(self, statement: Statement, **values: Any) -> int:
-        """Run a statement; the number of rows it changed."""
+        """Run a statement that changes rows; how many it changed."""
         c = statement.compiled(self.dialect)
         params = c.parameters(values)
         if self._sqlite is not None:
             return self._sqlite.execute(c.sql, params).rowcount
+        if self._alone:
+            raise RuntimeError("a write after the block's one write_alone")
+        if self._wanted and not self._began:
+            await self._asyncpg.execute("BEGIN")
+            self._began = True
         status = await self._asyncpg.execute(c.sql, *params)
         tail = status.rsplit(" ", 1)[-1]
         return int(tail) if tail.isdigit() else 0
 
+    async def write_alone(self, statement: Statement, **values: Any) -> list[Sequence[Any]]:
+        """The block's one write, a single statement atomic by itself; the rows it returns
+        (``RETURNING``). Nothing may be written after it in the block."""
+        c = statement.compiled(self.dialect)
+        params = c.parameters(values)
+        if self._sqlite is not None:
+            cursor = self._sqlite.execute(c.sql, params)
+            return c.rows(cursor.fetchall()) if cursor.description else []
+        if self._alone:
+            raise RuntimeError("a write after the block's one write_alone")
+        self._alone = not self._began
+        return c.rows(await self._asyncpg.fetch(c.sql, *params))
+
     async def begin(self) -> None:
-        if self._asyncpg is not None:
-            await self._asyncpg.execute("BEGIN")
-        # sqlite3 begins a transaction itself before the first change
+        self._wanted = True
 
     async def commit(self) -> None:
         if self._sqlite is not None:
             self._sqlite.commit()
-        else:
+        elif self._began:
             await self._asyncpg.execute("COMMIT")
+            self._began = False
 
     async def rollback(self) -> None:
         if self._sqlite is not None:
             self._sqlite.rollback()
-        else:
+        elif self._began:
             await self._asyncpg.execute("ROLLBACK")
+            self._began = False
 
 
 class SessionStatements(Statements):
@@ -171,6 +199,10 @@ class SessionStatements(Statements):
     async def execute(self, statement: Statement, **values: Any) -> int:
         result = await self._connection.execute(statement.stmt(self.dialect), values)
         return int(getattr(result, "rowcount", 0) or 0)
+
+    async def write_alone(self, statement: Statement, **values: Any) -> list[Sequence[Any]]:
+        result = await self._connection.execute(statement.stmt(self.dialect), values)
+        return [tuple(r) for r in result.all()] if result.returns_rows else []
 
     async def begin(self) -> None:
         return None

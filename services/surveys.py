@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Update, bindparam, case, delete, func, inspect, select, true, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Answer, Attempt, AttemptStatus, ScaleResult, School, User
@@ -535,7 +536,7 @@ async def _tap(
         prev = engine.previous_question(inst, answers, q.id)
         if prev is None:
             raise Refusal("survey.error.first")
-        await _move(db, attempt.id, prev.id, now)
+        await _save(db, attempt, None, prev.id, now)
         return _question_view(attempt.id, inst, prev, answers, drafts)
     chosen: AnswerValue
     if action == "a":
@@ -549,8 +550,7 @@ async def _tap(
         ticked = list(marked) if isinstance(marked, list) else []
         if action == "t":
             ticked = engine.toggle(inst, q, ticked, option)
-            await _write(db, attempt.id, q.id, ticked, now, final=False)
-            await _move(db, attempt.id, q.id, now)
+            await _save(db, attempt, (q.id, ticked, False), q.id, now)
             drafts[q.id] = ticked
             return _question_view(attempt.id, inst, q, answers, drafts)
         engine.check_multi(q, ticked)
@@ -561,10 +561,7 @@ async def _tap(
         chosen = None
     else:
         raise Refusal(STALE)
-    await _write(db, attempt.id, q.id, chosen, now)
-    answers[q.id] = chosen
-    drafts.pop(q.id, None)
-    return await _after_answer(db, attempt, inst, q, now)
+    return await _answered(db, attempt, inst, q, chosen, now)
 
 
 async def typed(
@@ -601,9 +598,7 @@ async def _typed(
         view = _question_view(attempt.id, inst, q, attempt.answers, attempt.drafts)
         return replace(view, notice="survey.error.use_buttons")
     value = engine.parse_typed(q, text)
-    await _write(db, attempt.id, q.id, value, now)
-    attempt.answers[q.id] = value
-    return await _after_answer(db, attempt, inst, q, now)
+    return await _answered(db, attempt, inst, q, value, now)
 
 
 async def history_of(
@@ -684,10 +679,19 @@ _OPEN_ATTEMPT = Statement(
         _attempts.c.status == AttemptStatus.IN_PROGRESS.value,
     )
 )
-_MOVE = Statement(
+# The attempt goes from the question it is on to another, only if it is still on it and
+# open (a tap replayed, or answered meanwhile in another process, changes nothing).
+_MOVE_BASE = (
     update(_attempts)
-    .where(_attempts.c.id == bindparam("attempt_id"))
+    .where(
+        _attempts.c.id == bindparam("attempt_id"),
+        _attempts.c.current_question == bindparam("current"),
+        _attempts.c.status == AttemptStatus.IN_PROGRESS.value,
+    )
     .values(current_question=bindparam("question"), updated_at=bindparam("now"))
+)
+_MOVE = Statement(
+    lambda dialect: _MOVE_BASE.returning(_attempts.c.id) if dialect == "postgresql" else _MOVE_BASE
 )
 _WRITE = Statement(
     lambda dialect: upsert_statement(
@@ -700,6 +704,34 @@ _WRITE = Statement(
         answered_at=bindparam("answered_at"),
     )
 )
+
+
+def _move_and_write(dialect: str) -> Any:
+    """PostgreSQL: the move and the answer in one statement (the answer is written only if
+    the move was), so a tap is one round trip for its writes, with no transaction around
+    it. Rows returned: the answer written."""
+    moved = _MOVE_BASE.returning(_attempts.c.id).cte("moved")
+    answer = postgresql.insert(_answers).from_select(
+        ["attempt_id", "question_id", "value", "final", "answered_at"],
+        select(
+            moved.c.id,
+            bindparam("question_id", type_=_answers.c.question_id.type),
+            bindparam("value", type_=_answers.c.value.type),
+            bindparam("final", type_=_answers.c.final.type),
+            bindparam("answered_at", type_=_answers.c.answered_at.type),
+        ),
+    )
+    return (
+        answer.on_conflict_do_update(
+            index_elements=["attempt_id", "question_id"],
+            set_={c: answer.excluded[c] for c in ("value", "final", "answered_at")},
+        )
+        .returning(_answers.c.id)
+        .add_cte(moved)
+    )
+
+
+_MOVE_AND_WRITE = Statement(_move_and_write)
 
 
 async def _load_open(db: Statements, user_id: int, attempt_id: int) -> _Open | None:
@@ -716,29 +748,47 @@ async def _load_open(db: Statements, user_id: int, attempt_id: int) -> _Open | N
     return found
 
 
-async def _write(
+async def _save(
     db: Statements,
-    attempt_id: int,
-    question_id: str,
-    value: AnswerValue,
+    attempt: _Open,
+    answer: tuple[str, AnswerValue, bool] | None,
+    to: str,
     now: datetime,
-    *,
-    final: bool = True,
 ) -> None:
-    """:func:`write_answer` on the driver: one upsert keyed by (attempt, question)."""
-    await db.execute(
-        _WRITE,
-        attempt_id=attempt_id,
-        question_id=question_id,
-        value=value,
-        final=final,
-        answered_at=now,
-    )
-
-
-async def _move(db: Statements, attempt_id: int, question_id: str, now: datetime) -> None:
-    """The question the attempt is on, and when it last changed."""
-    await db.execute(_MOVE, attempt_id=attempt_id, question=question_id, now=now)
+    """Move the attempt from the question it is on to ``to`` and write ``answer``
+    (question, value, final) with it; a stale button when the attempt is no longer there."""
+    move = {"attempt_id": attempt.id, "current": attempt.current_question, "question": to}
+    if db.dialect.name == "postgresql":
+        if answer is None:
+            done = bool(await db.write_alone(_MOVE, now=now, **move))
+        else:
+            question_id, value, final = answer
+            done = bool(
+                await db.write_alone(
+                    _MOVE_AND_WRITE,
+                    now=now,
+                    question_id=question_id,
+                    value=value,
+                    final=final,
+                    answered_at=now,
+                    **move,
+                )
+            )
+    else:
+        done = await db.execute(_MOVE, now=now, **move) == 1
+        if done and answer is not None:
+            question_id, value, final = answer
+            await db.execute(
+                _WRITE,
+                attempt_id=attempt.id,
+                question_id=question_id,
+                value=value,
+                final=final,
+                answered_at=now,
+            )
+    if not done:
+        raise Refusal(STALE)
+    attempt.current_question = to
 
 
 def _question_view(
@@ -775,14 +825,19 @@ class _Finish:
     answers: dict[str, AnswerValue]
 
 
-async def _after_answer(
-    db: Statements, attempt: _Open, inst: Instrument, q: Question, now: datetime
+async def _answered(
+    db: Statements, attempt: _Open, inst: Instrument, q: Question, value: AnswerValue, now: datetime
 ) -> QuestionView | _Finish:
-    nxt = engine.next_question(inst, attempt.answers, after=q.id)
+    """An answer given: written with the move to the next question (or where it is, when it
+    was the last: the attempt is then completed)."""
+    answers = {**attempt.answers, q.id: value}
+    nxt = engine.next_question(inst, answers, after=q.id)
+    await _save(db, attempt, (q.id, value, True), nxt.id if nxt is not None else q.id, now)
+    attempt.answers = answers
+    attempt.drafts.pop(q.id, None)
     if nxt is None:
-        return _Finish(attempt.id, inst, attempt.answers)
-    await _move(db, attempt.id, nxt.id, now)
-    return _question_view(attempt.id, inst, nxt, attempt.answers, attempt.drafts)
+        return _Finish(attempt.id, inst, answers)
+    return _question_view(attempt.id, inst, nxt, answers, attempt.drafts)
 
 
 async def _finish(session: AsyncSession, step: _Finish, now: datetime) -> ResultsView:
