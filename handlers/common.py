@@ -8,6 +8,7 @@ building a fresh Router). See the README's Architecture section.
 
 from __future__ import annotations
 
+import copy
 import html
 import logging
 import uuid
@@ -15,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Annotated
+from typing import Annotated, Any
 
 from aiogram import Bot, F
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
@@ -30,7 +31,7 @@ from aiogram.types import (
 )
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.keyboard import InlineKeyboardBuilder
-from pydantic import Field
+from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
@@ -65,13 +66,29 @@ def esc(text: str) -> str:
     return html.escape(text, quote=False)
 
 
-# Every screen builds its keyboard anew, a question screen seven buttons per tap. Buttons are
-# copies of a validated one with their two fields replaced (a third of the cost of validating
-# each), and callback data of ints and strings is joined directly: the same string as
-# ``CallbackData.pack`` (a test compares them), without its ``model_dump`` per button.
+# Every screen builds its keyboard anew, a question screen seven buttons per tap. A button
+# is made the way pydantic's own copy makes one (its field values, set fields, extra and
+# private attributes), from a validated template with the two fields replaced: 0.7 µs
+# instead of 9 µs to validate it or 3.5 µs for ``model_copy``. ``tests/test_callback_pack.py``
+# compares the result with a validated button, so a change in pydantic fails there. Callback
+# data of ints and strings is joined directly: the same string as ``CallbackData.pack``
+# (compared by the same tests), without its ``model_dump`` per button.
 _BUTTON = InlineKeyboardButton(text="-", callback_data="-")
 _MARKUP = InlineKeyboardMarkup(inline_keyboard=[])
 CALLBACK_LIMIT = 64  # bytes
+
+
+def _made_like(template: BaseModel, fields: dict[str, Any]) -> Any:
+    made = object.__new__(type(template))
+    values = template.__dict__.copy()
+    values.update(fields)
+    object.__setattr__(made, "__dict__", values)
+    object.__setattr__(
+        made, "__pydantic_fields_set__", template.__pydantic_fields_set__ | fields.keys()
+    )
+    object.__setattr__(made, "__pydantic_extra__", copy.copy(template.__pydantic_extra__))
+    object.__setattr__(made, "__pydantic_private__", copy.copy(template.__pydantic_private__))
+    return made
 
 
 def pack(data: CallbackData) -> str:
@@ -94,11 +111,15 @@ def pack(data: CallbackData) -> str:
 
 
 def button(text: str, data: CallbackData) -> InlineKeyboardButton:
-    return _BUTTON.model_copy(update={"text": text, "callback_data": pack(data)})
+    made: InlineKeyboardButton = _made_like(_BUTTON, {"text": text, "callback_data": pack(data)})
+    return made
 
 
 def markup(rows: Sequence[Sequence[InlineKeyboardButton]]) -> InlineKeyboardMarkup:
-    return _MARKUP.model_copy(update={"inline_keyboard": [list(r) for r in rows if r]})
+    made: InlineKeyboardMarkup = _made_like(
+        _MARKUP, {"inline_keyboard": [list(r) for r in rows if r]}
+    )
+    return made
 
 
 @cache

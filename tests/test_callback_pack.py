@@ -10,12 +10,13 @@ from typing import Any
 
 import annotated_types
 from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
 import handlers
-from handlers.common import button, pack
+from handlers.common import button, markup, pack
 
 
 def callback_classes() -> list[type[CallbackData]]:
@@ -84,7 +85,30 @@ def test_pack_is_aiograms_pack(data: CallbackData) -> None:
         raise AssertionError(f"{data!r} packed although aiogram refuses it") from None
     assert pack(data) == expected
     assert type(data).unpack(expected) == data
-    assert button("x", data).callback_data == expected
+    made = button("вариант", data)
+    validated = InlineKeyboardButton(text="вариант", callback_data=expected)
+    assert made == validated
+    assert made.model_dump(exclude_none=True) == validated.model_dump(exclude_none=True)
+
+
+def test_a_keyboard_is_what_validation_would_make() -> None:
+    from handlers.home.callbacks import MenuCB
+
+    rows = [
+        [button("а", MenuCB(to="main")), button("б", MenuCB(to="help"))],
+        [],
+        [button("в", MenuCB(to="x"))],
+    ]
+    made = markup(rows)
+    validated = InlineKeyboardMarkup.model_validate(
+        {"inline_keyboard": [[b.model_dump() for b in r] for r in rows if r]}
+    )
+    assert made == validated
+    assert made.model_dump_json(exclude_none=True) == validated.model_dump_json(exclude_none=True)
+    assert made.model_fields_set == validated.model_fields_set
+    # a copy changes nothing in the template or in another button
+    again = button("г", MenuCB(to="main"))
+    assert again.text == "г" and rows[0][0].text == "а"
 
 
 def test_a_forged_value_is_refused_as_aiogram_does() -> None:
