@@ -8,7 +8,6 @@ building a fresh Router). See the README's Architecture section.
 
 from __future__ import annotations
 
-import copy
 import html
 import logging
 import uuid
@@ -78,16 +77,20 @@ _MARKUP = InlineKeyboardMarkup(inline_keyboard=[])
 CALLBACK_LIMIT = 64  # bytes
 
 
+_new = object.__new__
+_set = object.__setattr__
+
+
 def _made_like(template: BaseModel, fields: dict[str, Any]) -> Any:
-    made = object.__new__(type(template))
+    made = _new(type(template))
     values = template.__dict__.copy()
     values.update(fields)
-    object.__setattr__(made, "__dict__", values)
-    object.__setattr__(
-        made, "__pydantic_fields_set__", template.__pydantic_fields_set__ | fields.keys()
-    )
-    object.__setattr__(made, "__pydantic_extra__", copy.copy(template.__pydantic_extra__))
-    object.__setattr__(made, "__pydantic_private__", copy.copy(template.__pydantic_private__))
+    _set(made, "__dict__", values)
+    _set(made, "__pydantic_fields_set__", template.__pydantic_fields_set__ | fields.keys())
+    extra = template.__pydantic_extra__
+    _set(made, "__pydantic_extra__", None if extra is None else extra.copy())
+    private = template.__pydantic_private__
+    _set(made, "__pydantic_private__", None if private is None else private.copy())
     return made
 
 
@@ -111,7 +114,12 @@ def pack(data: CallbackData) -> str:
 
 
 def button(text: str, data: CallbackData) -> InlineKeyboardButton:
-    made: InlineKeyboardButton = _made_like(_BUTTON, {"text": text, "callback_data": pack(data)})
+    return button_with_data(text, pack(data))
+
+
+def button_with_data(text: str, data: str) -> InlineKeyboardButton:
+    """A button whose callback data is already packed (a copy of a drawn screen's)."""
+    made: InlineKeyboardButton = _made_like(_BUTTON, {"text": text, "callback_data": data})
     return made
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime
 
 from aiogram.types import InlineKeyboardButton
 
 from bot.i18n import Translator
-from handlers.common import Screen, button, esc, markup, split_text
+from handlers.common import Screen, button, button_with_data, esc, markup, split_text
 from handlers.home.callbacks import MenuCB
 from handlers.home.screens import main_menu, menu_button
 from handlers.mentoring.callbacks import RequestFromSurvey
@@ -110,7 +111,55 @@ def _option_rows(view: QuestionView) -> list[list[InlineKeyboardButton]]:
     return [buttons] if one_row else [[b] for b in buttons]
 
 
+# A question looks the same to every teacher at the same place of the same questionnaire,
+# but for the attempt id in its buttons (always their first field). So it is drawn once per
+# place, state and language with a placeholder id, and each tap gets a copy with its own id:
+# a fraction of drawing it. tests/test_survey_screens.py compares copies with drawings.
+_PLACEHOLDER = 0
+_DRAWN: dict[tuple[object, ...], Screen] = {}
+_DRAWN_LIMIT = 4096  # places × states × languages kept; beyond it, drawn afresh
+
+
 def question(view: QuestionView, t: Translator) -> Screen:
+    """The question screen of ``view`` (see :func:`draw_question`)."""
+    inst = view.instrument
+    selected = tuple(view.selected) if isinstance(view.selected, list) else view.selected
+    earlier = tuple(view.earlier) if isinstance(view.earlier, list) else view.earlier
+    key = (
+        t.language,
+        inst.id,
+        inst.version,
+        view.index,
+        view.number,
+        view.total,
+        selected,
+        earlier,
+        view.can_go_back,
+        view.section_intro,
+        view.notice,
+    )
+    drawn = _DRAWN.get(key)
+    if drawn is None:
+        drawn = draw_question(replace(view, attempt_id=_PLACEHOLDER), t)
+        if len(_DRAWN) >= _DRAWN_LIMIT:
+            _DRAWN.clear()
+        _DRAWN[key] = drawn
+    if view.attempt_id == _PLACEHOLDER or drawn.keyboard is None:
+        return drawn
+    attempt = str(view.attempt_id)
+    rows = [
+        [button_with_data(b.text, _with_attempt(b.callback_data, attempt)) for b in row]
+        for row in drawn.keyboard.inline_keyboard
+    ]
+    return Screen(drawn.text, markup(rows))
+
+
+def _with_attempt(data: str | None, attempt: str) -> str:
+    prefix, _placeholder, *rest = (data or "").split(":")
+    return ":".join([prefix, attempt, *rest])
+
+
+def draw_question(view: QuestionView, t: Translator) -> Screen:
     inst, q = view.instrument, view.question
     at = {"attempt": view.attempt_id, "question": view.index}
     parts = [
