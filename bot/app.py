@@ -130,7 +130,7 @@ async def create_app(
     dp.callback_query.outer_middleware(gate)
     dp.callback_query.middleware(ButtonAnswerMiddleware())
     for name, observer in dp.observers.items():
-        if name not in ("update", "error"):
+        if name not in ("update", "error", "callback_query"):
             observer.middleware(HandlerNeedsMiddleware())
     dp.include_routers(*setup_routers())
     return App(settings, engine, sessionmaker, registry, dp, db)
