@@ -11,7 +11,19 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Update, bindparam, case, delete, func, inspect, select, true, update
+from sqlalchemy import (
+    JSON,
+    Update,
+    bindparam,
+    case,
+    delete,
+    func,
+    inspect,
+    select,
+    true,
+    type_coerce,
+    update,
+)
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -664,16 +676,30 @@ class _Open:
 _attempts = Attempt.__table__
 _answers = Answer.__table__
 # Built once: the statements of the answer path, run on the driver (models.driver).
+
+
+def _answers_json(dialect: str, final: bool) -> Any:
+    """The attempt's answers (or drafts) as one JSON object, question id -> value."""
+    if dialect == "postgresql":
+        agg = func.json_object_agg(_answers.c.question_id, _answers.c.value)
+    else:
+        agg = func.json_group_object(_answers.c.question_id, func.json(_answers.c.value))
+    return (
+        select(type_coerce(agg, JSON))
+        .where(_answers.c.attempt_id == _attempts.c.id, _answers.c.final.is_(final))
+        .scalar_subquery()
+    )
+
+
+# One row: the attempt with its answers and drafts, each set one JSON object (parsed once,
+# not a row and a value to convert per answer).
 _OPEN_ATTEMPT = Statement(
-    select(
+    lambda dialect: select(
         _attempts.c.instrument_version_id,
         _attempts.c.current_question,
-        _answers.c.question_id,
-        _answers.c.value,
-        _answers.c.final,
-    )
-    .select_from(_attempts.outerjoin(_answers, _answers.c.attempt_id == _attempts.c.id))
-    .where(
+        _answers_json(dialect, True),
+        _answers_json(dialect, False),
+    ).where(
         _attempts.c.id == bindparam("attempt_id"),
         _attempts.c.user_id == bindparam("user_id"),
         _attempts.c.status == AttemptStatus.IN_PROGRESS.value,
@@ -741,11 +767,8 @@ async def _load_open(db: Statements, user_id: int, attempt_id: int) -> _Open | N
     rows = await db.fetch(_OPEN_ATTEMPT, attempt_id=attempt_id, user_id=user_id)
     if not rows or rows[0][1] is None:
         return None
-    found = _Open(attempt_id, rows[0][0], rows[0][1], {}, {})
-    for _version, _current, question_id, value, final in rows:
-        if question_id is not None:
-            (found.answers if final else found.drafts)[question_id] = value
-    return found
+    version, current, answers, drafts = rows[0]
+    return _Open(attempt_id, version, current, dict(answers or {}), dict(drafts or {}))
 
 
 async def _save(
