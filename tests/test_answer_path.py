@@ -1,8 +1,9 @@
 """The answer path: what one tap costs in SQL, and what happens when Telegram refuses.
 
 - An answer tap runs at most four statements (the person with roles and conversation state;
-  the attempt with its answers; the answer upsert; the attempt's position) and the FSM state
-  is written only when it changes.
+  the attempt with its answers and drafts; the attempt's move, guarded by the question it is
+  on; the answer upsert — on PostgreSQL the move and the answer are one statement), counted
+  where the driver runs them, and the FSM state is written only when it changes.
 - The answer is committed before the reply leaves: a reply that fails afterwards (400, or a
   429 beyond the retries) never undoes it, and the pressed button is answered exactly once.
 - 429 with ``retry_after`` is waited out and the reply sent again.
