@@ -114,11 +114,14 @@ class _Block:
         if self._line is not None:
             assert st is not None
             try:
-                if self._write:
-                    if exc is None:
-                        await st.commit()
-                    else:
-                        await st.rollback()
+                if exc is None:
+                    try:
+                        await st.commit()  # nothing to commit after reads only: no-op
+                    except BaseException:
+                        await st.rollback()  # the connection goes back with no transaction
+                        raise
+                else:
+                    await st.rollback()
             finally:
                 self._line.give_back()
                 self._line = None
