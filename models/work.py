@@ -18,12 +18,13 @@ class Work:
 
     ``session`` is created on first use: most taps never need the ORM. ``statements()``
     gives :class:`models.driver.Statements` in a transaction of their own, committed when
-    the block ends, on a connection taken from the pool for the block only; once the
-    session has a transaction open, they join it instead (and commit with it).
+    the block ends, on a connection taken for the block only (on SQLite the pool's one
+    connection, used directly while idle: :class:`models.db.SqliteLine`); once the session
+    has a transaction open, they join it instead (and commit with it).
 
-    On SQLite the pool has one connection: nothing may use the session inside a
-    ``statements()`` block that took its own connection (it would wait for that very
-    connection). The block is short and makes no Bot API request.
+    A block is short: it waits for nothing but its statements, makes no Bot API request and
+    does not use the session (on SQLite that would ask the pool for the very connection the
+    block holds, and fail).
     """
 
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
