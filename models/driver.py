@@ -118,15 +118,16 @@ class Statements:
     COMMIT round trips.
     """
 
-    def __init__(self, driver: Any, dialect: Dialect) -> None:
+    def __init__(self, driver: Any, dialect: Dialect, *, transaction: bool = False) -> None:
         """``driver``: an sqlite3 connection, an :class:`models.db.InlineSqlite` or an asyncpg
-        connection."""
+        connection; ``transaction``: the block's writes share one transaction (on SQLite
+        they always do, the driver begins it)."""
         self.dialect = dialect
         self._sqlite: sqlite3.Connection | None = (
             driver if isinstance(driver, sqlite3.Connection) else getattr(driver, "sqlite", None)
         )
         self._asyncpg = driver if self._sqlite is None else None
-        self._wanted = False  # a transaction is wanted (PostgreSQL: begun at the first write)
+        self._wanted = transaction  # PostgreSQL: begun at the first write
         self._began = False
         self._alone = False  # the block's one write has run by itself
 
@@ -166,9 +167,6 @@ class Statements:
         self._alone = not self._began
         return c.rows(await self._asyncpg.fetch(c.sql, *params))
 
-    async def begin(self) -> None:
-        self._wanted = True
-
     async def commit(self) -> None:
         if self._sqlite is not None:
             self._sqlite.commit()
@@ -203,9 +201,6 @@ class SessionStatements(Statements):
     async def write_alone(self, statement: Statement, **values: Any) -> list[Sequence[Any]]:
         result = await self._connection.execute(statement.stmt(self.dialect), values)
         return [tuple(r) for r in result.all()] if result.returns_rows else []
-
-    async def begin(self) -> None:
-        return None
 
     async def commit(self) -> None:
         return None  # the session commits

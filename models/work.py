@@ -96,13 +96,9 @@ class _Block:
                 self._statements = Statements(direct, work.engine.dialect)
                 return self._statements
         self._fairy = await work.engine.raw_connection()
-        try:
-            self._statements = Statements(self._fairy.driver_connection, work.engine.dialect)
-            if self._write:
-                await self._statements.begin()
-        except BaseException:
-            await self._release()
-            raise
+        self._statements = Statements(
+            self._fairy.driver_connection, work.engine.dialect, transaction=self._write
+        )
         return self._statements
 
     async def __aexit__(
@@ -112,37 +108,32 @@ class _Block:
         tb: TracebackType | None,
     ) -> None:
         st = self._statements
-        if self._line is not None:
-            assert st is not None
-            try:
-                if exc is None:
-                    try:
-                        await st.commit()  # nothing to commit after reads only: no-op
-                    except BaseException:
-                        await st.rollback()  # the connection goes back with no transaction
-                        raise
-                else:
-                    await st.rollback()
-            finally:
-                self._line.give_back()
-                self._line = None
-            return
-        if self._fairy is None or st is None:
+        if st is None or (self._line is None and self._fairy is None):
             return  # the session's transaction: it commits or rolls back
         try:
-            if self._write:
-                if exc is None:
-                    await st.commit()
-                else:
-                    try:
-                        await st.rollback()
-                    except BaseException:
-                        self._fairy.invalidate()  # its state is unknown: not back to the pool
-                        raise
+            if exc is None:
+                try:
+                    await st.commit()  # after reads only there is nothing to commit
+                except BaseException:
+                    await self._undo(st)  # the connection goes back with no transaction
+                    raise
+            else:
+                await self._undo(st)
         finally:
             await self._release()
 
+    async def _undo(self, st: Statements) -> None:
+        try:
+            await st.rollback()
+        except BaseException:
+            if self._fairy is not None:
+                self._fairy.invalidate()  # its state is unknown: not back to the pool
+            raise
+
     async def _release(self) -> None:
+        line, self._line = self._line, None
+        if line is not None:
+            line.give_back()
         fairy, self._fairy = self._fairy, None
         if fairy is not None:
             # the pool's reset on return talks to the driver through SQLAlchemy's greenlet

@@ -14,7 +14,7 @@ from sqlalchemy import bindparam, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Attempt, InstrumentVersion
-from models.driver import Statement, Statements
+from models.driver import SessionStatements, Statement, Statements
 from surveys.schema import Instrument
 
 
@@ -60,7 +60,7 @@ class InstrumentRegistry:
         )
 
     async def version(self, db: Statements, version_id: int) -> Instrument:
-        """:meth:`by_version_id` for the statements of the answer path."""
+        """The instrument of a stored version (parsed once per process)."""
         inst = self._by_version_id.get(version_id)
         if inst is None:
             rows = await db.fetch(_DEFINITION, version_id=version_id)
@@ -70,13 +70,10 @@ class InstrumentRegistry:
         return inst
 
     async def by_version_id(self, session: AsyncSession, version_id: int) -> Instrument:
+        """:meth:`version` through the ORM session (which is not touched when it is known)."""
         inst = self._by_version_id.get(version_id)
         if inst is None:
-            row = await session.get(InstrumentVersion, version_id)
-            if row is None:
-                raise KeyError(version_id)
-            inst = Instrument.model_validate(row.definition)
-            self._by_version_id[version_id] = inst
+            inst = await self.version(SessionStatements(await session.connection()), version_id)
         return inst
 
 

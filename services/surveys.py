@@ -780,35 +780,22 @@ async def _save(
 ) -> None:
     """Move the attempt from the question it is on to ``to`` and write ``answer``
     (question, value, final) with it; a stale button when the attempt is no longer there."""
-    move = {"attempt_id": attempt.id, "current": attempt.current_question, "question": to}
+    values: dict[str, Any] = {
+        "attempt_id": attempt.id,
+        "current": attempt.current_question,
+        "question": to,
+        "now": now,
+    }
+    if answer is not None:
+        question_id, value, final = answer
+        values.update(question_id=question_id, value=value, final=final, answered_at=now)
     if db.dialect.name == "postgresql":
-        if answer is None:
-            done = bool(await db.write_alone(_MOVE, now=now, **move))
-        else:
-            question_id, value, final = answer
-            done = bool(
-                await db.write_alone(
-                    _MOVE_AND_WRITE,
-                    now=now,
-                    question_id=question_id,
-                    value=value,
-                    final=final,
-                    answered_at=now,
-                    **move,
-                )
-            )
+        # one statement, no transaction around it
+        done = bool(await db.write_alone(_MOVE if answer is None else _MOVE_AND_WRITE, **values))
     else:
-        done = await db.execute(_MOVE, now=now, **move) == 1
+        done = await db.execute(_MOVE, **values) == 1
         if done and answer is not None:
-            question_id, value, final = answer
-            await db.execute(
-                _WRITE,
-                attempt_id=attempt.id,
-                question_id=question_id,
-                value=value,
-                final=final,
-                answered_at=now,
-            )
+            await db.execute(_WRITE, **values)
     if not done:
         raise Refusal(STALE)
     attempt.current_question = to
