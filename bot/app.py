@@ -30,7 +30,7 @@ from bot.middlewares import (
 )
 from bot.outgoing import equip
 from bot.storage import ChatLocks, SqlStorage
-from handlers import setup_routers
+from handlers import reads_along, setup_routers
 from handlers.consent.router import RenewalGate
 from models import utcnow
 from models.db import make_engine, make_sessionmaker
@@ -123,7 +123,7 @@ async def create_app(
     db = DbSessionMiddleware(sessionmaker)
     dp.update.outer_middleware(db)
     dp.update.outer_middleware(
-        ContextMiddleware(storage, isolation, settings.admin_ids, clock, settings.tz)
+        ContextMiddleware(storage, isolation, settings.admin_ids, clock, settings.tz, reads_along())
     )
     gate = RenewalGate()  # a new edition of the consent: asked before anything else
     dp.message.outer_middleware(gate)

@@ -4,15 +4,16 @@ conversation state, and the answer to a pressed button."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, tzinfo
 from typing import Any
 
 from aiogram import BaseMiddleware
 from aiogram.dispatcher.flags import get_flag
+from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.middleware import FSMContextMiddleware
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
-from aiogram.types import CallbackQuery, TelegramObject
+from aiogram.types import CallbackQuery, TelegramObject, Update
 from aiogram.types import User as TgUser
 from aiogram.utils.callback_answer import CallbackAnswerMiddleware
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -23,7 +24,7 @@ from bot.scope import Conversation, UpdateScope, current_scope
 from bot.storage import SqlStorage, storage_key
 from models.db import wipe_wal_if_asked
 from models.work import Work
-from services.people import load_context, load_user
+from services.people import ReadAlong, load_context, load_user
 from services.roles import Access, access_of
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
@@ -96,39 +97,72 @@ class ContextMiddleware(FSMContextMiddleware):
         admin_ids: frozenset[int],
         clock: Callable[[], datetime],
         tz: tzinfo,
+        reads_along: Mapping[type[CallbackData], ReadAlong] | None = None,
     ) -> None:
+        """``reads_along``: the buttons whose handler's first read comes with the person
+        (:class:`services.people.ReadAlong`), by the class of their data."""
         super().__init__(storage=storage, events_isolation=events_isolation)
         self.admin_ids = admin_ids
         self.clock = clock
         self.tz = tz
         self.translators = {lang: Translator(lang, tz) for lang in languages()}
         self.nobody = Access(telegram_id=0)
+        self.reads_along = {
+            cls.__prefix__: (cls, along) for cls, along in (reads_along or {}).items()
+        }
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         data["fsm_storage"] = self.storage
         data["now"] = self.clock().astimezone(self.tz)  # local time of the municipality
         context = self.resolve_event_context(data["bot"], data)
         if context is None:
-            await self._person(data, "")
+            await self._person(data, "", None)
             return await handler(event, data)
         async with self.events_isolation.lock(key=context.key):
             key = storage_key(context.key)
-            conversation = await self._person(data, key)
+            conversation = await self._person(data, key, self._along(event))
             if conversation is not None and isinstance(self.storage, SqlStorage):
                 self.storage.prime(key, conversation)
             data["state"] = context
             data["raw_state"] = await context.get_state()
             return await handler(event, data)
 
-    async def _person(self, data: dict[str, Any], key: str) -> Conversation | None:
-        """Fill the person, access and translator; the conversation row read with them."""
+    def _along(self, event: TelegramObject) -> tuple[ReadAlong, dict[str, Any]] | None:
+        """The read that comes with the person for this button, and its parameters (the
+        button's fields); None for other updates and for data that does not parse (the
+        handler's filter refuses it)."""
+        query = event.callback_query if isinstance(event, Update) else None
+        if query is None or not query.data or not self.reads_along:
+            return None
+        found = self.reads_along.get(query.data.partition(":")[0])
+        if found is None:
+            return None
+        cls, along = found
+        try:
+            values = cls.unpack(query.data).model_dump()
+        except (TypeError, ValueError):  # pydantic's ValidationError is a ValueError
+            return None
+        return along, values
+
+    async def _person(
+        self,
+        data: dict[str, Any],
+        key: str,
+        along: tuple[ReadAlong, dict[str, Any]] | None,
+    ) -> Conversation | None:
+        """Fill the person, access and translator (and the row read along); the
+        conversation row read with them."""
         tg_user: TgUser | None = data.get("event_from_user")
         if tg_user is None:
             data["person"] = None
             data["access"] = self.nobody
             data["t"] = self.translators[DEFAULT_LANGUAGE]
             return None
-        found = await load_context(data["work"], tg_user.id, key)
+        if along is None:
+            found = await load_context(data["work"], tg_user.id, key)
+        else:
+            found = await load_context(data["work"], tg_user.id, key, *along)
+            data[along[0].name] = found.along
         person = data["person"] = found.person
         data["access"] = access_of(tg_user.id, found.roles, self.admin_ids)
         language = person.language if person is not None else DEFAULT_LANGUAGE

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from aiogram import Router
+from aiogram.filters.callback_data import CallbackData
+
+from services.people import ReadAlong
 
 
 def setup_routers() -> list[Router]:
@@ -44,3 +47,11 @@ def setup_routers() -> list[Router]:
         home.setup(),  # the main menu and the fallbacks for anything unrecognised
         errors.setup(),  # error events only: last, so no update passes it on its way
     ]
+
+
+def reads_along() -> dict[type[CallbackData], ReadAlong]:
+    """The buttons whose handler's first read comes with the person behind the update
+    (:class:`services.people.ReadAlong`; the handler names it among its parameters)."""
+    from handlers.surveys import router as surveys
+
+    return {**surveys.READS_ALONG}

@@ -25,6 +25,13 @@ class Work:
     A block is short: it waits for nothing but its statements, makes no Bot API request and
     does not use the session (on SQLite that would ask the pool for the very connection the
     block holds, and fail).
+
+    A block opened with ``keep=True`` leaves the connection it took from the pool
+    (PostgreSQL), with no transaction open, to the update's next block: a read and the
+    writes that follow it take and give back one connection, not one each. It goes back to
+    the pool with that block, or at :meth:`commit` (before each Bot API request, see
+    :mod:`bot.outgoing`: no connection waits on the network) or :meth:`close`, or when the
+    session is made.
     """
 
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
@@ -36,10 +43,18 @@ class Work:
         # SQLite through models.db.InlineSqlite: its one connection, used directly when idle
         self.line = sqlite_line(engine)
         self._session: AsyncSession | None = None
+        self._held: PoolProxiedConnection | None = None  # between blocks, no transaction
 
     @property
     def session(self) -> AsyncSession:
         if self._session is None:
+            held, self._held = self._held, None
+            if held is not None:
+                # the session takes a connection of its own: two at once for one update
+                # could wait on each other when the pool runs short. No transaction is open
+                # on it (a kept block committed), so its reset on return does no I/O and
+                # needs no greenlet.
+                held.close()
             self._session = self.sessionmaker()
         return self._session
 
@@ -48,15 +63,18 @@ class Work:
         """The session, if something has asked for it."""
         return self._session
 
-    def statements(self, *, write: bool = True) -> _Block:
-        """Plain statements in one transaction (``write=False``: reads, no transaction)::
+    def statements(self, *, write: bool = True, keep: bool = False) -> _Block:
+        """Plain statements in one transaction (``write=False``: reads, no transaction;
+        ``keep``: the connection stays for the update's next block)::
 
         async with work.statements() as db:
             rows = await db.fetch(STATEMENT, id=...)
         """
-        return _Block(self, write)
+        return _Block(self, write, keep)
 
     async def commit(self) -> None:
+        """Commit the session and give back the connection held between blocks."""
+        await self._give_back()
         if self._session is not None and self._session.in_transaction():
             await self._session.commit()
 
@@ -65,19 +83,28 @@ class Work:
             await self._session.rollback()
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
+        try:
+            await self._give_back()
+        finally:
+            if self._session is not None:
+                await self._session.close()
+
+    async def _give_back(self) -> None:
+        held, self._held = self._held, None
+        if held is not None:
+            await _close(held)
 
 
 class _Block:
     """One ``statements()`` block: a connection from the pool for its duration (or the
     session's, inside its transaction), committed at the end unless it raised."""
 
-    __slots__ = ("_fairy", "_line", "_statements", "_work", "_write")
+    __slots__ = ("_fairy", "_keep", "_line", "_statements", "_work", "_write")
 
-    def __init__(self, work: Work, write: bool) -> None:
+    def __init__(self, work: Work, write: bool, keep: bool) -> None:
         self._work = work
         self._write = write
+        self._keep = keep
         self._fairy: PoolProxiedConnection | None = None
         self._line: SqliteLine | None = None
         self._statements: Statements | None = None
@@ -95,7 +122,8 @@ class _Block:
                 self._line = line
                 self._statements = Statements(direct, work.engine.dialect)
                 return self._statements
-        self._fairy = await work.engine.raw_connection()
+        held, work._held = work._held, None
+        self._fairy = held if held is not None else await work.engine.raw_connection()
         self._statements = Statements(
             self._fairy.driver_connection, work.engine.dialect, transaction=self._write
         )
@@ -110,6 +138,7 @@ class _Block:
         st = self._statements
         if st is None or (self._line is None and self._fairy is None):
             return  # the session's transaction: it commits or rolls back
+        done = False
         try:
             if exc is None:
                 try:
@@ -117,10 +146,11 @@ class _Block:
                 except BaseException:
                     await self._undo(st)  # the connection goes back with no transaction
                     raise
+                done = True
             else:
                 await self._undo(st)
         finally:
-            await self._release()
+            await self._release(keep=done)
 
     async def _undo(self, st: Statements) -> None:
         try:
@@ -130,12 +160,21 @@ class _Block:
                 self._fairy.invalidate()  # its state is unknown: not back to the pool
             raise
 
-    async def _release(self) -> None:
+    async def _release(self, *, keep: bool) -> None:
         line, self._line = self._line, None
         if line is not None:
             line.give_back()
         fairy, self._fairy = self._fairy, None
-        if fairy is not None:
-            # the pool's reset on return talks to the driver through SQLAlchemy's greenlet
-            # bridge, so it runs inside one
-            await greenlet_spawn(fairy.close)
+        if fairy is None:
+            return
+        work = self._work
+        if keep and self._keep and work._held is None and work._session is None and fairy.is_valid:
+            work._held = fairy  # committed: no transaction open
+        else:
+            await _close(fairy)
+
+
+async def _close(fairy: PoolProxiedConnection) -> None:
+    """Give a connection back to the pool. Its reset on return talks to the driver through
+    SQLAlchemy's greenlet bridge, so it runs inside one."""
+    await greenlet_spawn(fairy.close)

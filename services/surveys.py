@@ -6,6 +6,7 @@ so a restart or «Прервать» loses nothing and a replayed tap records on
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -13,6 +14,8 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Integer,
+    Select,
     Update,
     bindparam,
     case,
@@ -33,7 +36,7 @@ from models.driver import Statement, Statements
 from models.work import Work
 from services.consent import HEALTH_CONSENT_VERSION, HEALTH_KINDS, needs_health_consent
 from services.instruments import InstrumentRegistry, Registered
-from services.people import is_young
+from services.people import ReadAlong, is_young
 from services.reference import setting_of
 from surveys import engine
 from surveys.loader import kind_groups
@@ -508,34 +511,44 @@ async def tap(
     index: int,
     option: int,
     now: datetime,
+    opened: Sequence[Any] | None = None,
 ) -> Shown | Paused:
     """A button under a question: answer (a), tick (t), done (d), skip (s), back (b), pause (p).
 
     Only the teacher's own open attempt, at the question it is on, is touched. An answer
-    costs one read (the attempt with its answers) and two writes (the answer, the attempt),
-    plain statements on the driver in one short transaction; the last answer then completes
-    the attempt through the ORM.
+    costs one read (the attempt with its answers: ``opened``, the row of
+    :data:`OPEN_ATTEMPT` read with the person, or read here) and one write (the move to the
+    next question with the answer), plain statements on the driver; the last answer then
+    completes the attempt through the ORM.
     """
+    attempt = (
+        _open_of(attempt_id, opened)
+        if opened is not None
+        else await _read_open(work, user_id, attempt_id)
+    )
+    if attempt is None:
+        raise Refusal(STALE)
     async with work.statements() as db:
-        step = await _tap(db, registry, user_id, action, attempt_id, index, option, now)
+        step = await _tap(db, registry, attempt, action, index, option, now)
     if isinstance(step, _Finish):
         return await _finish(work.session, step, now)
     return step
 
 
+async def _read_open(work: Work, user_id: int, attempt_id: int) -> _Open | None:
+    async with work.statements(write=False) as db:
+        return await _load_open(db, user_id, attempt_id)
+
+
 async def _tap(
     db: Statements,
     registry: InstrumentRegistry,
-    user_id: int,
+    attempt: _Open,
     action: str,
-    attempt_id: int,
     index: int,
     option: int,
     now: datetime,
 ) -> Shown | Paused | _Finish:
-    attempt = await _load_open(db, user_id, attempt_id)
-    if attempt is None:
-        raise Refusal(STALE)
     answers, drafts = attempt.answers, attempt.drafts
     inst = await registry.version(db, attempt.version_id)
     questions = inst.questions
@@ -691,19 +704,26 @@ def _answers_json(dialect: str, final: bool) -> Any:
     )
 
 
-# One row: the attempt with its answers and drafts, each set one JSON object (parsed once,
-# not a row and a value to convert per answer).
-_OPEN_ATTEMPT = Statement(
-    lambda dialect: select(
+def _open_attempt(dialect: str) -> Select[Any]:
+    """One row: the open attempt of a button with its answers and drafts, each set one JSON
+    object (parsed once, not a row and a value to convert per answer)."""
+    return select(
+        _attempts.c.user_id.label("person"),
         _attempts.c.instrument_version_id,
         _attempts.c.current_question,
         _answers_json(dialect, True),
         _answers_json(dialect, False),
     ).where(
-        _attempts.c.id == bindparam("attempt_id"),
-        _attempts.c.user_id == bindparam("user_id"),
+        _attempts.c.id == bindparam("attempt", type_=Integer),
         _attempts.c.status == AttemptStatus.IN_PROGRESS.value,
     )
+
+
+OPEN_ATTEMPT = ReadAlong("open_attempt", _open_attempt)
+"""The open attempt a button under a question names, read with the person behind the tap
+(the ``attempt`` of the button); :func:`tap` takes the row as ``opened``."""
+_OPEN_ATTEMPT = Statement(
+    lambda dialect: _open_attempt(dialect).where(_attempts.c.user_id == bindparam("user_id"))
 )
 # The attempt goes from the question it is on to another, only if it is still on it and
 # open (a tap replayed, or answered meanwhile in another process, changes nothing).
@@ -764,10 +784,16 @@ async def _load_open(db: Statements, user_id: int, attempt_id: int) -> _Open | N
     """The teacher's open attempt with its answers and drafts, in one statement."""
     if attempt_id <= 0:
         return None
-    rows = await db.fetch(_OPEN_ATTEMPT, attempt_id=attempt_id, user_id=user_id)
-    if not rows or rows[0][1] is None:
+    rows = await db.fetch(_OPEN_ATTEMPT, attempt=attempt_id, user_id=user_id)
+    return _open_of(attempt_id, rows[0][1:]) if rows else None
+
+
+def _open_of(attempt_id: int, row: Sequence[Any]) -> _Open | None:
+    """An open attempt from its row (version, question, answers, drafts); None when the
+    row is empty: no such open attempt of this teacher."""
+    version, current, answers, drafts = row
+    if current is None:
         return None
-    version, current, answers, drafts = rows[0]
     return _Open(attempt_id, version, current, dict(answers or {}), dict(drafts or {}))
 
 

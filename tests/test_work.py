@@ -169,3 +169,55 @@ async def test_sqlite_uses_its_idle_connection_directly_and_refuses_to_share_it(
         await db.execute(WRITE, key="after", user_id=1, state="a", data={}, updated_at=now)
     async with sessionmaker() as s:
         assert set((await s.scalars(select(FsmRecord.key))).all()) == {"direct", "after"}
+
+
+async def test_a_kept_connection_serves_the_next_block_then_goes_back(
+    engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    """PostgreSQL: a block opened with ``keep`` leaves its connection to the next block,
+    which gives it back; it also goes back at commit and when the session is made, so an
+    update never holds two. SQLite uses its one connection directly either way."""
+    pool = engine.sync_engine.pool
+    now = datetime.now(UTC)
+    postgres = engine.dialect.name == "postgresql"
+
+    def held() -> int:
+        return pool.checkedout()  # type: ignore[attr-defined,no-any-return]
+
+    work = Work(sessionmaker)
+    async with work.statements(write=False, keep=True) as db:
+        await db.fetch(READ, key="none")
+        first = getattr(db, "_asyncpg", None)
+    assert held() == (1 if postgres else 0)
+    async with work.statements() as db:
+        assert getattr(db, "_asyncpg", None) is first  # the same connection
+        await db.execute(WRITE, key="one", user_id=1, state="a", data={}, updated_at=now)
+    assert held() == 0
+    await work.close()
+
+    # given back at commit (before a Bot API request), and at close
+    for end in ("commit", "close"):
+        work = Work(sessionmaker)
+        async with work.statements(write=False, keep=True) as db:
+            await db.fetch(READ, key="one")
+        await getattr(work, end)()
+        assert held() == 0
+        await work.close()
+
+    # given back when the session is made: the session then has a connection of its own
+    work = Work(sessionmaker)
+    async with work.statements(write=False, keep=True) as db:
+        await db.fetch(READ, key="one")
+    assert (await work.session.get(FsmRecord, "one")) is not None
+    assert held() == 1  # the session's only
+    await work.close()
+    assert held() == 0
+
+    # a block that raises gives its connection back (nothing kept in an unknown state)
+    work = Work(sessionmaker)
+    with pytest.raises(LookupError):
+        async with work.statements(write=False, keep=True) as db:
+            await db.fetch(READ, key="one")
+            raise LookupError
+    assert held() == 0
+    await work.close()

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from aiogram import F, Router
+from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
@@ -36,13 +39,15 @@ from models.work import Work
 from services import surveys as svc
 from services.consent import Operator, health_edition
 from services.instruments import InstrumentRegistry
-from services.people import Person, menu_view
+from services.people import Person, ReadAlong, menu_view
 from services.roles import Access
 
 ANSWERING = SurveyForm.answering.state
 # the action of each button under a question, as services.surveys.tap knows it
 TAPS: dict[type, str] = {AnswerCB: "a", TickCB: "t", DoneCB: "d", SkipCB: "s", BackCB: "b"}
 Tap = AnswerCB | TickCB | DoneCB | SkipCB | BackCB | PauseCB
+# the attempt a tap names comes with the person (one read less per tap): ``open_attempt``
+READS_ALONG: dict[type[CallbackData], ReadAlong] = {cb: svc.OPEN_ATTEMPT for cb in (*TAPS, PauseCB)}
 
 
 def setup() -> Router:
@@ -169,6 +174,7 @@ async def survey_tap(
     state: FSMContext,
     callback_answer: CallbackAnswer,
     access: Access,
+    open_attempt: Sequence[Any] | None = None,
 ) -> None:
     action = TAPS.get(type(callback_data), "p")
     option = getattr(callback_data, "option", -1)
@@ -182,6 +188,7 @@ async def survey_tap(
             callback_data.question,
             option,
             now,
+            open_attempt,
         )
     except svc.Refusal as exc:
         refuse(callback_answer, screens.refusal(exc, t))
