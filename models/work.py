@@ -4,12 +4,13 @@ short transactions of plain statements on the driver for the paths every tap tak
 from __future__ import annotations
 
 from types import TracebackType
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.util import greenlet_spawn
 
-from models.db import SqliteLine, sqlite_line
+from models.db import DriverLane, SqliteLine, driver_lane, sqlite_line
 from models.driver import SessionStatements, Statements
 
 
@@ -42,8 +43,10 @@ class Work:
         self.engine = engine
         # SQLite through models.db.InlineSqlite: its one connection, used directly when idle
         self.line = sqlite_line(engine)
+        # PostgreSQL through models.db.make_engine: connections kept apart from the pool
+        self.lane = driver_lane(engine)
         self._session: AsyncSession | None = None
-        self._held: PoolProxiedConnection | None = None  # between blocks, no transaction
+        self._held: _Taken | None = None  # between blocks, no transaction
 
     @property
     def session(self) -> AsyncSession:
@@ -51,10 +54,9 @@ class Work:
             held, self._held = self._held, None
             if held is not None:
                 # the session takes a connection of its own: two at once for one update
-                # could wait on each other when the pool runs short. No transaction is open
-                # on it (a kept block committed), so its reset on return does no I/O and
-                # needs no greenlet.
-                held.close()
+                # could wait on each other when connections run short. No transaction is
+                # open on it (a kept block committed), so giving it back does no I/O.
+                held.give_back_now()
             self._session = self.sessionmaker()
         return self._session
 
@@ -92,20 +94,62 @@ class Work:
     async def _give_back(self) -> None:
         held, self._held = self._held, None
         if held is not None:
-            await _close(held)
+            await held.give_back(healthy=True)
+
+
+class _Taken:
+    """A connection a block took: from the driver lane (PostgreSQL, see
+    :class:`models.db.DriverLane`) or from the pool."""
+
+    __slots__ = ("driver", "fairy", "lane")
+
+    def __init__(
+        self, driver: Any, lane: DriverLane | None, fairy: PoolProxiedConnection | None
+    ) -> None:
+        self.driver = driver
+        self.lane = lane
+        self.fairy = fairy
+
+    @classmethod
+    async def take(cls, work: Work) -> _Taken:
+        lane = work.lane
+        if lane is not None:
+            return cls(await lane.take(), lane, None)
+        fairy = await work.engine.raw_connection()
+        return cls(fairy.driver_connection, None, fairy)
+
+    async def give_back(self, *, healthy: bool) -> None:
+        if self.lane is not None:
+            self.lane.give_back(self.driver, healthy=healthy)
+            return
+        assert self.fairy is not None
+        if not healthy:
+            self.fairy.invalidate()  # its state is unknown: not back to the pool
+        # the pool's reset on return talks to the driver through SQLAlchemy's greenlet
+        # bridge, so it runs inside one
+        await greenlet_spawn(self.fairy.close)
+
+    def give_back_now(self) -> None:
+        """Given back with no transaction open: no I/O (the pool's reset on return finds
+        nothing to roll back)."""
+        if self.lane is not None:
+            self.lane.give_back(self.driver, healthy=True)
+        else:
+            assert self.fairy is not None
+            self.fairy.close()
 
 
 class _Block:
-    """One ``statements()`` block: a connection from the pool for its duration (or the
-    session's, inside its transaction), committed at the end unless it raised."""
+    """One ``statements()`` block: a connection for its duration (or the session's, inside
+    its transaction), committed at the end unless it raised."""
 
-    __slots__ = ("_fairy", "_keep", "_line", "_statements", "_work", "_write")
+    __slots__ = ("_keep", "_line", "_statements", "_taken", "_work", "_write")
 
     def __init__(self, work: Work, write: bool, keep: bool) -> None:
         self._work = work
         self._write = write
         self._keep = keep
-        self._fairy: PoolProxiedConnection | None = None
+        self._taken: _Taken | None = None
         self._line: SqliteLine | None = None
         self._statements: Statements | None = None
 
@@ -123,9 +167,9 @@ class _Block:
                 self._statements = Statements(direct, work.engine.dialect)
                 return self._statements
         held, work._held = work._held, None
-        self._fairy = held if held is not None else await work.engine.raw_connection()
+        self._taken = held if held is not None else await _Taken.take(work)
         self._statements = Statements(
-            self._fairy.driver_connection, work.engine.dialect, transaction=self._write
+            self._taken.driver, work.engine.dialect, transaction=self._write
         )
         return self._statements
 
@@ -136,45 +180,35 @@ class _Block:
         tb: TracebackType | None,
     ) -> None:
         st = self._statements
-        if st is None or (self._line is None and self._fairy is None):
+        if st is None or (self._line is None and self._taken is None):
             return  # the session's transaction: it commits or rolls back
-        done = False
+        clean = False  # no transaction left open on the connection
+        committed = False
         try:
             if exc is None:
                 try:
                     await st.commit()  # after reads only there is nothing to commit
+                    committed = clean = True
                 except BaseException:
-                    await self._undo(st)  # the connection goes back with no transaction
+                    await st.rollback()
+                    clean = True
                     raise
-                done = True
             else:
-                await self._undo(st)
+                await st.rollback()
+                clean = True
         finally:
-            await self._release(keep=done)
+            await self._release(clean, committed)
 
-    async def _undo(self, st: Statements) -> None:
-        try:
-            await st.rollback()
-        except BaseException:
-            if self._fairy is not None:
-                self._fairy.invalidate()  # its state is unknown: not back to the pool
-            raise
-
-    async def _release(self, *, keep: bool) -> None:
+    async def _release(self, clean: bool, committed: bool) -> None:
         line, self._line = self._line, None
         if line is not None:
             line.give_back()
-        fairy, self._fairy = self._fairy, None
-        if fairy is None:
+        taken, self._taken = self._taken, None
+        if taken is None:
             return
         work = self._work
-        if keep and self._keep and work._held is None and work._session is None and fairy.is_valid:
-            work._held = fairy  # committed: no transaction open
+        if committed and self._keep and work._held is None and work._session is None:
+            work._held = taken  # no transaction open
         else:
-            await _close(fairy)
-
-
-async def _close(fairy: PoolProxiedConnection) -> None:
-    """Give a connection back to the pool. Its reset on return talks to the driver through
-    SQLAlchemy's greenlet bridge, so it runs inside one."""
-    await greenlet_spawn(fairy.close)
+            # a connection whose rollback failed is in a state unknown: closed
+            await taken.give_back(healthy=clean)

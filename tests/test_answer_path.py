@@ -23,7 +23,7 @@ from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage, T
 from sqlalchemy import event, select
 
 from models import Answer, Attempt, FsmRecord, Role
-from models.db import sqlite_line
+from models.db import driver_lane, sqlite_line
 from models.work import Work
 from services.people import load_context
 from services.surveys import OPEN_ATTEMPT
@@ -75,10 +75,24 @@ async def statements(harness: Harness) -> AsyncIterator[list[str]]:
     event.listen(engine.pool, "checkout", on_checkout)
     if not sqlite:
         event.listen(engine, "before_cursor_execute", on_cursor)
+    lane = driver_lane(harness.app.engine)
+    if lane is not None:  # the driver blocks' own connections, kept apart from the pool
+        take = lane.take
+
+        async def hooked_take() -> Any:
+            driver = await take()
+            if driver not in hooked:
+                hooked.append(driver)
+                driver.add_query_logger(on_query)
+            return driver
+
+        lane.take = hooked_take  # type: ignore[method-assign]
     try:
         yield seen
         await asyncio.sleep(0)  # asyncpg's loggers of the last queries
     finally:
+        if lane is not None:
+            del lane.take
         event.remove(engine.pool, "checkout", on_checkout)
         if not sqlite:
             event.remove(engine, "before_cursor_execute", on_cursor)

@@ -19,11 +19,11 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from models import FsmRecord
-from models.db import sqlite_line, upsert_statement
+from models.db import DriverLane, driver_lane, sqlite_line, upsert_statement
 from models.driver import Statement
 from models.work import Work
 
@@ -178,11 +178,14 @@ async def test_a_kept_connection_serves_the_next_block_then_goes_back(
     which gives it back; it also goes back at commit and when the session is made, so an
     update never holds two. SQLite uses its one connection directly either way."""
     pool = engine.sync_engine.pool
+    lane = driver_lane(engine)
     now = datetime.now(UTC)
     postgres = engine.dialect.name == "postgresql"
+    assert (lane is not None) == postgres
 
     def held() -> int:
-        return pool.checkedout()  # type: ignore[attr-defined,no-any-return]
+        """Connections the update holds for its blocks (on PostgreSQL from the lane)."""
+        return lane.in_use if lane is not None else pool.checkedout()  # type: ignore[attr-defined,no-any-return]
 
     work = Work(sessionmaker)
     async with work.statements(write=False, keep=True) as db:
@@ -209,7 +212,8 @@ async def test_a_kept_connection_serves_the_next_block_then_goes_back(
     async with work.statements(write=False, keep=True) as db:
         await db.fetch(READ, key="one")
     assert (await work.session.get(FsmRecord, "one")) is not None
-    assert held() == 1  # the session's only
+    assert pool.checkedout() == 1  # type: ignore[attr-defined]  # the session's
+    assert lane is None or lane.in_use == 0
     await work.close()
     assert held() == 0
 
@@ -221,3 +225,70 @@ async def test_a_kept_connection_serves_the_next_block_then_goes_back(
             raise LookupError
     assert held() == 0
     await work.close()
+
+
+async def test_the_driver_lane_bounds_its_connections_and_replaces_broken_ones(
+    engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    """PostgreSQL: at most ``size`` connections, a block waits for one given back; an
+    application error inside a block keeps the connection (rolled back); a connection the
+    server closed fails its block once, is dropped with the free ones, and the next block
+    gets a new one; dispose() closes the free ones."""
+    if engine.dialect.name != "postgresql":
+        assert driver_lane(engine) is None
+        return
+    lane = DriverLane(engine, size=2, recycle=1800)
+    pids: list[int] = []
+    inside = 0
+    most = 0
+    release = asyncio.Event()
+
+    async def block() -> None:
+        nonlocal inside, most
+        driver = await lane.take()
+        try:
+            inside += 1
+            most = max(most, inside)
+            pids.append(await driver.fetchval("SELECT pg_backend_pid()"))
+            await release.wait()
+        finally:
+            inside -= 1
+            lane.give_back(driver, healthy=True)
+
+    tasks = [asyncio.create_task(block()) for _ in range(3)]
+    await asyncio.sleep(0.3)
+    assert lane.made == 2 and most == 2  # the third waits
+    release.set()
+    await asyncio.gather(*tasks)
+    assert len(pids) == 3 and len(set(pids)) == 2 and lane.free == 2
+
+    # an application error: rolled back, the connection stays
+    driver = await lane.take()
+    await driver.execute("BEGIN")
+    await driver.execute("ROLLBACK")
+    lane.give_back(driver, healthy=True)
+    assert lane.free == 2
+
+    # the server closes one: its block fails, every free one goes, then new ones come
+    driver = await lane.take()
+    async with sessionmaker() as s:
+        await s.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": driver.get_server_pid()})
+    with pytest.raises(Exception):  # noqa: B017 - asyncpg's own error of a lost connection
+        await driver.fetchval("SELECT 1")
+    lane.give_back(driver, healthy=False)
+    assert lane.made == 0
+    driver = await lane.take()
+    assert await driver.fetchval("SELECT 1") == 1
+    lane.give_back(driver, healthy=True)
+
+    # a connection given back inside a transaction is not kept
+    driver = await lane.take()
+    await driver.execute("BEGIN")
+    lane.give_back(driver, healthy=True)
+    assert lane.made == 0
+
+    driver = await lane.take()
+    lane.give_back(driver, healthy=True)
+    assert lane.free == 1
+    await engine.dispose()
+    assert lane.free == 0 and driver.is_closed()
