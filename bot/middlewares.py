@@ -40,13 +40,12 @@ class DbSessionMiddleware(BaseMiddleware):
 
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         self.sessionmaker = sessionmaker
-        self.in_flight: set[asyncio.Task[Any]] = set()
+        self.in_flight = 0  # updates being handled
+        self._idle: asyncio.Event | None = None  # set when in_flight is back to 0, if awaited
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         equip(data["bot"])
-        task = asyncio.current_task()
-        if task is not None:
-            self.in_flight.add(task)
+        self.in_flight += 1
         work = data["work"] = Work(self.sessionmaker)
         scope = data["scope"] = UpdateScope(work)
         token = current_scope.set(scope)
@@ -64,16 +63,22 @@ class DbSessionMiddleware(BaseMiddleware):
         finally:
             current_scope.reset(token)
             await work.close()
-            if task is not None:
-                self.in_flight.discard(task)
+            self.in_flight -= 1
+            if self.in_flight == 0 and self._idle is not None:
+                self._idle.set()
 
     async def wait(self, grace: float) -> int:
         """Wait up to ``grace`` seconds for the updates being handled; how many are left."""
-        pending = set(self.in_flight)
-        if not pending:
+        if self.in_flight == 0:
             return 0
-        _, unfinished = await asyncio.wait(pending, timeout=grace)
-        return len(unfinished)
+        self._idle = idle = asyncio.Event()
+        try:
+            await asyncio.wait_for(idle.wait(), timeout=grace)
+        except TimeoutError:
+            pass
+        finally:
+            self._idle = None
+        return self.in_flight
 
 
 class ContextMiddleware(FSMContextMiddleware):
@@ -139,7 +144,7 @@ class ContextMiddleware(FSMContextMiddleware):
             return None
         cls, along = found
         try:
-            values = cls.unpack(query.data).model_dump()
+            values = cls.unpack(query.data).__dict__.copy()  # its fields, as model_dump's
         except (TypeError, ValueError):  # pydantic's ValidationError is a ValueError
             return None
         return along, values

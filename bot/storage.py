@@ -10,7 +10,6 @@ it changed: once per update, as one upsert just before the commit.
 from __future__ import annotations
 
 import asyncio
-import weakref
 from collections.abc import Mapping
 from typing import Any
 
@@ -109,20 +108,45 @@ class ChatLocks(BaseEventIsolation):
     """One conversation's updates one at a time, in this process (several processes share
     Redis' locks instead, see ``bot.app.create_storage``).
 
-    Unlike aiogram's ``SimpleEventIsolation`` the lock is the ``asyncio.Lock`` itself (no
-    generator-based context manager around it on every update), and it is kept only while
-    an update holds it or waits for it, not for ever for every person who ever wrote."""
+    Unlike aiogram's ``SimpleEventIsolation`` there is no generator-based context manager
+    around the lock on every update, and a conversation's lock is kept only while an update
+    holds it or waits for it, not for ever for every person who ever wrote."""
 
     def __init__(self) -> None:
-        self._locks: weakref.WeakValueDictionary[StorageKey, asyncio.Lock] = (
-            weakref.WeakValueDictionary()
-        )
+        self._locks: dict[StorageKey, _ChatLock] = {}
 
-    def lock(self, key: StorageKey) -> asyncio.Lock:  # type: ignore[override]
+    def lock(self, key: StorageKey) -> _ChatLock:  # type: ignore[override]
         found = self._locks.get(key)
         if found is None:
-            found = self._locks[key] = asyncio.Lock()
+            found = self._locks[key] = _ChatLock(self._locks, key)
         return found
 
     async def close(self) -> None:
         self._locks.clear()
+
+
+class _ChatLock(asyncio.Lock):
+    """A conversation's lock that leaves its table when the last update using it is done."""
+
+    def __init__(self, table: dict[StorageKey, _ChatLock], key: StorageKey) -> None:
+        super().__init__()
+        self._table = table
+        self._key = key
+        self._users = 0  # updates holding or waiting for it
+
+    async def __aenter__(self) -> None:
+        self._users += 1
+        try:
+            await self.acquire()
+        except BaseException:
+            self._left()
+            raise
+
+    async def __aexit__(self, *_exc: object) -> None:
+        self.release()
+        self._left()
+
+    def _left(self) -> None:
+        self._users -= 1
+        if self._users == 0 and self._table.get(self._key) is self:
+            del self._table[self._key]

@@ -1,4 +1,5 @@
-"""Buttons: the fast packing of callback data gives aiogram's own string for every class."""
+"""Buttons: the fast packing of callback data gives aiogram's own string for every class, and
+the quick unpacking of :class:`handlers.common.Button` aiogram's own instance or refusal."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 import handlers
-from handlers.common import button, markup, pack
+from handlers.common import Button, button, markup, pack
 
 
 def callback_classes() -> list[type[CallbackData]]:
@@ -31,7 +32,7 @@ def callback_classes() -> list[type[CallbackData]]:
     while todo:
         cls = todo.pop()
         todo.extend(cls.__subclasses__())
-        if cls.__module__.startswith("handlers."):
+        if cls.__module__.startswith("handlers.") and cls is not Button:
             found.append(cls)
     return sorted(found, key=lambda c: c.__prefix__)
 
@@ -126,3 +127,69 @@ def test_a_forged_value_is_refused_as_aiogram_does() -> None:
         except ValueError:
             continue
         raise AssertionError(f"{bad!r} packed")
+
+
+def test_every_button_derives_from_the_common_base() -> None:
+    assert [c.__name__ for c in CLASSES if not issubclass(c, Button)] == []
+
+
+def aiograms_unpack(cls: type[CallbackData], value: str) -> CallbackData:
+    unpack = CallbackData.__dict__["unpack"].__func__
+    made: CallbackData = unpack(cls, value)
+    return made
+
+
+NUMBERISH = st.one_of(
+    st.integers(-(2**33), 2**33).map(str),
+    st.from_regex(r"[-+ 0-9_\u0663\u00b2.]{0,13}", fullmatch=True),
+    st.text(max_size=6),
+)
+
+
+@st.composite
+def button_strings(draw: st.DrawFn) -> tuple[type[CallbackData], str]:
+    cls = draw(st.sampled_from(CLASSES))
+    prefix = draw(
+        st.one_of(st.just(cls.__prefix__), st.sampled_from(CLASSES).map(lambda c: c.__prefix__))
+    )
+    count = len(cls.model_fields) + draw(st.sampled_from([0, 0, 0, -1, 1]))
+    parts = draw(st.lists(NUMBERISH, min_size=max(count, 0), max_size=max(count, 0)))
+    return cls, ":".join([prefix, *parts])
+
+
+def outcome(unpack: Any, cls: type[CallbackData], value: str) -> Any:
+    try:
+        made = unpack(cls, value)
+    except (TypeError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
+        return type(exc) if not isinstance(exc, ValidationError) else ValueError
+    return (type(made), made.__dict__, made.model_fields_set, made.__pydantic_extra__)
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=button_strings())
+def test_unpack_is_aiograms_unpack(case: tuple[type[CallbackData], str]) -> None:
+    cls, value = case
+    ours = outcome(lambda c, v: c.unpack(v), cls, value)
+    assert ours == outcome(aiograms_unpack, cls, value)
+    # the same string again (remembered) and an equal string (not the same object)
+    assert outcome(lambda c, v: c.unpack(v), cls, value) == ours
+    assert outcome(lambda c, v: c.unpack(v), cls, "".join(value)) == ours
+
+
+def test_unpack_takes_plain_numbers_quickly_and_leaves_the_rest_to_aiogram() -> None:
+    from handlers.common import _number_bounds, _unpack_numbers
+    from handlers.home.callbacks import MenuCB
+    from handlers.surveys.callbacks import AnswerCB, PauseCB
+
+    bounds = _number_bounds(AnswerCB)
+    assert bounds == (("attempt", 0, 2**31 - 1), ("question", -1, 9999), ("option", -1, 9999))
+    assert _number_bounds(MenuCB) == ()  # a string field: aiogram's unpack
+    quick = _unpack_numbers(AnswerCB, "qa:12:3:0", bounds)
+    assert quick == AnswerCB(attempt=12, question=3, option=0)
+    assert quick.model_fields_set == {"attempt", "question", "option"}
+    assert PauseCB.unpack("qp:1:-1") == PauseCB(attempt=1, question=-1)
+    for forged in ("qa:99999999999999999999:0:0", "qa:1:2", "qa:1:2:3:4", "qa:1:-2:0", "qa:+1:2:3"):
+        assert _unpack_numbers(AnswerCB, forged, bounds) is None
+        assert outcome(lambda c, v: c.unpack(v), AnswerCB, forged) == outcome(
+            aiograms_unpack, AnswerCB, forged
+        )

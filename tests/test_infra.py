@@ -206,3 +206,65 @@ async def test_sqlite_overwrites_deleted_rows(tmp_path) -> None:
             assert (await conn.exec_driver_sql("PRAGMA secure_delete")).scalar() == 1
     finally:
         await engine.dispose()
+
+
+async def test_one_conversations_updates_run_one_at_a_time_and_free_locks_are_dropped() -> None:
+    from aiogram.fsm.storage.base import StorageKey
+
+    from bot.storage import ChatLocks
+
+    locks = ChatLocks()
+    mine = StorageKey(bot_id=1, chat_id=2, user_id=2)
+    other = StorageKey(bot_id=1, chat_id=3, user_id=3)
+    order: list[str] = []
+
+    async def update(name: str, key: StorageKey, hold: float) -> None:
+        async with locks.lock(key):
+            order.append(f"{name} in")
+            await asyncio.sleep(hold)
+            order.append(f"{name} out")
+
+    await asyncio.gather(
+        update("a", mine, 0.02), update("b", mine, 0), update("x", other, 0), update("c", mine, 0)
+    )
+    assert [o for o in order if o[0] != "x"] == ["a in", "a out", "b in", "b out", "c in", "c out"]
+    assert order.index("x out") < order.index("a out")  # another conversation did not wait
+    assert locks._locks == {}  # nothing kept for conversations with no update
+
+    # an update cancelled while it waits for the lock leaves nothing behind either
+    holder = asyncio.create_task(update("d", mine, 0.05))
+    await asyncio.sleep(0)
+    waiter = asyncio.create_task(update("e", mine, 0))
+    await asyncio.sleep(0.01)
+    waiter.cancel()
+    await holder
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    assert "e in" not in order
+    assert locks._locks == {}
+
+
+async def test_a_stopping_process_waits_for_the_updates_being_handled(engine: AsyncEngine) -> None:
+    from sqlalchemy.ext.asyncio import async_sessionmaker
+
+    from bot.middlewares import DbSessionMiddleware
+
+    middleware = DbSessionMiddleware(async_sessionmaker(engine))
+    bot = MockedBot()
+    release = asyncio.Event()
+
+    async def handler(_event: object, _data: dict[str, object]) -> None:
+        await release.wait()
+
+    assert await middleware.wait(0.01) == 0
+    updates = [
+        asyncio.create_task(middleware(handler, object(), {"bot": bot}))  # type: ignore[arg-type]
+        for _ in range(3)
+    ]
+    await asyncio.sleep(0)
+    assert middleware.in_flight == 3
+    assert await middleware.wait(0.01) == 3  # the grace ran out: three left
+    asyncio.get_running_loop().call_later(0.01, release.set)
+    assert await middleware.wait(5) == 0
+    await asyncio.gather(*updates)
+    assert middleware.in_flight == 0

@@ -12,16 +12,14 @@ Callback data is ``cal:<field>:<action>:<year>:<month>:<day>``, at most about 30
 
 from __future__ import annotations
 
-from aiogram.filters.callback_data import CallbackData
-
-from handlers.common import Num
+from handlers.common import Button, Num
 
 NAV = "m"  # show the month y-m
 PICK = "d"  # the day y-m-d was picked
 NOOP = "n"  # a label: weekday names, the month title, empty cells
 
 
-class CalendarCB(CallbackData, prefix="cal"):
+class CalendarCB(Button, prefix="cal"):
     f: str  # which date the feature asks for: a short code of its own (up to 4 letters)
     a: str  # NAV, PICK or NOOP
     y: Num = 0

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.state import State, StatesGroup
 from pydantic import Field
 
-from handlers.common import Id, Num
+from handlers.common import Button, Id, Num
 from handlers.surveys.callbacks import InstrumentId
 
 WindowId = Annotated[str, Field(pattern=r"^[a-z0-9_]{1,20}$")]
@@ -23,71 +22,71 @@ AudienceCode = Annotated[str, Field(pattern=r"^(all|young|position|subject)$")]
 DEADLINE_FIELD = "cmdl"  # the calendar's field code for the deadline
 
 
-class CampaignList(CallbackData, prefix="cml"):
+class CampaignList(Button, prefix="cml"):
     """The campaigns of the scope (the desk's «📣 Кампании»)."""
 
 
-class CampaignOpen(CallbackData, prefix="cmo"):
+class CampaignOpen(Button, prefix="cmo"):
     """A campaign's card with its progress by school."""
 
     campaign: Id
 
 
-class CampaignNew(CallbackData, prefix="cmn"):
+class CampaignNew(Button, prefix="cmn"):
     """«➕ Новая кампания»: the dialog from its first step."""
 
 
-class PickInstrument(CallbackData, prefix="cmi"):
+class PickInstrument(Button, prefix="cmi"):
     instrument: InstrumentId
 
 
-class PickScope(CallbackData, prefix="cms"):
+class PickScope(Button, prefix="cms"):
     index: Num
 
 
-class PickAudience(CallbackData, prefix="cma"):
+class PickAudience(Button, prefix="cma"):
     audience: AudienceCode
 
 
-class PickPosition(CallbackData, prefix="cmp"):
+class PickPosition(Button, prefix="cmp"):
     index: Num
 
 
-class PickSubject(CallbackData, prefix="cmj"):
+class PickSubject(Button, prefix="cmj"):
     index: Num
 
 
-class PickDeadline(CallbackData, prefix="cmd"):
+class PickDeadline(Button, prefix="cmd"):
     """«+N дней» (N: 7, 14, 21, 30)."""
 
     days: Num
 
 
-class PickReminders(CallbackData, prefix="cmr"):
+class PickReminders(Button, prefix="cmr"):
     on: bool
 
 
-class DialogBack(CallbackData, prefix="cmb"):
+class DialogBack(Button, prefix="cmb"):
     """«⬅️ Назад»: the previous step of the dialog."""
 
 
-class LaunchDraft(CallbackData, prefix="cmg"):
+class LaunchDraft(Button, prefix="cmg"):
     """«🚀 Запустить» on the summary."""
 
 
-class Extend(CallbackData, prefix="cmx"):
+class Extend(Button, prefix="cmx"):
     campaign: Id
 
 
-class CloseAsk(CallbackData, prefix="cmc"):
+class CloseAsk(Button, prefix="cmc"):
     campaign: Id
 
 
-class CloseConfirm(CallbackData, prefix="cmy"):
+class CloseConfirm(Button, prefix="cmy"):
     campaign: Id
 
 
-class WindowLaunch(CallbackData, prefix="cmw"):
+class WindowLaunch(Button, prefix="cmw"):
     """«🚀 Запустить» under an offer of the monitoring calendar."""
 
     window: WindowId

@@ -6,37 +6,36 @@ other payload with anything after the prefix matches no handler and gets the sta
 
 from __future__ import annotations
 
-from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.state import State, StatesGroup
 
-from handlers.common import Id
+from handlers.common import Button, Id
 
 
-class CatalogOpen(CallbackData, prefix="ctv"):
+class CatalogOpen(Button, prefix="ctv"):
     """Show the catalog screen (counts and actions); leaves a waiting upload."""
 
 
-class CatalogUpload(CallbackData, prefix="ctu"):
+class CatalogUpload(Button, prefix="ctu"):
     """Wait for a file that adds and updates programmes."""
 
 
-class CatalogReplace(CallbackData, prefix="ctr"):
+class CatalogReplace(Button, prefix="ctr"):
     """Wait for a file holding the whole catalog (programmes missing from it are withdrawn)."""
 
 
-class CatalogExport(CallbackData, prefix="cte"):
+class CatalogExport(Button, prefix="cte"):
     """Send the active catalog as an XLSX file."""
 
 
-class CatalogSample(CallbackData, prefix="cts"):
+class CatalogSample(Button, prefix="cts"):
     """Send the sample file."""
 
 
-class ProviderList(CallbackData, prefix="ctp"):
+class ProviderList(Button, prefix="ctp"):
     """Organisers of courses typed by teachers, waiting for approval."""
 
 
-class ProviderApprove(CallbackData, prefix="cta"):
+class ProviderApprove(Button, prefix="cta"):
     provider: Id
 
 

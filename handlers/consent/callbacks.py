@@ -3,41 +3,39 @@
 
 from __future__ import annotations
 
-from aiogram.filters.callback_data import CallbackData
-
-from handlers.common import Id
+from handlers.common import Button, Id
 from handlers.home.callbacks import ConsentCB
 from handlers.surveys.callbacks import InstrumentId
 
 
-class ConsentRead(CallbackData, prefix="kcr"):
+class ConsentRead(Button, prefix="kcr"):
     """The full text: before agreeing (with the school of a deep link), or from the profile."""
 
     school: Id = 0
     profile: bool = False
 
 
-class ConsentStatus(CallbackData, prefix="kcs"):
+class ConsentStatus(Button, prefix="kcs"):
     """«📜 Согласие на обработку данных» in the profile."""
 
 
-class WithdrawAsk(CallbackData, prefix="kcw"):
+class WithdrawAsk(Button, prefix="kcw"):
     pass
 
 
-class WithdrawConfirmed(CallbackData, prefix="kcx"):
+class WithdrawConfirmed(Button, prefix="kcx"):
     pass
 
 
-class HealthWithdrawAsk(CallbackData, prefix="kch"):
+class HealthWithdrawAsk(Button, prefix="kch"):
     pass
 
 
-class HealthWithdrawConfirmed(CallbackData, prefix="kcy"):
+class HealthWithdrawConfirmed(Button, prefix="kcy"):
     pass
 
 
-class HealthAgree(CallbackData, prefix="kca"):
+class HealthAgree(Button, prefix="kca"):
     """«Согласен(на), начать» under the consent to a questionnaire about health."""
 
     instrument: InstrumentId

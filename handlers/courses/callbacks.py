@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.state import State, StatesGroup
 
-from handlers.common import Id, Num
+from handlers.common import Button, Id, Num
 
 
 class CourseForm(StatesGroup):
@@ -29,99 +28,99 @@ class CourseForm(StatesGroup):
 # ---------- the list and a course ----------
 
 
-class CourseList(CallbackData, prefix="col"):
+class CourseList(Button, prefix="col"):
     page: Num = 0
 
 
-class CourseOpen(CallbackData, prefix="coo"):
+class CourseOpen(Button, prefix="coo"):
     course: Id
 
 
-class CourseEdit(CallbackData, prefix="coe"):
+class CourseEdit(Button, prefix="coe"):
     """Choose which field of the course to change."""
 
     course: Id
 
 
-class CourseEditField(CallbackData, prefix="cof"):
+class CourseEditField(Button, prefix="cof"):
     course: Id
     field: Num  # index in services.courses.EDIT_FIELDS
 
 
-class CourseDelete(CallbackData, prefix="cod"):
+class CourseDelete(Button, prefix="cod"):
     """Ask to confirm deleting the course."""
 
     course: Id
 
 
-class CourseDeleteConfirmed(CallbackData, prefix="cox"):
+class CourseDeleteConfirmed(Button, prefix="cox"):
     course: Id
 
 
-class CourseCertificate(CallbackData, prefix="coc"):
+class CourseCertificate(Button, prefix="coc"):
     """Send the stored certificate file back."""
 
     course: Id
 
 
-class AttestationDate(CallbackData, prefix="coa"):
+class AttestationDate(Button, prefix="coa"):
     """Ask the date the qualification category was given."""
 
 
 # ---------- the dialog ----------
 
 
-class CourseNew(CallbackData, prefix="con"):
+class CourseNew(Button, prefix="con"):
     pass
 
 
-class CourseResume(CallbackData, prefix="cor"):
+class CourseResume(Button, prefix="cor"):
     pass
 
 
-class CourseCancel(CallbackData, prefix="coq"):
+class CourseCancel(Button, prefix="coq"):
     pass
 
 
-class CourseStepBack(CallbackData, prefix="cob"):
+class CourseStepBack(Button, prefix="cob"):
     pass
 
 
-class ProviderPick(CallbackData, prefix="cop"):
+class ProviderPick(Button, prefix="cop"):
     provider: Id
 
 
-class ProviderPage(CallbackData, prefix="cog"):
+class ProviderPage(Button, prefix="cog"):
     page: Num
 
 
-class KindPick(CallbackData, prefix="cok"):
+class KindPick(Button, prefix="cok"):
     index: Num  # in services.courses.KINDS
 
 
-class FormatPick(CallbackData, prefix="cofm"):
+class FormatPick(Button, prefix="cofm"):
     index: Num  # in services.courses.FORMATS
 
 
-class HoursConfirm(CallbackData, prefix="coy"):
+class HoursConfirm(Button, prefix="coy"):
     """«Да, верно»: keep the hours of a retraining under 250."""
 
 
-class HoursFix(CallbackData, prefix="coh"):
+class HoursFix(Button, prefix="coh"):
     """«Исправить»: type the hours again."""
 
 
-class BlockToggle(CallbackData, prefix="cot"):
+class BlockToggle(Button, prefix="cot"):
     index: Num  # in services.reference.BLOCKS
 
 
-class BlocksDone(CallbackData, prefix="cobd"):
+class BlocksDone(Button, prefix="cobd"):
     pass
 
 
-class StepSkip(CallbackData, prefix="cos"):
+class StepSkip(Button, prefix="cos"):
     """Skip an optional step (or remove the value while editing)."""
 
 
-class CourseSave(CallbackData, prefix="cosv"):
+class CourseSave(Button, prefix="cosv"):
     pass

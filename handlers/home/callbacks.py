@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from aiogram.filters.callback_data import CallbackData
-
-from handlers.common import Id
+from handlers.common import Button, Id
 
 
-class MenuCB(CallbackData, prefix="m"):
+class MenuCB(Button, prefix="m"):
     """A main-menu destination: ``main``, ``help``, ``consent``, ``register`` or a feature's
     entry (``surveys``, ``results``, ``courses``, ``route``, ``profile``, ``catalog``,
     ``settings``)."""
@@ -15,6 +13,6 @@ class MenuCB(CallbackData, prefix="m"):
     to: str
 
 
-class ConsentCB(CallbackData, prefix="c"):
+class ConsentCB(Button, prefix="c"):
     ok: bool
     school: Id = 0

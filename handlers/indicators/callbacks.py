@@ -6,17 +6,15 @@ The scope in a button is checked again on every press against the person's roles
 
 from __future__ import annotations
 
-from aiogram.filters.callback_data import CallbackData
-
-from handlers.common import Id
+from handlers.common import Button, Id
 from models import ScopeKind
 
 
-class IndicatorsMenu(CallbackData, prefix="dgm"):
+class IndicatorsMenu(Button, prefix="dgm"):
     """«📈 Показатели» in «Кабинет методиста»: the digest of the one scope, or the choice."""
 
 
-class IndicatorsOpen(CallbackData, prefix="dgo"):
+class IndicatorsOpen(Button, prefix="dgo"):
     """The digest of one scope: a school or a municipality by id, or the region (0)."""
 
     scope: ScopeKind

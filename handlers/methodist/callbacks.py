@@ -6,36 +6,34 @@ Every id is checked again on every press against the methodist's scope
 
 from __future__ import annotations
 
-from aiogram.filters.callback_data import CallbackData
-
-from handlers.common import Id
+from handlers.common import Button, Id
 
 
-class QueueOpen(CallbackData, prefix="mtq"):
+class QueueOpen(Button, prefix="mtq"):
     """The queue of requests (the same as the main menu's «🗂 Заявки на наставника»)."""
 
 
-class RequestOpen(CallbackData, prefix="mtr"):
+class RequestOpen(Button, prefix="mtr"):
     """A request's card with the ranked mentors."""
 
     request: Id
 
 
-class AssignAsk(CallbackData, prefix="mta"):
+class AssignAsk(Button, prefix="mta"):
     """«Назначить»: ask to confirm proposing this mentor (a user id) for the request."""
 
     request: Id
     mentor: Id
 
 
-class AssignConfirm(CallbackData, prefix="mty"):
+class AssignConfirm(Button, prefix="mty"):
     """The confirmation: write the offer and send it to the mentor."""
 
     request: Id
     mentor: Id
 
 
-class OfferWithdraw(CallbackData, prefix="mtw"):
+class OfferWithdraw(Button, prefix="mtw"):
     """Withdraw the proposal a mentor has not answered: the request is open again."""
 
     request: Id

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.state import State, StatesGroup
 
-from handlers.common import Id, Num
+from handlers.common import Button, Id, Num
 
 YearStep = Literal["birth", "teaching"]
 ProfileField = Literal["name", "school", "position", "subjects", "birth", "teaching", "category"]
@@ -41,67 +40,67 @@ def step_of(raw_state: str | None) -> str:
     return (raw_state or "").rpartition(":")[2]
 
 
-class SchoolPick(CallbackData, prefix="rgs"):
+class SchoolPick(Button, prefix="rgs"):
     school: Id
 
 
-class SchoolPage(CallbackData, prefix="rgp"):
+class SchoolPage(Button, prefix="rgp"):
     """A page of the school list (-1: the whole list again, without the typed filter)."""
 
     page: Num
 
 
-class PositionPick(CallbackData, prefix="rgo"):
+class PositionPick(Button, prefix="rgo"):
     index: Num  # in services.reference.POSITIONS
 
 
-class SubjectToggle(CallbackData, prefix="rgt"):
+class SubjectToggle(Button, prefix="rgt"):
     index: Num  # in services.reference.SUBJECTS
 
 
-class SubjectsDone(CallbackData, prefix="rgd"):
+class SubjectsDone(Button, prefix="rgd"):
     pass
 
 
-class CategoryPick(CallbackData, prefix="rgc"):
+class CategoryPick(Button, prefix="rgc"):
     index: Num  # in services.reference.CATEGORIES
 
 
-class YearDecade(CallbackData, prefix="rgy"):
+class YearDecade(Button, prefix="rgy"):
     """Open a decade of the year picker (0: back to the list of decades)."""
 
     step: YearStep
     decade: Num
 
 
-class YearPick(CallbackData, prefix="rgz"):
+class YearPick(Button, prefix="rgz"):
     step: YearStep
     year: Num
 
 
-class ProfileOpen(CallbackData, prefix="pfv"):
+class ProfileOpen(Button, prefix="pfv"):
     pass
 
 
-class ProfileEdit(CallbackData, prefix="pfe"):
+class ProfileEdit(Button, prefix="pfe"):
     """The list of fields to edit."""
 
 
-class ProfileFieldEdit(CallbackData, prefix="pff"):
+class ProfileFieldEdit(Button, prefix="pff"):
     field: ProfileField
 
 
-class ProfileExport(CallbackData, prefix="pfx"):
+class ProfileExport(Button, prefix="pfx"):
     pass
 
 
-class ProfileDelete(CallbackData, prefix="pfd"):
+class ProfileDelete(Button, prefix="pfd"):
     """Ask to confirm the deletion."""
 
 
-class ProfileDeleteConfirmed(CallbackData, prefix="pfy"):
+class ProfileDeleteConfirmed(Button, prefix="pfy"):
     pass
 
 
-class ProfileLanguage(CallbackData, prefix="pfl"):
+class ProfileLanguage(Button, prefix="pfl"):
     pass

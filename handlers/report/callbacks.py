@@ -6,17 +6,15 @@ The scope in a button is checked again on every press against the person's own s
 
 from __future__ import annotations
 
-from aiogram.filters.callback_data import CallbackData
-
-from handlers.common import Id
+from handlers.common import Button, Id
 from models import ScopeKind
 
 
-class ReportOpen(CallbackData, prefix="rpo"):
+class ReportOpen(Button, prefix="rpo"):
     """«📄 Аналитическая справка» in the methodist's desk: the report, or the scopes to choose."""
 
 
-class ReportMake(CallbackData, prefix="rpm"):
+class ReportMake(Button, prefix="rpm"):
     """Make the report of one scope (``id`` 0 for the region)."""
 
     kind: ScopeKind

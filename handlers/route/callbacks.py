@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.state import State, StatesGroup
 
-from handlers.common import Id, Num
+from handlers.common import Button, Id, Num
 
 DRAFT_KEY = "route"
 """The route editor's draft in the conversation data (see ``services.routes.next_step``)."""
@@ -18,100 +17,100 @@ class RouteForm(StatesGroup):
     reason = State()  # why a step is closed
 
 
-class RouteHome(CallbackData, prefix="rth"):
+class RouteHome(Button, prefix="rth"):
     """«К маршруту», «Отмена»: the route's screen."""
 
 
-class RouteActive(CallbackData, prefix="rta"):
+class RouteActive(Button, prefix="rta"):
     """«Действующий маршрут» from a draft."""
 
 
-class RouteBuild(CallbackData, prefix="rtb"):
+class RouteBuild(Button, prefix="rtb"):
     """«Построить маршрут» / «Обновить маршрут» from the latest self-assessment."""
 
 
-class DraftConfirm(CallbackData, prefix="rtk"):
+class DraftConfirm(Button, prefix="rtk"):
     route: Id
 
 
-class DraftDiscardAsk(CallbackData, prefix="rty"):
+class DraftDiscardAsk(Button, prefix="rty"):
     """«Удалить черновик»: asks for a confirmation first."""
 
     route: Id
 
 
-class DraftDiscard(CallbackData, prefix="rtx"):
+class DraftDiscard(Button, prefix="rtx"):
     """«Да, удалить черновик»."""
 
     route: Id
 
 
-class StepOpen(CallbackData, prefix="rtp"):
+class StepOpen(Button, prefix="rtp"):
     """A step's button: its card with the actions its route allows."""
 
     step: Id
 
 
-class StepRemove(CallbackData, prefix="rtr"):
+class StepRemove(Button, prefix="rtr"):
     step: Id
 
 
-class StepTerm(CallbackData, prefix="rtt"):
+class StepTerm(Button, prefix="rtt"):
     """«Изменить срок»: the month picker of a step."""
 
     step: Id
 
 
-class StepMonth(CallbackData, prefix="rtm"):
+class StepMonth(Button, prefix="rtm"):
     """A month of the picker: ``month`` months from the current one."""
 
     step: Id
     month: Num
 
 
-class AddStep(CallbackData, prefix="rtn"):
+class AddStep(Button, prefix="rtn"):
     """«Добавить шаг»: the list of blocks."""
 
 
-class AddBlock(CallbackData, prefix="rtc"):
+class AddBlock(Button, prefix="rtc"):
     """The catalog page of a block (an index in ``services.reference.BLOCKS``)."""
 
     block: Num
     page: Num = 0
 
 
-class AddCatalogItem(CallbackData, prefix="rti"):
+class AddCatalogItem(Button, prefix="rti"):
     item: Id
     block: Num
 
 
-class AddOwnStep(CallbackData, prefix="rto"):
+class AddOwnStep(Button, prefix="rto"):
     """«Свой шаг: …»: ``kind`` is an index in ``services.routes.CUSTOM_KINDS``."""
 
     block: Num
     kind: Num
 
 
-class StepDone(CallbackData, prefix="rtd"):
+class StepDone(Button, prefix="rtd"):
     step: Id
 
 
-class StepReopen(CallbackData, prefix="rtu"):
+class StepReopen(Button, prefix="rtu"):
     step: Id
 
 
-class StepClose(CallbackData, prefix="rtz"):
+class StepClose(Button, prefix="rtz"):
     """«Отменить шаг» of the active route: asks for the reason."""
 
     step: Id
 
 
-class StepCloseWithCourse(CallbackData, prefix="rtw"):
+class StepCloseWithCourse(Button, prefix="rtw"):
     """«Отметить выполненным: …» under a recorded course."""
 
     step: Id
     course: Id
 
 
-class RouteDocx(CallbackData, prefix="rtf"):
+class RouteDocx(Button, prefix="rtf"):
     route: Id

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from aiogram.filters.callback_data import CallbackData
-
-from handlers.common import Num
+from handlers.common import Button, Num
 
 
-class SettingToggle(CallbackData, prefix="stt"):
+class SettingToggle(Button, prefix="stt"):
     """Switch a reminder kind on or off: ``kind`` is an index in
     ``services.notifications.KINDS``."""
 

@@ -4,26 +4,25 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.state import State, StatesGroup
 from pydantic import Field
 
-from handlers.common import Id, Num
+from handlers.common import Button, Id, Num
 
 InstrumentId = Annotated[str, Field(pattern=r"^[a-z0-9_]{1,32}$")]
 
 
-class SurveyOpen(CallbackData, prefix="qo"):
+class SurveyOpen(Button, prefix="qo"):
     """A questionnaire in the list: its intro, or back to where the teacher stopped."""
 
     instrument: InstrumentId
 
 
-class SurveyBegin(CallbackData, prefix="qb"):
+class SurveyBegin(Button, prefix="qb"):
     instrument: InstrumentId
 
 
-class AnswerCB(CallbackData, prefix="qa"):
+class AnswerCB(Button, prefix="qa"):
     """An option of a single choice, scale or yes/no question."""
 
     attempt: Id
@@ -31,7 +30,7 @@ class AnswerCB(CallbackData, prefix="qa"):
     option: Num
 
 
-class TickCB(CallbackData, prefix="qt"):
+class TickCB(Button, prefix="qt"):
     """An option of a multiple choice: ticks or unticks it."""
 
     attempt: Id
@@ -39,29 +38,29 @@ class TickCB(CallbackData, prefix="qt"):
     option: Num
 
 
-class DoneCB(CallbackData, prefix="qd"):
+class DoneCB(Button, prefix="qd"):
     """«Готово» under a multiple choice."""
 
     attempt: Id
     question: Num
 
 
-class SkipCB(CallbackData, prefix="qs"):
+class SkipCB(Button, prefix="qs"):
     attempt: Id
     question: Num
 
 
-class BackCB(CallbackData, prefix="qk"):
+class BackCB(Button, prefix="qk"):
     attempt: Id
     question: Num
 
 
-class PauseCB(CallbackData, prefix="qp"):
+class PauseCB(Button, prefix="qp"):
     attempt: Id
     question: Num
 
 
-class ResultCB(CallbackData, prefix="r"):
+class ResultCB(Button, prefix="r"):
     """A completed attempt in «Мои результаты»."""
 
     attempt: Id
