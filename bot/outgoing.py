@@ -47,8 +47,10 @@ class Outgoing(BaseRequestMiddleware):
         for attempt in range(1, self.attempts + 1):
             if not scope.failed:
                 # the update's changes are stored before anything is said about them
-                await scope.flush()
-                await scope.work.commit()
+                if scope.changed:
+                    await scope.flush()
+                if not scope.work.settled:
+                    await scope.work.commit()
             try:
                 result = await make_request(bot, method)
             except TelegramRetryAfter as exc:

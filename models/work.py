@@ -74,6 +74,11 @@ class Work:
         """
         return _Block(self, write, keep)
 
+    @property
+    def settled(self) -> bool:
+        """Nothing for :meth:`commit` to do: no connection held, no transaction open."""
+        return self._held is None and (self._session is None or not self._session.in_transaction())
+
     async def commit(self) -> None:
         """Commit the session and give back the connection held between blocks."""
         await self._give_back()

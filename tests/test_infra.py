@@ -198,6 +198,51 @@ async def test_sqlite_statements_run_on_the_event_loop_thread(tmp_path) -> None:
     assert seen == [threading.get_ident()] * 2
 
 
+async def test_sqlite_wal_is_checkpointed_apart_from_the_event_loop(tmp_path) -> None:
+    """The bot's connection never checkpoints (``wal_autocheckpoint=0``): a thread of its own
+    copies the WAL into the database file, and the WAL starts again from its beginning."""
+    import threading
+
+    from models.db import make_engine, wal_checkpointer
+
+    path = tmp_path / "wal.db"
+    engine = make_engine(f"sqlite+aiosqlite:///{path}")
+    checkpointer = wal_checkpointer(engine)
+    assert checkpointer is not None
+    checkpointer.interval = 0.02
+
+    async def write(rows: int) -> None:
+        for _ in range(rows):
+            async with engine.begin() as conn:
+                await conn.exec_driver_sql("INSERT INTO t VALUES (?)", ("x" * 3000,))
+
+    async def checkpointed() -> None:
+        seen = checkpointer.checkpoints
+        for _ in range(500):
+            if checkpointer.checkpoints >= seen + 2:
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError("no checkpoint")
+
+    try:
+        async with engine.begin() as conn:
+            setting = await conn.exec_driver_sql("PRAGMA wal_autocheckpoint")
+            assert setting.scalar() == 0
+            await conn.exec_driver_sql("CREATE TABLE t (x TEXT)")
+        before = path.stat().st_size
+        await write(100)
+        await checkpointed()
+        assert path.stat().st_size > before + 250_000  # the rows are in the file itself
+        wal = path.with_name("wal.db-wal").stat().st_size
+        for _ in range(3):
+            await write(100)
+            await checkpointed()
+        assert path.with_name("wal.db-wal").stat().st_size <= wal + 50_000  # reused, not grown
+    finally:
+        await engine.dispose()
+    assert "pedbot-wal-checkpoint" not in [t.name for t in threading.enumerate()]
+
+
 async def test_sqlite_overwrites_deleted_rows(tmp_path) -> None:
     """``secure_delete``: a deleted teacher's rows do not stay readable in the file."""
     engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")

@@ -116,7 +116,8 @@ def _option_rows(view: QuestionView) -> list[list[InlineKeyboardButton]]:
 # place, state and language with a placeholder id, and each tap gets a copy with its own id:
 # a fraction of drawing it. tests/test_survey_screens.py compares copies with drawings.
 _PLACEHOLDER = 0
-_DRAWN: dict[tuple[object, ...], Screen] = {}
+_Template = list[list[tuple[str, str, str]]]  # rows of (text, data before the id, after it)
+_DRAWN: dict[tuple[object, ...], tuple[Screen, _Template | None]] = {}
 _DRAWN_LIMIT = 4096  # places × states × languages kept; beyond it, drawn afresh
 
 
@@ -138,25 +139,36 @@ def question(view: QuestionView, t: Translator) -> Screen:
         view.section_intro,
         view.notice,
     )
-    drawn = _DRAWN.get(key)
-    if drawn is None:
+    found = _DRAWN.get(key)
+    if found is None:
         drawn = draw_question(replace(view, attempt_id=_PLACEHOLDER), t)
         if len(_DRAWN) >= _DRAWN_LIMIT:
             _DRAWN.clear()
-        _DRAWN[key] = drawn
-    if view.attempt_id == _PLACEHOLDER or drawn.keyboard is None:
+        found = _DRAWN[key] = (drawn, _template(drawn))
+    drawn, template = found
+    if view.attempt_id == _PLACEHOLDER or template is None:
         return drawn
     attempt = str(view.attempt_id)
     rows = [
-        [button_with_data(b.text, _with_attempt(b.callback_data, attempt)) for b in row]
-        for row in drawn.keyboard.inline_keyboard
+        [button_with_data(text, head + attempt + tail) for text, head, tail in row]
+        for row in template
     ]
     return Screen(drawn.text, markup(rows))
 
 
-def _with_attempt(data: str | None, attempt: str) -> str:
-    prefix, _placeholder, *rest = (data or "").split(":")
-    return ":".join([prefix, attempt, *rest])
+def _template(drawn: Screen) -> _Template | None:
+    """The buttons of a drawing, each one's data cut around the placeholder id (its first
+    field), so a copy joins three strings per button."""
+    if drawn.keyboard is None:
+        return None
+    rows: _Template = []
+    for row in drawn.keyboard.inline_keyboard:
+        cells = []
+        for b in row:
+            prefix, _placeholder, *rest = (b.callback_data or "").split(":")
+            cells.append((b.text, prefix + ":", "".join(":" + r for r in rest)))
+        rows.append(cells)
+    return rows
 
 
 def draw_question(view: QuestionView, t: Translator) -> Screen:
