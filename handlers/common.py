@@ -63,14 +63,14 @@ class Button(CallbackData, prefix="button"):
     the person, :class:`bot.middlewares.ContextMiddleware`). Here plain decimal numbers
     within their bounds make the instance directly; anything else (a sign, spaces, a number
     out of bounds, a field of another kind) goes to aiogram's, which accepts or refuses it
-    as before. ``tests/test_callback_pack.py`` compares the two on any string. The last
-    string unpacked is remembered by identity, so the second unpack of the same button
-    costs a comparison.
+    as before. ``tests/test_callback_pack.py`` compares the two on any string. The strings
+    last unpacked are remembered by identity, so the second unpack of the same button costs
+    a lookup.
     """
 
     @classmethod
     def unpack(cls, value: str) -> Self:
-        last = _unpacked[0]
+        last = _unpacked.get(id(value))
         if last is not None and last[1] is value and last[0] is cls:
             found: Self = last[2]
             return found
@@ -80,14 +80,19 @@ class Button(CallbackData, prefix="button"):
         made = _unpack_numbers(cls, value, bounds) if bounds else None
         if made is None:
             made = super().unpack(value)
-        _unpacked[0] = (cls, value, made)
+        if len(_unpacked) >= _UNPACKED_KEPT:
+            _unpacked.clear()
+        _unpacked[id(value)] = (cls, value, made)
         return made
 
 
 # Kept outside the classes: setting an attribute on a class empties the interpreter's cache
 # of attribute lookups for it and its instances.
 _bounds: dict[type[CallbackData], tuple[tuple[str, int, int], ...] | tuple[()]] = {}
-_unpacked: list[tuple[type[CallbackData], str, Any] | None] = [None]  # the last unpacked
+# The strings last unpacked, by identity (an entry keeps its string alive, so its id is not
+# reused meanwhile): enough for the updates in flight, whose reads wait between the two.
+_unpacked: dict[int, tuple[type[CallbackData], str, Any]] = {}
+_UNPACKED_KEPT = 256
 
 
 def _number_bounds(cls: type[CallbackData]) -> tuple[tuple[str, int, int], ...] | tuple[()]:

@@ -20,12 +20,16 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.selectable import Select
+
+from models.base import UTCDateTime
 
 Processor = Callable[[Any], Any] | None
 
@@ -93,7 +97,11 @@ def _compile(stmt: ClauseElement, dialect: Dialect) -> Compiled:
     binds: list[Processor] = []
     for name in names:
         bind_type = compiled.binds[name].type
-        binds.append(bind_type.dialect_impl(dialect).bind_processor(dialect))
+        binds.append(
+            _utc_on_sqlite
+            if isinstance(bind_type, UTCDateTime) and dialect.name == "sqlite"
+            else bind_type.dialect_impl(dialect).bind_processor(dialect)
+        )
     results: list[Processor] = []
     if isinstance(stmt, Select):
         for column in stmt.selected_columns:
@@ -106,6 +114,26 @@ def _compile(stmt: ClauseElement, dialect: Dialect) -> Compiled:
         tuple(binds),
         tuple((i, p) for i, p in enumerate(results) if p is not None),
     )
+
+
+_UTC_LAST: list[Any] = [None, None]  # the last datetime bound on SQLite, and its text
+_SQLITE_UTC = (
+    UTCDateTime().dialect_impl(sqlite_dialect.dialect()).bind_processor(sqlite_dialect.dialect())
+)  # SQLAlchemy's own, for anything but an aware datetime
+
+
+def _utc_on_sqlite(value: Any) -> Any:
+    """What :class:`models.base.UTCDateTime` binds on SQLite (the UTC time as SQLAlchemy's
+    SQLite ``DATETIME`` writes it, ``YYYY-MM-DD HH:MM:SS.ffffff``), in one C call instead of
+    two Python processors; the update's ``now``, bound by several statements, is converted
+    once. ``tests/test_work.py`` compares it with SQLAlchemy's own."""
+    if value is _UTC_LAST[0]:
+        return _UTC_LAST[1]
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        return _SQLITE_UTC(value)  # type: ignore[misc]  # refuses a naive one, as always
+    text = value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    _UTC_LAST[0], _UTC_LAST[1] = value, text
+    return text
 
 
 class Statements:

@@ -292,3 +292,18 @@ async def test_the_driver_lane_bounds_its_connections_and_replaces_broken_ones(
     assert lane.free == 1
     await engine.dispose()
     assert lane.free == 0 and driver.is_closed()
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    moment=st.datetimes(
+        min_value=datetime(1900, 1, 2), max_value=datetime(9998, 12, 30), timezones=st.timezones()
+    )
+)
+def test_a_time_is_bound_on_sqlite_as_sqlalchemy_binds_it(moment: datetime) -> None:
+    from models.driver import _SQLITE_UTC, _utc_on_sqlite
+
+    assert _utc_on_sqlite(moment) == _SQLITE_UTC(moment)
+    assert _utc_on_sqlite(moment) == _SQLITE_UTC(moment)  # remembered: the same text
+    with pytest.raises(ValueError):
+        _utc_on_sqlite(moment.replace(tzinfo=None))  # naive: refused, as SQLAlchemy's is
