@@ -60,8 +60,8 @@ def _callback_classes() -> list[type[CallbackData]]:
     while todo:
         cls = todo.pop()
         todo.extend(cls.__subclasses__())
-        if cls.__module__.startswith("handlers."):
-            found.append(cls)
+        if cls.__module__.startswith("handlers.") and cls.__module__ != "handlers.common":
+            found.append(cls)  # not the base of them all (handlers.common.Button)
     return sorted(found, key=lambda c: c.__prefix__)
 
 

@@ -1007,7 +1007,9 @@ def test_every_route_button_fits_telegram_and_prefixes_are_unique() -> None:
     prefixes: set[str] = set()
     for cls in vars(route_callbacks).values():
         if not (
-            isinstance(cls, type) and issubclass(cls, CallbackData) and cls is not CallbackData
+            isinstance(cls, type)
+            and issubclass(cls, CallbackData)
+            and cls.__module__ == route_callbacks.__name__
         ):
             continue
         prefix = cls.__prefix__
