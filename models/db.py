@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from functools import cache, partial
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import aiosqlite
 from sqlalchemy import Table, event
@@ -141,7 +142,7 @@ class WalCheckpointer:
 
     def _run(self, stop: threading.Event) -> None:
         try:
-            con = sqlite3.connect(f"file:{self.path}?mode=rw", uri=True, check_same_thread=True)
+            con = sqlite3.connect(f"file:{quote(self.path)}?mode=rw", uri=True)
         except sqlite3.Error as exc:
             log.warning("WAL checkpoints not started: %s", type(exc).__name__)
             return
@@ -447,8 +448,19 @@ async def wipe_wal_if_asked(session: AsyncSession) -> None:
         return
     conn = await session.connection()
     if conn.dialect.name == "sqlite":
-        await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        for _ in range(WIPE_TRIES):
+            # (busy, frames in the WAL, frames copied): busy while the checkpoint thread
+            # (WalCheckpointer) holds the checkpoint lock; then the WAL was not truncated
+            busy = (await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")).first()
+            if busy is not None and busy[0] == 0:
+                break
+            await asyncio.sleep(0.01)
+        else:
+            log.warning("WAL not truncated after a deletion: the checkpoint stayed busy")
     await session.commit()
+
+
+WIPE_TRIES = 100
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
