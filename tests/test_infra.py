@@ -313,3 +313,39 @@ async def test_a_stopping_process_waits_for_the_updates_being_handled(engine: As
     assert await middleware.wait(5) == 0
     await asyncio.gather(*updates)
     assert middleware.in_flight == 0
+
+
+async def test_a_deletion_truncates_the_wal_even_while_a_checkpoint_is_busy(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``wal_checkpoint(TRUNCATE)`` reports busy while the checkpoint thread works; the
+    deletion's wipe tries again until the WAL is empty."""
+    from sqlalchemy.ext.asyncio import AsyncConnection
+
+    from models.db import make_engine, make_sessionmaker, wipe_wal_after_commit, wipe_wal_if_asked
+
+    path = tmp_path / "wipe.db"
+    engine = make_engine(f"sqlite+aiosqlite:///{path}")
+    tries: list[str] = []
+    real = AsyncConnection.exec_driver_sql
+
+    async def busy_twice(self: AsyncConnection, statement: str, *args: object) -> object:
+        if "TRUNCATE" in statement:
+            tries.append(statement)
+            if len(tries) <= 2:
+                return await real(self, "SELECT 1, -1, -1")  # as SQLite says «busy»
+        return await real(self, statement, *args)  # type: ignore[arg-type]
+
+    try:
+        async with engine.begin() as conn:
+            await conn.exec_driver_sql("CREATE TABLE t (x TEXT)")
+            await conn.exec_driver_sql("INSERT INTO t VALUES ('Тестова')")
+        assert path.with_name("wipe.db-wal").stat().st_size > 0
+        monkeypatch.setattr(AsyncConnection, "exec_driver_sql", busy_twice)
+        async with make_sessionmaker(engine)() as session:
+            wipe_wal_after_commit(session)
+            await wipe_wal_if_asked(session)
+        assert len(tries) == 3
+        assert path.with_name("wipe.db-wal").stat().st_size == 0
+    finally:
+        await engine.dispose()
