@@ -83,3 +83,11 @@ async def test_uploads_benchmark_prints_its_figures(capsys: pytest.CaptureFixtur
     assert "Добавлено программ: 50" in out and "Без изменений: 50" in out
     assert re.search(r"^worst reply during any upload: .* \(goal: under 0.5 s", out, re.M)
     assert set(figures) == {"wide", "bomb", "long-csv", "legit", "legit-again"}
+
+
+@pytest.mark.parametrize("side", ["project", "bare"])
+async def test_instruction_count_benchmark_taps_each_side(side: str) -> None:
+    """The taps ``bench/instructions.py`` runs under cachegrind (cachegrind itself is not
+    needed here: the count is what it adds)."""
+    bench = load("instructions")
+    assert await bench.run_side(side, teachers=3, taps=6) == 6
