@@ -232,19 +232,21 @@ class DriverLane:
         self.size = size
         self.recycle = recycle
         self._free: list[tuple[Any, float]] = []  # (asyncpg connection, made at)
-        self._born: dict[int, float] = {}  # id of a connection in use (or being made) -> made at
+        # id of a connection in use -> (made at, generation it was made in)
+        self._in_use: dict[int, tuple[float, int]] = {}
+        self._making = 0  # connections being opened
+        self._generation = 0  # one more at each dispose(): older ones are closed when back
         self._waiting: deque[asyncio.Future[Any]] = deque()
-        self._stale: set[int] = set()  # in use at a dispose(): closed when given back
         event.listen(engine.sync_engine, "engine_disposed", self._disposed)
 
     @property
     def made(self) -> int:
         """Connections open (or being opened): free and in use."""
-        return len(self._free) + len(self._born)
+        return len(self._free) + len(self._in_use) + self._making
 
     @property
     def in_use(self) -> int:
-        return len(self._born)
+        return len(self._in_use) + self._making
 
     @property
     def free(self) -> int:
@@ -258,7 +260,7 @@ class DriverLane:
             while self._free:
                 driver, born = self._free.pop()
                 if now - born < self.recycle and not driver.is_closed():
-                    self._born[id(driver)] = born
+                    self._in_use[id(driver)] = (born, self._generation)
                     return driver
                 driver.terminate()
             if self.made < self.size:
@@ -276,36 +278,33 @@ class DriverLane:
             # None: a place was freed: make a connection in it
 
     async def _make(self, now: float) -> Any:
-        placeholder = object()
-        self._born[id(placeholder)] = now  # the place is taken while connecting
+        generation = self._generation  # disposed of while connecting: closed when back
+        self._making += 1  # the place is taken while connecting
         try:
             fairy = await self.engine.raw_connection()
             driver = fairy.driver_connection
             fairy.detach()  # from now on ours: the pool forgets it
         except BaseException:
-            self._born.pop(id(placeholder), None)
+            self._making -= 1
             self._wake(None)
             raise
-        self._born.pop(id(placeholder), None)
-        if id(placeholder) in self._stale:  # disposed of while connecting
-            self._stale.discard(id(placeholder))
-            self._stale.add(id(driver))
-        self._born[id(driver)] = now
+        self._making -= 1
+        self._in_use[id(driver)] = (now, generation)
         return driver
 
     def give_back(self, driver: Any, *, healthy: bool) -> None:
         """A connection from :meth:`take`, after its block: ``healthy`` when the block
         ended with no error."""
-        born = self._born.pop(id(driver), None)
-        if born is None:
+        found = self._in_use.pop(id(driver), None)
+        if found is None:
             return  # given back twice
-        if id(driver) in self._stale:
-            self._stale.discard(id(driver))
-            healthy = False
+        born, generation = found
+        if generation != self._generation:
+            healthy = False  # in use at a dispose()
         if healthy and not driver.is_closed() and not driver.is_in_transaction():
-            self._born[id(driver)] = born  # in use again, if a block is waiting for it
+            self._in_use[id(driver)] = found  # in use again, if a block is waiting for it
             if not self._wake(driver):
-                del self._born[id(driver)]
+                del self._in_use[id(driver)]
                 self._free.append((driver, born))
             return
         if driver.is_closed():
@@ -329,7 +328,7 @@ class DriverLane:
 
     def _disposed(self, _engine: Any) -> None:
         self._close_free()
-        self._stale.update(self._born)  # those in use are closed when given back
+        self._generation += 1  # those in use, or being made, are closed when given back
 
 
 _LANES: weakref.WeakKeyDictionary[Any, DriverLane] = weakref.WeakKeyDictionary()
