@@ -29,11 +29,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._common import BenchSession, Screen, add_teachers, make_bot, use_database
+from bench._common import BenchSession, add_teachers, make_bot, use_database
 from bench.updates import (
-    UNLIMITED,
     Side,
-    bare_dispatcher,
+    bare_side,
     closed_loop,
     limited,
     load_questionnaire,
@@ -65,18 +64,7 @@ async def run_side(side_name: str, teachers: int, taps: int) -> int:
         side = project
         if side_name == "bare":
             sample = project.question_shown or session.screens[chats[0]]
-            bare_session = BenchSession()
-            side = Side(
-                "bare",
-                bare_dispatcher(sample.text, sample.markup),
-                make_bot(bare_session),
-                bare_session,
-                q.answers,
-                random.Random(1),
-            )
-            for c in chats:
-                bare_session.screens[c] = Screen(1, sample.text, sample.markup)
-                side.left[c] = UNLIMITED
+            side = bare_side(sample, chats, q, BenchSession(), seed=1)
             await closed_loop(side, chats, 2, CONCURRENCY)
         done = 0
         while done < taps:

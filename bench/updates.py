@@ -219,6 +219,25 @@ def bare_dispatcher(text: str, markup: InlineKeyboardMarkup | None) -> Dispatche
     return dp
 
 
+def bare_side(
+    sample: Screen, chats: list[int], q: Questionnaire, session: BenchSession, seed: int
+) -> Side:
+    """The bare Dispatcher's side, showing ``sample`` (a question the bot drew) in every
+    chat, with no end to its answers."""
+    side = Side(
+        "bare",
+        bare_dispatcher(sample.text, sample.markup),
+        make_bot(session),
+        session,
+        q.answers,
+        random.Random(seed),
+    )
+    for c in chats:
+        session.screens[c] = Screen(1, sample.text, sample.markup)
+        side.left[c] = UNLIMITED
+    return side
+
+
 # ---------------------------------------------------------------- the two measurements
 
 
@@ -424,17 +443,7 @@ async def main(
                 if bare is None:
                     # a question the bot showed after an answer (with «back»), else the first
                     sample = project.question_shown or first_question
-                    bare = Side(
-                        "bare",
-                        bare_dispatcher(sample.text, sample.markup),
-                        make_bot(bare_session),
-                        bare_session,
-                        q.answers,
-                        random.Random(seed),
-                    )
-                    for c in chats:
-                        bare_session.screens[c] = Screen(1, sample.text, sample.markup)
-                        bare.left[c] = UNLIMITED
+                    bare = bare_side(sample, chats, q, bare_session, seed)
                     print(
                         f"bare handler: editMessageText with a text of {len(sample.text)} "
                         f"characters and a keyboard of rows {shape(sample.markup)} (a question "

@@ -117,9 +117,8 @@ def _compile(stmt: ClauseElement, dialect: Dialect) -> Compiled:
 
 
 _UTC_LAST: list[Any] = [None, None]  # the last datetime bound on SQLite, and its text
-_SQLITE_UTC = (
-    UTCDateTime().dialect_impl(sqlite_dialect.dialect()).bind_processor(sqlite_dialect.dialect())
-)  # SQLAlchemy's own, for anything but an aware datetime
+_SQLITE = sqlite_dialect.dialect()
+_SQLITE_UTC = UTCDateTime().dialect_impl(_SQLITE).bind_processor(_SQLITE)  # SQLAlchemy's own
 
 
 def _utc_on_sqlite(value: Any) -> Any:
