@@ -109,22 +109,48 @@ class WalCheckpointer:
 
     The bot's connection runs with ``wal_autocheckpoint=0``; this thread, on a connection
     of its own, makes a passive checkpoint every ``interval`` seconds (it never waits for
-    or blocks the writer; sqlite3 lets go of the interpreter lock meanwhile). A checkpoint
-    that has copied every frame lets the next write start the WAL from its beginning, so the
-    file does not grow. Started with the engine's first connection, stopped when the engine
-    is disposed of; it never creates the database file (it opens it read-write only).
+    or blocks the writer; sqlite3 lets go of the interpreter lock meanwhile). Started with
+    the engine's first connection, stopped when the engine is disposed of; it never creates
+    the database file (it opens it read-write only).
+
+    The WAL must also start again from its beginning, or the file grows without end and
+    every commit writes to pages the file never had (on ext4 about 50 µs more a commit than
+    rewriting pages it has). A write starts it again only when it finds every frame copied,
+    and under steady writes the thread never leaves it so: it runs when sqlite3 lets go of
+    the interpreter, which on the event loop's side is mostly during a commit, so a few
+    frames are always appended while it copies. So once the thread has copied what it
+    found, the event loop copies what was appended meanwhile (:meth:`_finish`, a few frames
+    and two fsyncs, between two updates, on the bot's own connection: nothing can append
+    then), and the next write starts the WAL again. When the thread's own checkpoint took
+    longer than ``finish_within`` (a slow disk), the loop is not asked: the WAL then grows
+    as before rather than the loop waiting on the disk.
     """
 
-    def __init__(self, path: str, interval: float = 0.5) -> None:
+    def __init__(
+        self,
+        path: str,
+        interval: float = 0.5,
+        line: SqliteLine | None = None,
+        finish_within: float = 0.05,
+    ) -> None:
         self.path = path
         self.interval = interval
-        self.checkpoints = 0  # made, for tests and curiosity
+        self.line = line  # the bot's connection, for the loop's part (_finish)
+        self.finish_within = finish_within
+        self.checkpoints = 0  # made by the thread, for tests and curiosity
+        self.finished = 0  # completed by the event loop
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._finish_asked = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
-    def start(self) -> None:
+    def start(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        """Start the thread (if it is not running); ``loop``: the event loop that uses the
+        bot's connection, which completes the checkpoints (none: the thread alone)."""
         with self._lock:
+            if loop is not None:
+                self._loop = loop
             if self._thread is not None and self._thread.is_alive():
                 return
             self._stop = threading.Event()
@@ -149,12 +175,46 @@ class WalCheckpointer:
         try:
             while not stop.wait(self.interval):
                 try:
-                    con.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                    began = time.monotonic()
+                    busy, frames, copied = con.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
                     self.checkpoints += 1
                 except sqlite3.Error as exc:  # the file went away, the disk is full…
                     log.warning("WAL checkpoint failed: %s", type(exc).__name__)
+                    continue
+                if not busy and 0 < frames == copied:
+                    self._ask_finish(time.monotonic() - began)
         finally:
             con.close()
+
+    def _ask_finish(self, took: float) -> None:
+        """Ask the event loop for :meth:`_finish` (from the thread)."""
+        loop = self._loop
+        if loop is None or self.line is None or self._finish_asked or took > self.finish_within:
+            return
+        self._finish_asked = True
+        try:
+            loop.call_soon_threadsafe(self._finish)
+        except RuntimeError:  # the loop is closed
+            self._finish_asked = False
+
+    def _finish(self) -> None:
+        """On the event loop: copy the frames appended while the thread checkpointed, on the
+        bot's connection, when no session or block holds it (no transaction is open then:
+        blocks never wait, see :class:`SqliteLine`). Nothing can be appended meanwhile, so
+        the WAL is then wholly copied and the next write starts it again."""
+        self._finish_asked = False
+        line = self.line
+        connection = line.take() if line is not None else None
+        if connection is None:
+            return  # in use: the thread's next checkpoint asks again
+        try:
+            if not connection.in_transaction:
+                connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                self.finished += 1
+        except sqlite3.Error as exc:
+            log.warning("WAL checkpoint failed: %s", type(exc).__name__)
+        finally:
+            line.give_back()  # type: ignore[union-attr]
 
 
 class SqliteLine:
@@ -365,8 +425,8 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         pool = engine.sync_engine.pool
         if isinstance(pool, QueuePool) and kwargs.get("async_creator") is not None:
-            _LINES[pool] = SqliteLine(pool)
-            _checkpoint_apart(engine, str(make_url(url).database))
+            line = _LINES[pool] = SqliteLine(pool)
+            _checkpoint_apart(engine, str(make_url(url).database), line)
         return engine
     kwargs.setdefault("pool_recycle", 1800)
     # Connections kept open: as many as updates are usually handled at once, so a burst does
@@ -380,15 +440,19 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     return engine
 
 
-def _checkpoint_apart(engine: AsyncEngine, path: str) -> None:
+def _checkpoint_apart(engine: AsyncEngine, path: str, line: SqliteLine) -> None:
     """The engine's connections leave checkpoints to a :class:`WalCheckpointer`."""
-    checkpointer = WalCheckpointer(path)
+    checkpointer = WalCheckpointer(path, line=line)
 
     def connected(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
-        checkpointer.start()
+        try:
+            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:  # connected outside an event loop: the thread alone
+            loop = None
+        checkpointer.start(loop)
 
     event.listen(engine.sync_engine, "connect", connected)
     event.listen(engine.sync_engine, "engine_disposed", lambda _engine: checkpointer.stop())
