@@ -121,9 +121,10 @@ class WalCheckpointer:
     frames are always appended while it copies. So once the thread has copied what it
     found, the event loop copies what was appended meanwhile (:meth:`_finish`, a few frames
     and two fsyncs, between two updates, on the bot's own connection: nothing can append
-    then), and the next write starts the WAL again. When the thread's own checkpoint took
-    longer than ``finish_within`` (a slow disk), the loop is not asked: the WAL then grows
-    as before rather than the loop waiting on the disk.
+    then), and the next write starts the WAL again. That part takes about a millisecond
+    here (its two fsyncs); when it takes longer than ``finish_within`` (a slow disk), the
+    loop is not asked again for the next ``backoff`` checkpoints: the WAL grows meanwhile
+    rather than every update waiting on the disk.
     """
 
     def __init__(
@@ -131,12 +132,15 @@ class WalCheckpointer:
         path: str,
         interval: float = 0.5,
         line: SqliteLine | None = None,
-        finish_within: float = 0.05,
+        finish_within: float = 0.01,
+        backoff: int = 20,
     ) -> None:
         self.path = path
         self.interval = interval
         self.line = line  # the bot's connection, for the loop's part (_finish)
         self.finish_within = finish_within
+        self.backoff = backoff
+        self._skip = 0  # thread checkpoints left before the loop is asked again
         self.checkpoints = 0  # made by the thread, for tests and curiosity
         self.finished = 0  # completed by the event loop
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -175,21 +179,23 @@ class WalCheckpointer:
         try:
             while not stop.wait(self.interval):
                 try:
-                    began = time.monotonic()
                     busy, frames, copied = con.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
                     self.checkpoints += 1
                 except sqlite3.Error as exc:  # the file went away, the disk is full…
                     log.warning("WAL checkpoint failed: %s", type(exc).__name__)
                     continue
                 if not busy and 0 < frames == copied:
-                    self._ask_finish(time.monotonic() - began)
+                    self._ask_finish()
         finally:
             con.close()
 
-    def _ask_finish(self, took: float) -> None:
+    def _ask_finish(self) -> None:
         """Ask the event loop for :meth:`_finish` (from the thread)."""
         loop = self._loop
-        if loop is None or self.line is None or self._finish_asked or took > self.finish_within:
+        if self._skip > 0:
+            self._skip -= 1
+            return
+        if loop is None or self.line is None or self._finish_asked:
             return
         self._finish_asked = True
         try:
@@ -207,10 +213,13 @@ class WalCheckpointer:
         connection = line.take() if line is not None else None
         if connection is None:
             return  # in use: the thread's next checkpoint asks again
+        began = time.monotonic()
         try:
             if not connection.in_transaction:
                 connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
                 self.finished += 1
+                if time.monotonic() - began > self.finish_within:
+                    self._skip = self.backoff
         except sqlite3.Error as exc:
             log.warning("WAL checkpoint failed: %s", type(exc).__name__)
         finally:
