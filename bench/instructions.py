@@ -5,8 +5,10 @@ than most single changes to the answer path make. The number of instructions a t
 does not: this script runs the taps of ``bench/updates.py`` (the bot with SQLite, then the
 bare Dispatcher with a question-sized text and keyboard) under ``valgrind --tool=cachegrind``
 twice each, with no taps and with ``--taps`` taps after the same set-up, and prints the
-difference divided by the taps. Repeats within about ±0.5 % (``PYTHONHASHSEED=0``, and no
-WAL checkpoints, whose number would follow the wall clock). It counts instructions only:
+difference divided by the taps (``PYTHONHASHSEED=0``, and no WAL checkpoints, whose number
+would follow the wall clock). Two runs made at the same time agree within 0.1 %; runs made
+hours apart have differed by up to 4 %, so compare a change with the base run at the same
+time (a git worktree of it, say). It counts instructions only:
 cache misses and system calls (SQLite's WAL writes and locks), which make the rest of the
 time ratio, are not in it (see the README's Performance part).
 
