@@ -8,9 +8,9 @@ twice each, with no taps and with ``--taps`` taps after the same set-up, and pri
 difference divided by the taps (``PYTHONHASHSEED=0``, and no WAL checkpoints, whose number
 would follow the wall clock). Two runs made at the same time agree within 0.1 %; runs made
 hours apart have differed by up to 4 %, so compare a change with the base run at the same
-time (a git worktree of it, say). It counts instructions only:
-cache misses and system calls (SQLite's WAL writes and locks), which make the rest of the
-time ratio, are not in it (see the README's Performance part).
+time (a git worktree of it, say). It counts instructions only: cache misses and system
+calls (SQLite's WAL writes and locks), which make the rest of the time ratio, are not in it
+(see the README's Performance part).
 
     python bench/instructions.py [--teachers 40] [--taps 800]
 

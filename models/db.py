@@ -210,7 +210,9 @@ class WalCheckpointer:
         the WAL is then wholly copied and the next write starts it again."""
         self._finish_asked = False
         line = self.line
-        connection = line.take() if line is not None else None
+        if line is None:
+            return
+        connection = line.take()
         if connection is None:
             return  # in use: the thread's next checkpoint asks again
         began = time.monotonic()
@@ -223,7 +225,7 @@ class WalCheckpointer:
         except sqlite3.Error as exc:
             log.warning("WAL checkpoint failed: %s", type(exc).__name__)
         finally:
-            line.give_back()  # type: ignore[union-attr]
+            line.give_back()
 
 
 class SqliteLine:
