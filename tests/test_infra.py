@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.app import create_app
 from handlers.common import MESSAGE_LIMIT, esc, split_text
 from models import Answer, User
-from models.db import make_engine
+from models.db import WalCheckpointer, make_engine
 from services import people
 from tests.conftest import IN_CI, Clock, Harness, make_settings
 from tests.helpers import add_schools, count, register, user_row
@@ -245,7 +245,9 @@ async def test_sqlite_wal_is_checkpointed_apart_from_the_event_loop(tmp_path) ->
     assert "pedbot-wal-checkpoint" not in [t.name for t in threading.enumerate()]
 
 
-async def _steady_writes(tmp_path: Path, **checkpointer_settings: Any) -> tuple[Any, int]:
+async def _steady_writes(
+    tmp_path: Path, **checkpointer_settings: Any
+) -> tuple[WalCheckpointer, int]:
     """Write a row at every turn of the event loop, through a driver block as an answer is
     written, until the WAL checkpoint thread has run ten times; the checkpointer and how
     many times the WAL started again meanwhile."""
