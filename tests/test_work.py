@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import JSON, bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from models import FsmRecord
@@ -307,3 +307,25 @@ def test_a_time_is_bound_on_sqlite_as_sqlalchemy_binds_it(moment: datetime) -> N
     assert _utc_on_sqlite(moment) == _SQLITE_UTC(moment)  # remembered: the same text
     with pytest.raises(ValueError):
         _utc_on_sqlite(moment.replace(tzinfo=None))  # naive: refused, as SQLAlchemy's is
+
+
+def _sqlite_json_processors() -> tuple[Any, Any]:
+    from sqlalchemy.dialects import sqlite
+
+    dialect = sqlite.dialect()
+    impl = JSON().dialect_impl(dialect)
+    return impl.bind_processor(dialect), impl.result_processor(dialect, None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=json_values | st.integers() | st.floats(allow_nan=False, allow_infinity=False))
+def test_json_is_bound_and_read_on_sqlite_as_sqlalchemy_does(value: Any) -> None:
+    from models.driver import _json_from_sqlite, _json_on_sqlite
+
+    bind, result = _sqlite_json_processors()
+    text = bind(value)
+    assert _json_on_sqlite(bind, value) == text
+    assert type(_json_on_sqlite(bind, value)) is type(text)
+    # SQLite gives the text back, or a number where the column's affinity made it one
+    for stored in (text, value) if isinstance(value, int | float) else (text,):
+        assert _json_from_sqlite(result, stored) == result(stored)
