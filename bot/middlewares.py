@@ -51,8 +51,10 @@ class DbSessionMiddleware(BaseMiddleware):
         token = current_scope.set(scope)
         try:
             result = await handler(event, data)
-            await scope.flush()
-            await work.commit()
+            if scope.changed:
+                await scope.flush()
+            if not work.settled:
+                await work.commit()
             if work.opened is not None:
                 await wipe_wal_if_asked(work.opened)
             return result
@@ -62,7 +64,8 @@ class DbSessionMiddleware(BaseMiddleware):
             raise
         finally:
             current_scope.reset(token)
-            await work.close()
+            if not work.untouched:
+                await work.close()
             self.in_flight -= 1
             if self.in_flight == 0 and self._idle is not None:
                 self._idle.set()
@@ -126,10 +129,12 @@ class ContextMiddleware(FSMContextMiddleware):
         async with self.events_isolation.lock(key=context.key):
             key = storage_key(context.key)
             conversation = await self._person(data, key, self._along(event))
+            data["state"] = context
             if conversation is not None and isinstance(self.storage, SqlStorage):
                 self.storage.prime(key, conversation)
-            data["state"] = context
-            data["raw_state"] = await context.get_state()
+                data["raw_state"] = conversation[0]
+            else:
+                data["raw_state"] = await context.get_state()
             return await handler(event, data)
 
     def _along(self, event: TelegramObject) -> tuple[ReadAlong, dict[str, Any]] | None:

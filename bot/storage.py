@@ -25,13 +25,22 @@ _KEEP: Any = object()
 
 
 def storage_key(key: StorageKey) -> str:
+    """The row's key for aiogram's key. An update asks for the same key several times in a
+    row (the context read, then its handler's state and data): the last one is kept."""
+    if key is _LAST[0]:
+        return _LAST[1]  # type: ignore[no-any-return]
     parts = [str(key.bot_id), str(key.chat_id), str(key.user_id)]
     if key.thread_id:
         parts.append(f"t{key.thread_id}")
     if key.business_connection_id:
         parts.append(f"b{key.business_connection_id}")
     parts.append(key.destiny)
-    return ":".join(parts)
+    name = ":".join(parts)
+    _LAST[0], _LAST[1] = key, name
+    return name
+
+
+_LAST: list[Any] = [None, None]  # the last key asked for (compared by identity), its name
 
 
 def _changed(now: Conversation, state: Any, data: Any) -> Conversation:
@@ -59,6 +68,12 @@ class SqlStorage(BaseStorage):
             )
         ).first()
         return (row.state, dict(row.data or {})) if row is not None else (None, {})
+
+    @staticmethod
+    def _known(key: str) -> Conversation | None:
+        """The conversation already read in this update, if it was."""
+        scope = current_scope.get()
+        return scope.conversations.get(key) if scope is not None else None
 
     async def _current(self, key: str) -> Conversation:
         scope = current_scope.get()
@@ -92,13 +107,13 @@ class SqlStorage(BaseStorage):
         await self._store(key, state=state.state if isinstance(state, State) else state)
 
     async def get_state(self, key: StorageKey) -> str | None:
-        return (await self._current(storage_key(key)))[0]
+        return (self._known(storage_key(key)) or await self._current(storage_key(key)))[0]
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
         await self._store(key, data=data)
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
-        return dict((await self._current(storage_key(key)))[1])
+        return dict((self._known(storage_key(key)) or await self._current(storage_key(key)))[1])
 
     async def close(self) -> None:
         return None

@@ -89,6 +89,11 @@ class Work:
         if self._session is not None:
             await self._session.rollback()
 
+    @property
+    def untouched(self) -> bool:
+        """Nothing for :meth:`close` to do: no connection held, no session made."""
+        return self._held is None and self._session is None
+
     async def close(self) -> None:
         try:
             await self._give_back()

@@ -59,6 +59,10 @@ class InstrumentRegistry:
             self.current.values(), key=lambda r: (order.get(r.instrument.kind, 9), r.instrument.id)
         )
 
+    def known(self, version_id: int) -> Instrument | None:
+        """The instrument of a stored version if this process has parsed it already."""
+        return self._by_version_id.get(version_id)
+
     async def version(self, db: Statements, version_id: int) -> Instrument:
         """The instrument of a stored version (parsed once per process)."""
         inst = self._by_version_id.get(version_id)

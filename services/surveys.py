@@ -550,7 +550,7 @@ async def _tap(
     now: datetime,
 ) -> Shown | Paused | _Finish:
     answers, drafts = attempt.answers, attempt.drafts
-    inst = await registry.version(db, attempt.version_id)
+    inst = registry.known(attempt.version_id) or await registry.version(db, attempt.version_id)
     questions = inst.questions
     if not 0 <= index < len(questions) or questions[index].id != attempt.current_question:
         raise Refusal(STALE)
