@@ -157,6 +157,7 @@ def esc(text: str) -> str:
 # (compared by the same tests), without its ``model_dump`` per button.
 _BUTTON = InlineKeyboardButton(text="-", callback_data="-")
 _MARKUP = InlineKeyboardMarkup(inline_keyboard=[])
+_BUTTON_PRIVATE: dict[str, Any] = _BUTTON.__pydantic_private__ or {}
 CALLBACK_LIMIT = 64  # bytes
 
 
@@ -201,8 +202,16 @@ def button(text: str, data: CallbackData) -> InlineKeyboardButton:
 
 
 def button_with_data(text: str, data: str) -> InlineKeyboardButton:
-    """A button whose callback data is already packed (a copy of a drawn screen's)."""
-    made: InlineKeyboardButton = _made_like(_BUTTON, {"text": text, "callback_data": data})
+    """A button whose callback data is already packed (a copy of a drawn screen's):
+    :func:`_made_like` for the two fields every button sets, unrolled."""
+    made: InlineKeyboardButton = _new(InlineKeyboardButton)
+    values = _BUTTON.__dict__.copy()
+    values["text"] = text
+    values["callback_data"] = data
+    _set(made, "__dict__", values)
+    _set(made, "__pydantic_fields_set__", {"text", "callback_data"})
+    _set(made, "__pydantic_extra__", {})
+    _set(made, "__pydantic_private__", _BUTTON_PRIVATE.copy())
     return made
 
 

@@ -249,7 +249,8 @@ async def load_context(
         if uid is not None
         else None
     )
-    roles = tuple(RoleRow(r[5], r[6], r[7], r[8]) for r in rows if r[5] is not None)
+    # no role: one row with the role's columns empty (most people)
+    roles = () if first[5] is None else tuple(RoleRow(r[5], r[6], r[7], r[8]) for r in rows)
     conversation = (state, dict(data or {})) if found_key is not None else (None, {})
     return UpdateContext(
         person, roles, conversation, first[_CONTEXT_WIDTH:] if along is not None else None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy import delete, select
@@ -55,17 +55,19 @@ def _scope(role: Role) -> Scope:
     return Scope(ScopeKind(role.scope), role.school_id, role.municipality_id)
 
 
-async def access_for(session: AsyncSession, telegram_id: int, admin_ids: Iterable[int]) -> Access:
+async def access_for(session: AsyncSession, telegram_id: int, admin_ids: Collection[int]) -> Access:
     roles = (
         (await session.execute(select(Role).where(Role.telegram_id == telegram_id))).scalars().all()
     )
     return access_of(telegram_id, roles, admin_ids)
 
 
-def access_of(telegram_id: int, roles: Iterable[Role], admin_ids: Iterable[int]) -> Access:
+def access_of(telegram_id: int, roles: Iterable[Role], admin_ids: Collection[int]) -> Access:
     """:class:`Access` from roles already loaded (with the person, in one statement)."""
     roles = list(roles)
-    is_admin = telegram_id in set(admin_ids) or any(r.role == RoleName.ADMIN.value for r in roles)
+    if not roles:  # most people: a teacher and nothing more
+        return Access(telegram_id=telegram_id, is_admin=telegram_id in admin_ids)
+    is_admin = telegram_id in admin_ids or any(r.role == RoleName.ADMIN.value for r in roles)
     scopes = tuple(_scope(r) for r in roles if r.role == RoleName.METHODIST.value)
     return Access(telegram_id=telegram_id, is_admin=is_admin, methodist_scopes=scopes)
 

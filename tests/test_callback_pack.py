@@ -90,6 +90,11 @@ def test_pack_is_aiograms_pack(data: CallbackData) -> None:
     validated = InlineKeyboardButton(text="вариант", callback_data=expected)
     assert made == validated
     assert made.model_dump(exclude_none=True) == validated.model_dump(exclude_none=True)
+    assert made.model_fields_set == validated.model_fields_set
+    assert made.__pydantic_extra__ == validated.__pydantic_extra__
+    assert made.__pydantic_private__ == validated.__pydantic_private__
+    # each button has its own: setting one's bot (aiogram does) leaves the others alone
+    assert made.__pydantic_private__ is not button("x", data).__pydantic_private__
 
 
 def test_a_keyboard_is_what_validation_would_make() -> None:
