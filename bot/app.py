@@ -119,7 +119,6 @@ async def create_app(
     dp = Dispatcher(storage=storage, events_isolation=isolation, disable_fsm=True)
     dp["registry"] = registry
     dp["settings"] = settings
-    dp["sessionmaker"] = sessionmaker  # for the error handler, outside the update's session
     db = DbSessionMiddleware(sessionmaker)
     dp.update.outer_middleware(db)
     dp.update.outer_middleware(

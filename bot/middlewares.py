@@ -95,7 +95,9 @@ class ContextMiddleware(FSMContextMiddleware):
 
     It puts ``person`` (:class:`services.people.Person` or None), ``access``, ``t`` and
     ``now`` in the handler data; the whole ORM row ``user`` is loaded by
-    :class:`HandlerNeedsMiddleware` only for handlers that ask for it.
+    :class:`HandlerNeedsMiddleware` only for handlers that ask for it. Unlike aiogram's it
+    does not add ``fsm_storage``, which nothing here asks for: aiogram copies the handler
+    data at every level of its routing, and beyond 21 keys each copy is a larger table.
     """
 
     def __init__(
@@ -120,7 +122,6 @@ class ContextMiddleware(FSMContextMiddleware):
         }
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        data["fsm_storage"] = self.storage
         data["now"] = self.clock().astimezone(self.tz)  # local time of the municipality
         context = self.resolve_event_context(data["bot"], data)
         if context is None:
@@ -180,6 +181,15 @@ class ContextMiddleware(FSMContextMiddleware):
         return found.conversation
 
 
+def _needs(data: dict[str, Any]) -> bool:
+    """The chosen handler names the session or the user (most do not)."""
+    chosen = data.get("handler")
+    return chosen is not None and (chosen.varkw or not _NEEDED.isdisjoint(chosen.params))
+
+
+_NEEDED = frozenset({"session", "user"})
+
+
 async def give_needs(data: dict[str, Any]) -> None:
     """Give the chosen handler what it names among its parameters and only then: the ORM
     ``session`` (made now, see :class:`models.work.Work`) and ``user``, the person's whole
@@ -202,7 +212,8 @@ class HandlerNeedsMiddleware(BaseMiddleware):
     middleware, so aiogram has chosen the handler."""
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        await give_needs(data)
+        if _needs(data):
+            await give_needs(data)
         return await handler(event, data)
 
 
@@ -212,7 +223,8 @@ class ButtonAnswerMiddleware(CallbackAnswerMiddleware):
     It also gives the handler what it names (:func:`give_needs`)."""
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        await give_needs(data)
+        if _needs(data):
+            await give_needs(data)
         if not isinstance(event, CallbackQuery):
             return await handler(event, data)
         answer = data["callback_answer"] = self.construct_callback_answer(

@@ -8,7 +8,6 @@ import logging
 from aiogram import Router
 from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
 from aiogram.types import ErrorEvent
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.i18n import DEFAULT_LANGUAGE, Translator
 from bot.scope import UpdateScope
@@ -23,11 +22,7 @@ def setup() -> Router:
     return router
 
 
-async def on_error(
-    event: ErrorEvent,
-    scope: UpdateScope | None = None,
-    sessionmaker: async_sessionmaker[AsyncSession] | None = None,
-) -> bool:
+async def on_error(event: ErrorEvent, scope: UpdateScope | None = None) -> bool:
     update = event.update
     kind = update.event_type
     if isinstance(event.exception, TelegramForbiddenError):
@@ -37,8 +32,9 @@ async def on_error(
             "update %s (%s): the person blocked the bot; marked inactive", update.update_id, kind
         )
         person = event.update.event.from_user if hasattr(event.update.event, "from_user") else None
-        if sessionmaker is not None and person is not None:
-            async with sessionmaker.begin() as session:
+        if scope is not None and person is not None:
+            # outside the update's own session, which is over
+            async with scope.work.sessionmaker.begin() as session:
                 await set_blocked(session, person.id, True)
         return True
     # The update id and the exception type only: no text, names or answers in the log.
