@@ -794,7 +794,8 @@ def _open_of(attempt_id: int, row: Sequence[Any]) -> _Open | None:
     version, current, answers, drafts = row
     if current is None:
         return None
-    return _Open(attempt_id, version, current, dict(answers or {}), dict(drafts or {}))
+    # the read's own objects (JSON parsed for this row), not copied again
+    return _Open(attempt_id, version, current, answers or {}, drafts or {})
 
 
 async def _save(
