@@ -129,7 +129,18 @@ def _json_on_sqlite(process: Callable[[Any], Any], value: Any) -> Any:
 
 
 def _json_from_sqlite(process: Callable[[Any], Any], value: Any) -> Any:
-    return json.loads(value) if type(value) is str else process(value)
+    if type(value) is not str:
+        return process(value)
+    # the C scanner json.loads runs, without the two regular expressions around it that
+    # skip whitespace (none in what json.dumps or SQLite's JSON functions write)
+    try:
+        found, end = _SCAN(value, 0)
+    except StopIteration:
+        return json.loads(value)  # raises as it always did
+    return found if end == len(value) else json.loads(value)
+
+
+_SCAN = json.JSONDecoder().scan_once
 
 
 _UTC_LAST: list[Any] = [None, None]  # the last datetime bound on SQLite, and its text

@@ -329,3 +329,12 @@ def test_json_is_bound_and_read_on_sqlite_as_sqlalchemy_does(value: Any) -> None
     # SQLite gives the text back, or a number where the column's affinity made it one
     for stored in (text, value) if isinstance(value, int | float) else (text,):
         assert _json_from_sqlite(result, stored) == result(stored)
+    # text written by others: spaces around it, or something after it, as json.loads reads it
+    for written in (f" {text}", f"{text} ", f"{text}\n", f"{text} 1", f"{text}]"):
+        try:
+            expected = result(written)
+        except ValueError as exc:
+            with pytest.raises(type(exc)):
+                _json_from_sqlite(result, written)
+        else:
+            assert _json_from_sqlite(result, written) == expected
