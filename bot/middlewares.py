@@ -150,7 +150,8 @@ class ContextMiddleware(FSMContextMiddleware):
             return None
         cls, along = found
         try:
-            values = cls.unpack(query.data).__dict__.copy()  # its fields, as model_dump's
+            # its fields, as model_dump's (read only: the read passes them on as keywords)
+            values = cls.unpack(query.data).__dict__
         except (TypeError, ValueError):  # pydantic's ValidationError is a ValueError
             return None
         return along, values
