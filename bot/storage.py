@@ -107,13 +107,15 @@ class SqlStorage(BaseStorage):
         await self._store(key, state=state.state if isinstance(state, State) else state)
 
     async def get_state(self, key: StorageKey) -> str | None:
-        return (self._known(storage_key(key)) or await self._current(storage_key(key)))[0]
+        name = storage_key(key)
+        return (self._known(name) or await self._current(name))[0]
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
         await self._store(key, data=data)
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
-        return dict((self._known(storage_key(key)) or await self._current(storage_key(key)))[1])
+        name = storage_key(key)
+        return dict((self._known(name) or await self._current(name))[1])
 
     async def close(self) -> None:
         return None
