@@ -28,6 +28,8 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import AsyncAdaptedQueuePool, Pool, QueuePool
 from sqlalchemy.sql.dml import Insert
 
+from models.driver import loads_json
+
 log = logging.getLogger(__name__)
 
 
@@ -445,6 +447,9 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     # server process and a handshake); more may be opened for a moment, up to the overflow.
     kwargs.setdefault("pool_size", PG_POOL_SIZE)
     kwargs.setdefault("max_overflow", PG_POOL_OVERFLOW)
+    # the driver decodes json columns with the dialect's deserializer: json.loads, less the
+    # whitespace expressions around the C scanner (the answers of every tap are one object)
+    kwargs.setdefault("json_deserializer", loads_json)
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.driver == "asyncpg":
         _LANES[engine.sync_engine] = DriverLane(engine, PG_LANE_SIZE, kwargs["pool_recycle"])

@@ -102,8 +102,8 @@ def _compile(stmt: ClauseElement, dialect: Dialect) -> Compiled:
         process = bind_type.dialect_impl(dialect).bind_processor(dialect)
         if dialect.name == "sqlite" and isinstance(bind_type, UTCDateTime):
             process = _utc_on_sqlite
-        elif dialect.name == "sqlite" and isinstance(bind_type, JSON) and process is not None:
-            process = partial(_json_on_sqlite, process)
+        elif isinstance(bind_type, JSON) and process is not None:
+            process = partial(_json_bound, process)
         binds.append((name, defaults.get(name), process))
     results: list[Processor] = []
     if isinstance(stmt, Select):
@@ -111,7 +111,7 @@ def _compile(stmt: ClauseElement, dialect: Dialect) -> Compiled:
             impl = column.type.dialect_impl(dialect)
             process = impl.result_processor(dialect, None)
             if dialect.name == "sqlite" and isinstance(column.type, JSON) and process is not None:
-                process = partial(_json_from_sqlite, process)
+                process = partial(_json_read, process)
             results.append(process)
     return Compiled(
         compiled.string,
@@ -120,24 +120,31 @@ def _compile(stmt: ClauseElement, dialect: Dialect) -> Compiled:
     )
 
 
-# JSON on SQLite is text. SQLAlchemy's processors wrap ``json.dumps`` and ``json.loads`` in
-# checks for its NULL markers; an answer (a number) and the JSON objects an update reads
-# skip them. Anything else goes to SQLAlchemy's own, so the values are the same
-# (``tests/test_work.py`` compares them).
-def _json_on_sqlite(process: Callable[[Any], Any], value: Any) -> Any:
+# JSON is bound as text (on PostgreSQL asyncpg sends that text). SQLAlchemy's processors
+# wrap ``json.dumps`` and ``json.loads`` in checks for its NULL markers; an answer (a number)
+# and the JSON objects an update reads skip them. Anything else goes to SQLAlchemy's own, so
+# the values are the same (``tests/test_work.py`` compares them).
+def _json_bound(process: Callable[[Any], Any], value: Any) -> Any:
     return str(value) if type(value) is int else process(value)
 
 
-def _json_from_sqlite(process: Callable[[Any], Any], value: Any) -> Any:
+def _json_read(process: Callable[[Any], Any], value: Any) -> Any:
+    """SQLite: a JSON column's text as SQLAlchemy's result processor reads it."""
     if type(value) is not str:
         return process(value)
-    # the C scanner json.loads runs, without the two regular expressions around it that
-    # skip whitespace (none in what json.dumps or SQLite's JSON functions write)
+    return loads_json(value)
+
+
+def loads_json(text: str) -> Any:
+    """``json.loads(text)``, by the C scanner json.loads runs, without the two regular
+    expressions around it that skip whitespace before and after the value (none in what
+    json.dumps, SQLite's or PostgreSQL's JSON functions write; spaces inside are the
+    scanner's own). The engine's JSON deserializer on PostgreSQL (``models.db``)."""
     try:
-        found, end = _SCAN(value, 0)
+        found, end = _SCAN(text, 0)
     except StopIteration:
-        return json.loads(value)  # raises as it always did
-    return found if end == len(value) else json.loads(value)
+        return json.loads(text)  # raises as it always did
+    return found if end == len(text) else json.loads(text)
 
 
 _SCAN = json.JSONDecoder().scan_once

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -309,32 +310,94 @@ def test_a_time_is_bound_on_sqlite_as_sqlalchemy_binds_it(moment: datetime) -> N
         _utc_on_sqlite(moment.replace(tzinfo=None))  # naive: refused, as SQLAlchemy's is
 
 
-def _sqlite_json_processors() -> tuple[Any, Any]:
-    from sqlalchemy.dialects import sqlite
+def _json_processors(name: str) -> tuple[Any, Any]:
+    from sqlalchemy.dialects import postgresql, sqlite
 
-    dialect = sqlite.dialect()
+    dialect = {"sqlite": sqlite.dialect(), "postgresql": postgresql.asyncpg.dialect()}[name]
     impl = JSON().dialect_impl(dialect)
     return impl.bind_processor(dialect), impl.result_processor(dialect, None)
 
 
-@settings(max_examples=300, deadline=None)
-@given(value=json_values | st.integers() | st.floats(allow_nan=False, allow_infinity=False))
-def test_json_is_bound_and_read_on_sqlite_as_sqlalchemy_does(value: Any) -> None:
-    from models.driver import _json_from_sqlite, _json_on_sqlite
+_JSON_TEXTS = json_values | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
 
-    bind, result = _sqlite_json_processors()
+
+@settings(max_examples=300, deadline=None)
+@given(value=_JSON_TEXTS)
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+def test_json_is_bound_as_sqlalchemy_binds_it(dialect: str, value: Any) -> None:
+    from models.driver import _json_bound
+
+    bind, _result = _json_processors(dialect)
     text = bind(value)
-    assert _json_on_sqlite(bind, value) == text
-    assert type(_json_on_sqlite(bind, value)) is type(text)
+    assert _json_bound(bind, value) == text
+    assert type(_json_bound(bind, value)) is type(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=_JSON_TEXTS)
+def test_json_is_read_on_sqlite_as_sqlalchemy_reads_it(value: Any) -> None:
+    from models.driver import _json_read
+
+    bind, result = _json_processors("sqlite")
+    text = bind(value)
     # SQLite gives the text back, or a number where the column's affinity made it one
     for stored in (text, value) if isinstance(value, int | float) else (text,):
-        assert _json_from_sqlite(result, stored) == result(stored)
-    # text written by others: spaces around it, or something after it, as json.loads reads it
-    for written in (f" {text}", f"{text} ", f"{text}\n", f"{text} 1", f"{text}]"):
+        assert _json_read(result, stored) == result(stored)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=_JSON_TEXTS, spaced=st.booleans())
+def test_json_text_is_decoded_as_json_loads_decodes_it(value: Any, spaced: bool) -> None:
+    """``loads_json``, the PostgreSQL engine's deserializer and SQLite's reader, against
+    json.loads: compact text, PostgreSQL's spacing (``{ "a" : 1 }``), and text written by
+    others (spaces around it, something after it)."""
+    from models.driver import loads_json
+
+    text = json.dumps(value, separators=(" , ", " : ") if spaced else None)
+    for written in (text, f" {text}", f"{text} ", f"{text}\n", f"{text} 1", f"{text}]"):
         try:
-            expected = result(written)
+            expected = json.loads(written)
         except ValueError as exc:
             with pytest.raises(type(exc)):
-                _json_from_sqlite(result, written)
+                loads_json(written)
         else:
-            assert _json_from_sqlite(result, written) == expected
+            assert loads_json(written) == expected
+
+
+async def test_json_the_database_writes_is_decoded_by_loads_json(
+    engine: AsyncEngine,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An object aggregated by the database (spaced as PostgreSQL spaces it) read by a driver
+    block and by the ORM's session: both equal to what json.loads makes of it, and both
+    through ``loads_json`` (on SQLite the session keeps SQLAlchemy's own reader)."""
+    import models.driver
+
+    scanned: list[str] = []
+    scan = models.driver._SCAN
+
+    def counting(found: str, at: int) -> Any:
+        scanned.append(found)
+        return scan(found, at)
+
+    monkeypatch.setattr(models.driver, "_SCAN", counting)
+    aggregate = "json_object_agg" if engine.dialect.name == "postgresql" else "json_group_object"
+    pairs = (
+        text(
+            f"SELECT {aggregate}(k, v) AS pairs FROM "
+            "(SELECT 'a' AS k, 1 AS v UNION ALL SELECT 'b', 2) AS t"
+        )
+        .columns(pairs=JSON)
+        .subquery()
+    )
+    async with Work(sessionmaker).statements(write=False) as db:
+        rows = await db.fetch(Statement(select(pairs.c.pairs)))
+    assert [tuple(r) for r in rows] == [({"a": 1, "b": 2},)]
+    assert scanned  # the driver block's read
+    if engine.dialect.name == "postgresql":
+        assert scanned[-1] == '{ "a" : 1, "b" : 2 }'
+    scanned.clear()
+    async with sessionmaker() as s:
+        assert (await s.execute(select(pairs.c.pairs))).scalar_one() == {"a": 1, "b": 2}
+    assert bool(scanned) == (engine.dialect.name == "postgresql")
